@@ -1,0 +1,243 @@
+"""Command line: `python -m svd generate|download|make-tiny`.
+
+Bad input ends with exit code 2 and one line `error: ...` on stderr; results go to stdout, one path per video.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import diffusers
+import transformers
+from tqdm import tqdm
+
+from .download import download_model
+from .engine import Engine, GenerationResult, Progress
+from .errors import InputError, ModelError, SvdError, first_line
+from .image import InputImage, load_image
+from .memory import CHOICES as MEMORY_CHOICES
+from .models import CATALOGUE, resolve_model
+from .request import GenerationRequest
+from .settings import Settings
+from .sizing import RESIZE_MODES, parse_size
+from .store import new_stem, save_generation, timestamped_stem
+from .tiny import NOTICE, save_tiny_model
+from .video import DEFAULT_CRF
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
+"""Files picked up from an input folder (a file named on the command line is tried whatever its suffix)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line and exit code 2, like every other bad input."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    settings = Settings.from_env()
+    parser = _Parser(prog="python -m svd", description="Stable Video Diffusion: animate any picture into an MP4.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    generate = commands.add_parser("generate", help="animate pictures into MP4 videos")
+    generate.add_argument("images", nargs="+", metavar="IMAGE", help="picture files or folders of pictures")
+    generate.add_argument("-o", "--output", help="output stem (OUT gives OUT.mp4 and OUT.json); a folder for batches")
+    generate.add_argument(
+        "--model",
+        default=settings.model,
+        help=f"{', '.join(CATALOGUE)}, a Hub id or a model folder (default %(default)s)",
+    )
+    generate.add_argument("--frames", type=int, help="frames to generate (default: the model's, 25 for svd-xt)")
+    generate.add_argument("--fps", type=int, help="frames per second; conditions the model and is the file's rate")
+    generate.add_argument("--motion", type=int, help="motion bucket 1-255: more is more motion (default 127)")
+    generate.add_argument("--noise-aug", type=float, help="noise added to the picture, 0-1 (default 0.02)")
+    generate.add_argument("--steps", type=int, help="denoising steps (default: the model's, 25)")
+    generate.add_argument("--min-cfg", type=float, default=1.0, help="guidance on the first frame (default 1.0)")
+    generate.add_argument("--max-cfg", type=float, default=3.0, help="guidance on the last frame (default 3.0)")
+    generate.add_argument("--seed", type=int, help="random seed; omit or -1 for a random one (reported)")
+    generate.add_argument("--size", default="auto", help="auto (nearest aspect bucket) or WxH, snapped (default auto)")
+    generate.add_argument("--resize", choices=RESIZE_MODES, default="crop", help="how the picture fills the size")
+    generate.add_argument("--decode-chunk", type=int, help="frames the VAE decodes at once (default per profile)")
+    generate.add_argument("--memory", choices=MEMORY_CHOICES, default=settings.memory, help="GPU memory profile")
+    generate.add_argument("--device", choices=("auto", "cuda", "cpu"), default=settings.device)
+    generate.add_argument("--crf", type=int, default=DEFAULT_CRF, help="H.264 quality, 0-51, lower is better")
+    generate.add_argument("--save-frames", action="store_true", help="also write PNG frames to <stem>_frames/")
+    generate.set_defaults(run=run_generate)
+
+    download = commands.add_parser("download", help="fetch a model's fp16 weights into the Hugging Face cache")
+    download.add_argument("model", help=f"{', '.join(CATALOGUE)} or a Hub id")
+    download.set_defaults(run=run_download)
+
+    make_tiny = commands.add_parser("make-tiny", help="write a tiny random-weight model (it generates noise)")
+    make_tiny.add_argument("folder", type=Path)
+    make_tiny.add_argument("--variant", choices=("fp16",), help="write fp16 variant weights, as the Hub repos have")
+    make_tiny.set_defaults(run=run_make_tiny)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _quiet_libraries()
+    try:
+        return args.run(args)
+    except SvdError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:
+        if os.environ.get("SVD_DEBUG"):
+            raise
+        print(
+            f"error: unexpected failure ({type(error).__name__}: {first_line(error)}); "
+            "set SVD_DEBUG=1 to see the traceback and report it",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    if not 0 <= args.crf <= 51:
+        raise InputError(f"crf {args.crf} is out of range: use a value from 0 to 51")
+    engine = Engine(device=args.device, default_model=args.model)
+    source = engine.source()
+    size = parse_size(args.size)
+    paths, is_batch, failures = _expand_inputs(args.images)
+    pictures: list[InputImage] = []
+    for path in paths:
+        try:
+            pictures.append(load_image(path))
+        except InputError as error:
+            print(f"error: {error}", file=sys.stderr)
+            failures += 1
+    requests = [_request(picture, args, size) for picture in pictures]
+    if not requests:
+        return 2
+    engine.prepare(requests[0])  # settings errors come now, before the model loads
+
+    print(f"loading {source.name} on {engine.device.type}...", file=sys.stderr)
+    for request in requests:
+        try:
+            result = _generate_with_bar(engine, request)
+        except ModelError:
+            raise
+        except SvdError as error:
+            print(f"error: {request.image.name}: {error}", file=sys.stderr)
+            failures += 1
+            continue
+        stem = _output_stem(args.output, is_batch, request.image.name)
+        saved = save_generation(result, stem, crf=args.crf, save_frames=args.save_frames)
+        _report(result, saved.video)
+    return 2 if failures else 0
+
+
+def _output_stem(output: str | None, is_batch: bool, input_name: str) -> Path:
+    """`-o OUT` names the video (OUT.mp4) or, for a batch, the folder; without it, a new name in the output folder."""
+    if not output:
+        return timestamped_stem(Settings.from_env().output_dir, input_name)
+    if is_batch:
+        return new_stem(Path(output), input_name)
+    stem = Path(output)
+    return stem.with_suffix("") if stem.suffix.lower() == ".mp4" else stem
+
+
+def _expand_inputs(items: list[str]) -> tuple[list[Path], bool, int]:
+    """Files as given, folders as their pictures; returns the paths, whether it is a batch, and failures so far."""
+    paths: list[Path] = []
+    failures = 0
+    for item in items:
+        path = Path(item)
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            if not found:
+                print(f"error: folder {item} has no pictures ({', '.join(sorted(IMAGE_SUFFIXES))})", file=sys.stderr)
+                failures += 1
+            paths.extend(found)
+        else:
+            paths.append(path)
+    is_batch = len(items) > 1 or any(Path(item).is_dir() for item in items)
+    return paths, is_batch, failures
+
+
+def _request(picture: InputImage, args: argparse.Namespace, size: tuple[int, int] | None) -> GenerationRequest:
+    return GenerationRequest(
+        image=picture,
+        num_frames=args.frames,
+        fps=args.fps,
+        motion_bucket_id=args.motion,
+        noise_aug_strength=args.noise_aug,
+        num_inference_steps=args.steps,
+        min_guidance_scale=args.min_cfg,
+        max_guidance_scale=args.max_cfg,
+        seed=args.seed,
+        size=size,
+        resize=args.resize,
+        decode_chunk_size=args.decode_chunk,
+        memory=args.memory,
+    )
+
+
+def _generate_with_bar(engine: Engine, request: GenerationRequest) -> GenerationResult:
+    """Run one request with a progress bar of its denoising steps on stderr."""
+    bar = tqdm(
+        total=1,
+        desc=request.image.name,
+        unit="step",
+        file=sys.stderr,
+        bar_format="{desc}: {bar} {n}/{total} steps{postfix}",
+        dynamic_ncols=True,
+        leave=False,
+    )
+
+    def show(update: Progress) -> None:
+        bar.total = update.total
+        bar.n = update.step
+        left = f", {update.eta_seconds:.0f}s left" if update.eta_seconds is not None else ""
+        bar.set_postfix_str(f"{update.stage}{left}")
+
+    try:
+        return engine.generate(request, progress=show)
+    finally:
+        bar.close()
+
+
+def _report(result: GenerationResult, video: Path) -> None:
+    settings = result.settings
+    total = sum(value for key, value in result.timings.items() if key in ("load", "pipeline"))
+    print(
+        f"{result.input_name}: seed {settings.seed}, {settings.width}x{settings.height}, "
+        f"{settings.num_frames} frames at {settings.fps} fps, {total:.1f}s",
+        file=sys.stderr,
+    )
+    if result.notice:
+        print(f"note: {result.notice}", file=sys.stderr)
+    print(video)
+
+
+def run_download(args: argparse.Namespace) -> int:
+    source = resolve_model(args.model)
+    if source.is_local:
+        print(f"{args.model} is a local folder; there is nothing to download", file=sys.stderr)
+        return 0
+    assert source.repo_id is not None
+    print(f"downloading the fp16 weights of {source.repo_id}...", file=sys.stderr)
+    print(download_model(source.repo_id))
+    return 0
+
+
+def run_make_tiny(args: argparse.Namespace) -> int:
+    folder = save_tiny_model(args.folder, variant=args.variant)
+    print(f"note: {NOTICE}", file=sys.stderr)
+    print(folder)
+    return 0
+
+
+def _quiet_libraries() -> None:
+    """Our own progress bar replaces diffusers' and transformers' loading and saving bars."""
+    diffusers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.disable_progress_bar()

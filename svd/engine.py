@@ -1,0 +1,303 @@
+"""The generation engine: one per process. It owns the device, keeps one model loaded and runs one request at a time.
+
+The frames come from diffusers' `StableVideoDiffusionPipeline` itself, called with a CPU `torch.Generator` seeded
+from the request, so the engine's output equals a direct call of the reference pipeline with the same settings.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+from diffusers import StableVideoDiffusionPipeline
+
+from .download import cached_model_path, download_model
+from .errors import CancelledError, InputError, ModelError, OutOfMemoryError, first_line
+from .memory import DECODE_CHUNK, LOWER_PROFILE, Profile, apply_profile, choose_profile
+from .models import (
+    CATALOGUE,
+    DEFAULT_MODEL,
+    ModelSource,
+    check_model_folder,
+    has_fp16_variant,
+    read_model_defaults,
+    resolve_model,
+)
+from .request import GenerationRequest, GenerationSettings, resolve_settings
+from .sizing import fit_image
+from .timing import StageTimer
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A progress report: `stage` is encoding, denoising or decoding; `step` of `total` denoising steps."""
+
+    stage: str
+    step: int
+    total: int
+    eta_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class EngineStatus:
+    state: Literal["idle", "downloading", "loading", "ready", "failed"]
+    message: str
+    fraction: float | None = None
+
+
+@dataclass
+class GenerationResult:
+    frames: np.ndarray
+    """(frames, height, width, 3) uint8 RGB."""
+    settings: GenerationSettings
+    input_name: str
+    input_sha256: str
+    timings: dict[str, float]
+    step_seconds: list[float]
+    peak_vram_bytes: int | None
+    peak_vram_reserved_bytes: int | None
+    device: str
+    dtype: str
+    notice: str | None = None
+
+
+@dataclass
+class LoadedModel:
+    source: ModelSource
+    path: Path
+    pipe: StableVideoDiffusionPipeline
+    variant: str | None
+    load_seconds: float
+    profile: Profile | None = None
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise InputError("device cuda was asked for but no CUDA GPU is visible: check nvidia-smi, or use device cpu")
+    if name not in ("cpu", "cuda"):
+        raise InputError(f"device '{name}' is not known: use auto, cuda or cpu")
+    return torch.device(name)
+
+
+class Engine:
+    """Loads models on demand (downloading them if needed) and turns `GenerationRequest`s into frames."""
+
+    def __init__(self, device: str = "auto", default_model: str = DEFAULT_MODEL):
+        self.device = resolve_device(device)
+        self.dtype = torch.float16 if self.device.type == "cuda" else torch.float32
+        self.default_model = default_model
+        self.status = EngineStatus("idle", "no model loaded")
+        self._loaded: LoadedModel | None = None
+        self._lock = threading.RLock()
+        self._decode_steps_estimate = 1.0
+        """How many denoising steps the VAE decode takes, learned from the last run; used for the ETA."""
+
+    # Models
+
+    def source(self, model: str | None = None) -> ModelSource:
+        """Resolve a model name without loading it (the loaded model's source if it is the same name)."""
+        name = model or self.default_model
+        if self._loaded is not None and name in (self._loaded.source.name, self._loaded.source.repo_id):
+            return self._loaded.source
+        return resolve_model(name)
+
+    def load(self, model: str | None = None) -> LoadedModel:
+        """Make `model` the loaded model, downloading it first if it is not in the cache."""
+        with self._lock:
+            source = self.source(model)
+            if self._loaded is not None and self._loaded.source == source:
+                return self._loaded
+            self.unload()
+            try:
+                self._loaded = self._load(source)
+            except ModelError as error:
+                self.status = EngineStatus("failed", str(error))
+                raise
+            self.status = EngineStatus("ready", f"{source.name} is ready on {self.device.type}")
+            return self._loaded
+
+    def unload(self) -> None:
+        with self._lock:
+            self._loaded = None
+            self._release_memory()
+            self.status = EngineStatus("idle", "no model loaded")
+
+    def _load(self, source: ModelSource) -> LoadedModel:
+        started = time.perf_counter()
+        path = source.path or self._fetch(source)
+        check_model_folder(path)
+        if source.repo_id is not None and source.name not in CATALOGUE:
+            source = replace(source, defaults=read_model_defaults(path))
+        variant = "fp16" if has_fp16_variant(path) else None
+        self.status = EngineStatus("loading", f"loading {source.name}")
+        try:
+            pipe = StableVideoDiffusionPipeline.from_pretrained(path, variant=variant, dtype=self.dtype)
+        except (OSError, ValueError, RuntimeError, KeyError) as error:
+            raise ModelError(
+                f"cannot load {source.name} from {path} ({first_line(error)}): download it again "
+                "or check that the folder is a complete SVD model"
+            ) from None
+        pipe.set_progress_bar_config(disable=True)
+        return LoadedModel(source, path, pipe, variant, load_seconds=time.perf_counter() - started)
+
+    def _fetch(self, source: ModelSource) -> Path:
+        assert source.repo_id is not None
+        cached = cached_model_path(source.repo_id)
+        if cached is not None:
+            return cached
+        self.status = EngineStatus("downloading", f"downloading {source.name} ({source.repo_id})")
+        return download_model(source.repo_id)
+
+    # Generation
+
+    def prepare(self, request: GenerationRequest) -> GenerationSettings:
+        """Resolve and validate the request's settings without loading anything, so errors come at once."""
+        source = self.source(request.model)
+        profile = choose_profile(request.memory, self.device)
+        return resolve_settings(request, source.name, source.defaults, profile, DECODE_CHUNK[profile])
+
+    def generate(
+        self,
+        request: GenerationRequest,
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> GenerationResult:
+        self.prepare(request)  # fail on bad settings before loading anything
+        with self._lock:
+            already_loaded = self._loaded is not None and self._loaded.source == self.source(request.model)
+            loaded = self.load(request.model)
+            settings = self.prepare(request)  # again: a Hub model's defaults are known once it is downloaded
+            timings = {} if already_loaded else {"load": loaded.load_seconds}
+            self._place(loaded, settings)
+            frames, timer, pipeline_seconds, peaks = self._run(loaded.pipe, request, settings, progress, cancel)
+        steps = timer.calls["unet"]
+        timings.update(timer.totals())
+        timings["denoise"] = timings.pop("unet", 0.0)
+        timings["pipeline"] = pipeline_seconds
+        if steps and timings.get("vae_decode"):
+            self._decode_steps_estimate = timings["vae_decode"] / (sum(steps) / len(steps))
+        return GenerationResult(
+            frames=frames,
+            settings=settings,
+            input_name=request.image.name,
+            input_sha256=request.image.sha256,
+            timings=timings,
+            step_seconds=steps,
+            peak_vram_bytes=peaks[0],
+            peak_vram_reserved_bytes=peaks[1],
+            device=self.device.type,
+            dtype=str(self.dtype).removeprefix("torch."),
+            notice=loaded.source.defaults.notice,
+        )
+
+    def _place(self, loaded: LoadedModel, settings: GenerationSettings) -> None:
+        profile: Profile = settings.memory_profile  # type: ignore[assignment]
+        if loaded.profile == profile:
+            return
+        loaded.profile = None
+        try:
+            apply_profile(loaded.pipe, profile, self.device)
+            loaded.profile = profile
+        except torch.cuda.OutOfMemoryError:
+            pass  # raised below, once the exception and the tensors its traceback holds are gone
+        if loaded.profile is None:
+            self._release_memory()
+            raise OutOfMemoryError(_out_of_memory_message(settings, "loading the model"))
+
+    def _run(
+        self,
+        pipe: StableVideoDiffusionPipeline,
+        request: GenerationRequest,
+        settings: GenerationSettings,
+        progress: ProgressCallback | None,
+        cancel: threading.Event | None,
+    ) -> tuple[np.ndarray, StageTimer, float, tuple[int | None, int | None]]:
+        total = settings.num_inference_steps
+        report = progress or (lambda update: None)
+        timer = StageTimer(pipe, self.device)
+        step_times = timer.calls["unet"]
+
+        def on_step_end(pipeline, step, timestep, callback_kwargs):
+            if cancel is not None and cancel.is_set():
+                raise _Cancelled
+            done = step + 1
+            eta = sum(step_times) / len(step_times) * (total - done + self._decode_steps_estimate)
+            report(Progress("denoising" if done < total else "decoding", done, total, eta))
+            return callback_kwargs
+
+        if cancel is not None and cancel.is_set():
+            raise CancelledError("cancelled before it started")
+        if self.device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(self.device)
+        picture = fit_image(request.image.image, (settings.width, settings.height), settings.resize)
+        report(Progress("encoding", 0, total, None))
+        failure: str | None = None
+        started = time.perf_counter()
+        try:
+            with timer:
+                output = pipe(
+                    image=picture,
+                    height=settings.height,
+                    width=settings.width,
+                    num_frames=settings.num_frames,
+                    num_inference_steps=settings.num_inference_steps,
+                    min_guidance_scale=settings.min_guidance_scale,
+                    max_guidance_scale=settings.max_guidance_scale,
+                    fps=settings.fps,
+                    motion_bucket_id=settings.motion_bucket_id,
+                    noise_aug_strength=settings.noise_aug_strength,
+                    decode_chunk_size=settings.decode_chunk_size,
+                    generator=torch.Generator("cpu").manual_seed(settings.seed),
+                    output_type="pil",
+                    callback_on_step_end=on_step_end,
+                )
+        except torch.cuda.OutOfMemoryError:
+            failure = "out of memory"
+        except _Cancelled:
+            failure = "cancelled"
+        finally:
+            pipe.maybe_free_model_hooks()
+        if failure is not None:
+            self._release_memory()
+            if failure == "cancelled":
+                raise CancelledError(f"cancelled after {len(step_times)} of {total} steps")
+            raise OutOfMemoryError(_out_of_memory_message(settings, "generating"))
+        pipeline_seconds = time.perf_counter() - started
+        frames = np.stack([np.asarray(frame) for frame in output.frames[0]])
+        peaks = (None, None)
+        if self.device.type == "cuda":
+            peaks = (torch.cuda.max_memory_allocated(self.device), torch.cuda.max_memory_reserved(self.device))
+        return frames, timer, pipeline_seconds, peaks
+
+    def _release_memory(self) -> None:
+        gc.collect()
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
+
+
+class _Cancelled(Exception):
+    """Raised inside the pipeline's step callback to stop the denoising loop."""
+
+
+def _out_of_memory_message(settings: GenerationSettings, doing: str) -> str:
+    lower = LOWER_PROFILE.get(settings.memory_profile)  # type: ignore[call-overload]
+    advice = [f"the '{lower}' memory profile"] if lower else []
+    if settings.decode_chunk_size > 1:
+        advice.append(f"a smaller decode chunk (now {settings.decode_chunk_size})")
+    advice.append("fewer frames or a smaller size")
+    return (
+        f"the GPU ran out of memory {doing} ({settings.width}x{settings.height}, {settings.num_frames} frames, "
+        f"memory profile '{settings.memory_profile}'): try {', or '.join(advice)}"
+    )

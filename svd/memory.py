@@ -1,0 +1,76 @@
+"""Memory profiles: how much of the pipeline lives on the GPU, using diffusers' own offload and chunking.
+
+- `full`: everything on the GPU (fastest).
+- `balanced`: model CPU offload; each model moves to the GPU only while it runs.
+- `low`: offload, plus UNet feed-forward chunking, plus a small VAE decode chunk; SVD-XT stays under 8 GB.
+- `auto`: picks one of those from the GPU memory available to this process.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from diffusers import StableVideoDiffusionPipeline
+
+from .errors import InputError
+
+Profile = Literal["full", "balanced", "low"]
+PROFILES: tuple[Profile, ...] = ("full", "balanced", "low")
+CHOICES = ("auto", *PROFILES)
+
+DECODE_CHUNK: dict[Profile, int] = {"full": 8, "balanced": 4, "low": 2}
+"""Frames the VAE decodes at once by default. Fewer frames use less memory; 1 makes the video flicker."""
+
+FULL_MIN_BYTES = 18 * 1024**3
+BALANCED_MIN_BYTES = 10 * 1024**3
+"""GPU memory `auto` needs before it picks `full` or `balanced`: a 24 GB card gets `full`, 12-16 GB `balanced`."""
+
+LOWER_PROFILE: dict[Profile, Profile | None] = {"full": "balanced", "balanced": "low", "low": None}
+
+
+def check_profile(name: str) -> str:
+    if name not in CHOICES:
+        raise InputError(f"memory profile '{name}' is not known: use one of {', '.join(CHOICES)}")
+    return name
+
+
+def available_gpu_bytes(device: torch.device) -> int:
+    """Free GPU memory plus what this process's allocator already holds (and would reuse)."""
+    free, _total = torch.cuda.mem_get_info(device)
+    return free + torch.cuda.memory_reserved(device)
+
+
+def choose_profile(requested: str, device: torch.device) -> Profile:
+    """Resolve `auto` from the GPU's memory. On a CPU the profile does not apply and everything stays in RAM."""
+    check_profile(requested)
+    if device.type != "cuda":
+        return "full"
+    if requested != "auto":
+        return requested  # type: ignore[return-value]
+    available = available_gpu_bytes(device)
+    if available >= FULL_MIN_BYTES:
+        return "full"
+    if available >= BALANCED_MIN_BYTES:
+        return "balanced"
+    return "low"
+
+
+def apply_profile(pipe: StableVideoDiffusionPipeline, profile: Profile, device: torch.device) -> None:
+    """Place the pipeline's models for `profile`, undoing whatever the previous profile set up."""
+    pipe.remove_all_hooks()
+    _disable_forward_chunking(pipe.unet)
+    if device.type != "cuda" or profile == "full":
+        pipe.to(device)
+        return
+    pipe.to("cpu")
+    pipe.enable_model_cpu_offload(device=device)
+    if profile == "low":
+        pipe.unet.enable_forward_chunking()
+
+
+def _disable_forward_chunking(unet: torch.nn.Module) -> None:
+    """The SVD UNet has `enable_forward_chunking` but no way back; its transformer blocks take `None` to undo it."""
+    for module in unet.modules():
+        if hasattr(module, "set_chunk_feed_forward"):
+            module.set_chunk_feed_forward(chunk_size=None, dim=0)

@@ -1,0 +1,147 @@
+"""The model catalogue, each model's defaults, and how a model name becomes a source to load.
+
+A model is named by a catalogue id (`svd-xt`), a Hub repository id (`owner/name`) or a local folder in diffusers
+layout. Resolving a name never touches the network; downloading is `svd.download`'s job.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from .errors import ModelError
+
+PIPELINE_CLASS = "StableVideoDiffusionPipeline"
+COMPONENTS = ("unet", "vae", "image_encoder", "feature_extractor", "scheduler")
+DEFAULTS_FILE = "svd_defaults.json"
+"""Optional file in a model folder that states the model's defaults (the tiny model writes one)."""
+
+
+@dataclass(frozen=True)
+class ModelDefaults:
+    """What a model was trained for; a request that leaves a setting out gets these."""
+
+    width: int = 1024
+    height: int = 576
+    size_multiple: int = 64
+    num_frames: int = 25
+    fps: int = 7
+    motion_bucket_id: int = 127
+    noise_aug_strength: float = 0.02
+    num_inference_steps: int = 25
+    notice: str | None = None
+
+    @classmethod
+    def from_dict(cls, values: dict) -> ModelDefaults:
+        known = {f.name for f in fields(cls)}
+        return cls(**{key: value for key, value in values.items() if key in known})
+
+
+@dataclass(frozen=True)
+class CatalogueEntry:
+    id: str
+    repo_id: str
+    title: str
+    defaults: ModelDefaults
+
+
+CATALOGUE: dict[str, CatalogueEntry] = {
+    entry.id: entry
+    for entry in (
+        CatalogueEntry(
+            "svd",
+            "stabilityai/stable-video-diffusion-img2vid",
+            "SVD (14 frames)",
+            ModelDefaults(num_frames=14),
+        ),
+        CatalogueEntry(
+            "svd-xt",
+            "stabilityai/stable-video-diffusion-img2vid-xt",
+            "SVD-XT (25 frames)",
+            ModelDefaults(num_frames=25),
+        ),
+        CatalogueEntry(
+            "svd-xt-1.1",
+            "stabilityai/stable-video-diffusion-img2vid-xt-1-1",
+            "SVD-XT 1.1 (25 frames, tuned for 6 fps and motion 127)",
+            ModelDefaults(num_frames=25, fps=6, motion_bucket_id=127),
+        ),
+    )
+}
+DEFAULT_MODEL = "svd-xt"
+
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """A resolved model name: either a Hub repository to fetch, or a folder on disk."""
+
+    name: str
+    repo_id: str | None = None
+    path: Path | None = None
+    defaults: ModelDefaults = field(default_factory=ModelDefaults)
+
+    @property
+    def is_local(self) -> bool:
+        return self.path is not None
+
+
+def resolve_model(name: str) -> ModelSource:
+    """Turn a catalogue id, Hub id or folder into a `ModelSource`, checking a folder's layout on the way."""
+    name = name.strip()
+    if name in CATALOGUE:
+        entry = CATALOGUE[name]
+        return ModelSource(name=name, repo_id=entry.repo_id, defaults=entry.defaults)
+    for entry in CATALOGUE.values():
+        if name == entry.repo_id:
+            return ModelSource(name=entry.id, repo_id=entry.repo_id, defaults=entry.defaults)
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return ModelSource(name=name, path=path, defaults=read_model_defaults(path))
+    if _HUB_ID.match(name) and not path.exists():
+        return ModelSource(name=name, repo_id=name)
+    choices = ", ".join(CATALOGUE)
+    raise ModelError(
+        f"unknown model '{name}': use one of {choices}, a Hub id such as owner/name, "
+        "or a local folder in diffusers layout"
+    )
+
+
+def check_model_folder(path: Path) -> None:
+    """Raise a `ModelError` unless `path` holds an SVD pipeline in diffusers layout."""
+    index_file = path / "model_index.json"
+    expected = f"{PIPELINE_CLASS} in diffusers layout (model_index.json, {', '.join(COMPONENTS)})"
+    if not index_file.is_file():
+        raise ModelError(f"'{path}' is not an SVD model folder: it has no model_index.json; expected {expected}")
+    try:
+        index = json.loads(index_file.read_text())
+    except (OSError, ValueError) as error:
+        raise ModelError(f"'{path}' is not an SVD model folder: model_index.json is unreadable ({error})") from None
+    if index.get("_class_name") != PIPELINE_CLASS:
+        raise ModelError(
+            f"'{path}' is not an SVD model folder: it holds a {index.get('_class_name')!s}, expected {expected}"
+        )
+    missing = [name for name in COMPONENTS if not (path / name).is_dir()]
+    if missing:
+        raise ModelError(f"'{path}' is not a complete SVD model folder: it lacks {', '.join(missing)}/")
+
+
+def read_model_defaults(path: Path) -> ModelDefaults:
+    """The defaults of a model folder: its `svd_defaults.json` if any, else inferred from the UNet config."""
+    check_model_folder(path)
+    defaults_file = path / DEFAULTS_FILE
+    if defaults_file.is_file():
+        return ModelDefaults.from_dict(json.loads(defaults_file.read_text()))
+    try:
+        unet_config = json.loads((path / "unet" / "config.json").read_text())
+    except (OSError, ValueError):
+        return ModelDefaults()
+    return ModelDefaults(num_frames=int(unet_config.get("num_frames", ModelDefaults.num_frames)))
+
+
+def has_fp16_variant(path: Path) -> bool:
+    """True when the folder holds the `fp16` variant weights (what `python -m svd download` fetches)."""
+    return any(path.glob("unet/*.fp16.safetensors"))

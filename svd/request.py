@@ -1,0 +1,128 @@
+"""What to generate: the request a user (CLI or WebUI) makes, and the settings it resolves to.
+
+A request may leave most settings out; `resolve_settings` fills them from the model's defaults, picks the size and
+the seed, and validates every value, so bad settings fail before any model is loaded.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from .errors import InputError
+from .image import InputImage
+from .memory import check_profile
+from .models import ModelDefaults
+from .sizing import RESIZE_MODES, ResizeMode, choose_size
+
+MAX_SEED = 2**32 - 1
+
+LIMITS: dict[str, tuple[float, float]] = {
+    "num_frames": (2, 128),
+    "fps": (1, 60),
+    "motion_bucket_id": (1, 255),
+    "noise_aug_strength": (0.0, 1.0),
+    "num_inference_steps": (1, 200),
+    "min_guidance_scale": (0.0, 20.0),
+    "max_guidance_scale": (0.0, 20.0),
+    "decode_chunk_size": (1, 128),
+    "seed": (0, MAX_SEED),
+}
+"""Accepted ranges, checked for both the CLI and the WebUI."""
+
+OPTION_NAMES = {
+    "num_frames": "frames",
+    "fps": "fps",
+    "motion_bucket_id": "motion",
+    "noise_aug_strength": "noise augmentation",
+    "num_inference_steps": "steps",
+    "min_guidance_scale": "min guidance",
+    "max_guidance_scale": "max guidance",
+    "decode_chunk_size": "decode chunk",
+    "seed": "seed",
+}
+
+
+@dataclass
+class GenerationRequest:
+    """One picture to animate. `None` means "the model's default" (or, for the seed, "draw one at random")."""
+
+    image: InputImage
+    model: str | None = None
+    num_frames: int | None = None
+    fps: int | None = None
+    motion_bucket_id: int | None = None
+    noise_aug_strength: float | None = None
+    num_inference_steps: int | None = None
+    min_guidance_scale: float = 1.0
+    max_guidance_scale: float = 3.0
+    seed: int | None = None
+    size: tuple[int, int] | None = None
+    resize: ResizeMode = "crop"
+    decode_chunk_size: int | None = None
+    memory: str = "auto"
+
+
+@dataclass(frozen=True)
+class GenerationSettings:
+    """Every value a generation used; written to the sidecar and enough to reproduce the video."""
+
+    model: str
+    seed: int
+    width: int
+    height: int
+    num_frames: int
+    fps: int
+    motion_bucket_id: int
+    noise_aug_strength: float
+    num_inference_steps: int
+    min_guidance_scale: float
+    max_guidance_scale: float
+    decode_chunk_size: int
+    memory_profile: str
+    resize: ResizeMode
+
+
+def draw_seed() -> int:
+    return secrets.randbelow(MAX_SEED + 1)
+
+
+def resolve_settings(
+    request: GenerationRequest, model_name: str, defaults: ModelDefaults, memory_profile: str, decode_chunk: int
+) -> GenerationSettings:
+    """Fill the request's gaps from the model's defaults and validate the result."""
+    check_profile(request.memory)
+    if request.resize not in RESIZE_MODES:
+        raise InputError(f"resize mode '{request.resize}' is not known: use one of {', '.join(RESIZE_MODES)}")
+    seed = draw_seed() if request.seed is None or request.seed == -1 else request.seed
+    width, height = choose_size(request.image.size, defaults, request.size)
+    num_frames = _pick(request.num_frames, defaults.num_frames)
+    settings = GenerationSettings(
+        model=model_name,
+        seed=seed,
+        width=width,
+        height=height,
+        num_frames=num_frames,
+        fps=_pick(request.fps, defaults.fps),
+        motion_bucket_id=_pick(request.motion_bucket_id, defaults.motion_bucket_id),
+        noise_aug_strength=_pick(request.noise_aug_strength, defaults.noise_aug_strength),
+        num_inference_steps=_pick(request.num_inference_steps, defaults.num_inference_steps),
+        min_guidance_scale=request.min_guidance_scale,
+        max_guidance_scale=request.max_guidance_scale,
+        decode_chunk_size=min(_pick(request.decode_chunk_size, decode_chunk), num_frames),
+        memory_profile=memory_profile,
+        resize=request.resize,
+    )
+    check_limits(settings)
+    return settings
+
+
+def check_limits(settings: GenerationSettings) -> None:
+    for key, (low, high) in LIMITS.items():
+        value = getattr(settings, key)
+        if not low <= value <= high:
+            raise InputError(f"{OPTION_NAMES[key]} {value} is out of range: use a value from {low:g} to {high:g}")
+
+
+def _pick(value, default):
+    return default if value is None else value

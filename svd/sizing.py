@@ -1,0 +1,74 @@
+"""Choosing the generation size for a picture, and fitting the picture to it.
+
+SVD was trained at 1024x576. Other aspects work best at about the same pixel count with sides divisible by 64, so
+each model has a set of aspect buckets: shapes in units of its `size_multiple` (64 for SVD, 16 for the tiny model).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Literal
+
+from PIL import Image, ImageOps
+
+from .errors import InputError
+from .models import ModelDefaults
+
+ResizeMode = Literal["crop", "pad", "stretch"]
+RESIZE_MODES: tuple[ResizeMode, ...] = ("crop", "pad", "stretch")
+PAD_COLOUR = (0, 0, 0)
+
+BUCKET_SHAPES: tuple[tuple[int, int], ...] = ((16, 9), (9, 16), (12, 12), (14, 10), (10, 14), (15, 10), (10, 15))
+"""Width and height in units of the model's size multiple: 1024x576, 576x1024, 768x768, 896x640, ... for SVD."""
+
+
+def buckets(defaults: ModelDefaults) -> list[tuple[int, int]]:
+    """The model's aspect buckets at about its native pixel count (16x9 units is the native size of SVD)."""
+    unit = math.sqrt(defaults.width * defaults.height / (16 * 9))
+    return [snap_size((columns * unit, rows * unit), defaults) for columns, rows in BUCKET_SHAPES]
+
+
+def nearest_bucket(picture_size: tuple[int, int], defaults: ModelDefaults) -> tuple[int, int]:
+    """The bucket whose aspect ratio is closest to the picture's (compared on a log scale)."""
+    aspect = math.log(picture_size[0] / picture_size[1])
+    return min(buckets(defaults), key=lambda size: abs(math.log(size[0] / size[1]) - aspect))
+
+
+def snap_size(size: tuple[float, float], defaults: ModelDefaults) -> tuple[int, int]:
+    """Round each side to the nearest multiple the model accepts (at least one multiple)."""
+    multiple = defaults.size_multiple
+    return tuple(max(multiple, round(side / multiple) * multiple) for side in size)  # type: ignore[return-value]
+
+
+def parse_size(text: str) -> tuple[int, int] | None:
+    """`auto` gives None; `WxH` gives (W, H). Anything else is an `InputError`."""
+    text = text.strip().lower()
+    if text in ("", "auto"):
+        return None
+    match = re.fullmatch(r"(\d+)\s*[x×*]\s*(\d+)", text)
+    if not match or min(int(match[1]), int(match[2])) == 0:
+        raise InputError(f"size '{text}' is not understood: use auto or WIDTHxHEIGHT, for example 1024x576")
+    return int(match[1]), int(match[2])
+
+
+def choose_size(
+    picture_size: tuple[int, int], defaults: ModelDefaults, requested: tuple[int, int] | None = None
+) -> tuple[int, int]:
+    """The generation size: the nearest bucket for `auto` (None), else the requested size snapped."""
+    if requested is None:
+        return nearest_bucket(picture_size, defaults)
+    return snap_size(requested, defaults)
+
+
+def fit_image(picture: Image.Image, size: tuple[int, int], mode: ResizeMode = "crop") -> Image.Image:
+    """Fit the picture to `size`: `crop` covers then centre-crops, `pad` fits then letterboxes, `stretch` distorts."""
+    if picture.size == size:
+        return picture
+    if mode == "crop":
+        return ImageOps.fit(picture, size, method=Image.Resampling.LANCZOS)
+    if mode == "pad":
+        return ImageOps.pad(picture, size, method=Image.Resampling.LANCZOS, color=PAD_COLOUR)
+    if mode == "stretch":
+        return picture.resize(size, Image.Resampling.LANCZOS)
+    raise InputError(f"resize mode '{mode}' is not known: use one of {', '.join(RESIZE_MODES)}")
