@@ -6,7 +6,6 @@ Bad input ends with exit code 2 and one line `error: ...` on stderr; results go 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -62,8 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--size", default="auto", help="auto (nearest aspect bucket) or WxH, snapped (default auto)")
     generate.add_argument("--resize", choices=RESIZE_MODES, default="crop", help="how the picture fills the size")
     generate.add_argument("--decode-chunk", type=int, help="frames the VAE decodes at once (default per profile)")
-    generate.add_argument("--memory", choices=MEMORY_CHOICES, default=settings.memory, help="GPU memory profile")
-    generate.add_argument("--device", choices=("auto", "cuda", "cpu"), default=settings.device)
+    generate.add_argument(
+        "--memory", choices=MEMORY_CHOICES, default=settings.memory, help="GPU memory profile (default %(default)s)"
+    )
+    generate.add_argument(
+        "--device", choices=("auto", "cuda", "cpu"), default=settings.device, help="default: the GPU if there is one"
+    )
     generate.add_argument("--crf", type=int, default=DEFAULT_CRF, help="H.264 quality, 0-51, lower is better")
     generate.add_argument("--save-frames", action="store_true", help="also write PNG frames to <stem>_frames/")
     generate.set_defaults(run=run_generate)
@@ -91,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         print("error: interrupted", file=sys.stderr)
         return 130
     except Exception as error:
-        if os.environ.get("SVD_DEBUG"):
+        if Settings.from_env().debug:
             raise
         print(
             f"error: unexpected failure ({type(error).__name__}: {first_line(error)}); "

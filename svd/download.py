@@ -6,7 +6,6 @@ Only the fp16 variant is fetched (about 4.5 GB for SVD-XT instead of 14 GB), thr
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 from pathlib import Path
@@ -24,6 +23,8 @@ from huggingface_hub.errors import (
 from huggingface_hub.utils import tqdm as hf_tqdm
 
 from .errors import ModelError, first_line
+from .models import DEFAULTS_FILE
+from .settings import Settings
 
 FP16_FILES = [
     "model_index.json",
@@ -31,6 +32,7 @@ FP16_FILES = [
     "*/*.fp16.safetensors",
     "feature_extractor/preprocessor_config.json",
     "scheduler/scheduler_config.json",
+    DEFAULTS_FILE,
 ]
 """The files of an SVD repository that an fp16 load needs; the fp32 weights and single-file checkpoints are skipped."""
 
@@ -78,7 +80,7 @@ def explain_hub_error(error: Exception, repo_id: str) -> ModelError:
         return next((item for item in chain if isinstance(item, kind)), None)
 
     page = f"{constants.ENDPOINT}/{repo_id}"
-    token_note = "HF_TOKEN is not set" if not os.environ.get("HF_TOKEN") else "the account of HF_TOKEN has no access"
+    token_note = "the account of HF_TOKEN has no access" if Settings.from_env().hf_token_set else "HF_TOKEN is not set"
     http_error = found(HfHubHTTPError)
     status = http_error.response.status_code if http_error is not None and http_error.response is not None else None
     if found(GatedRepoError):

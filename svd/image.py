@@ -53,20 +53,18 @@ def load_image(source: str | Path | bytes, name: str | None = None) -> InputImag
     if not data:
         raise InputError(f"{name} is empty (0 bytes): choose a picture file ({READABLE_FORMATS})")
 
+    limit = f"the {MAX_PIXELS / 1e6:.0f} megapixel limit: scale it down"
     with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the size is checked below, with a reason
         try:
             picture = Image.open(io.BytesIO(data))
         except UnidentifiedImageError:
             raise InputError(f"{name} is not a picture that can be read: use a {READABLE_FORMATS} file") from None
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise InputError(f"{name} is too large to open safely: scale it down below 89 megapixels") from None
+        except Image.DecompressionBombError:
+            raise InputError(f"{name} is more than twice {limit}") from None
         width, height = picture.size
         if width * height > MAX_PIXELS:
-            raise InputError(
-                f"{name} is {width}x{height} ({width * height / 1e6:.0f} megapixels), over the "
-                f"{MAX_PIXELS / 1e6:.0f} megapixel limit: scale it down"
-            )
+            raise InputError(f"{name} is {width}x{height} ({width * height / 1e6:.0f} megapixels), over {limit}")
         try:
             picture.seek(0)
             picture.load()

@@ -126,7 +126,8 @@ def check_model_folder(path: Path) -> None:
         )
     missing = [name for name in COMPONENTS if not (path / name).is_dir()]
     if missing:
-        raise ModelError(f"'{path}' is not a complete SVD model folder: it lacks {', '.join(missing)}/")
+        lacking = ", ".join(f"{name}/" for name in missing)
+        raise ModelError(f"'{path}' is not a complete SVD model folder: it lacks {lacking}")
 
 
 def read_model_defaults(path: Path) -> ModelDefaults:

@@ -20,6 +20,7 @@ ENVIRONMENT: dict[str, str] = {
     "HF_HOME": "Hugging Face cache folder, where downloaded weights live. Default ~/.cache/huggingface.",
     "HF_ENDPOINT": "Hugging Face Hub address, for a mirror. Default https://huggingface.co.",
     "HF_HUB_OFFLINE": "Set to 1 to use only weights already in the cache.",
+    "SVD_DEBUG": "Set to 1 to see the traceback of an unexpected failure instead of a one-line error.",
 }
 
 
@@ -30,6 +31,7 @@ class Settings:
     device: str = "auto"
     output_dir: Path = Path("outputs")
     hf_token_set: bool = False
+    debug: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -39,4 +41,5 @@ class Settings:
             device=environ.get("SVD_DEVICE") or cls.device,
             output_dir=Path(environ.get("SVD_OUTPUT_DIR") or cls.output_dir),
             hf_token_set=bool(environ.get("HF_TOKEN")),
+            debug=environ.get("SVD_DEBUG", "") not in ("", "0"),
         )

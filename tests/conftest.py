@@ -1,0 +1,87 @@
+"""Shared fixtures: a fake Hub as HF_ENDPOINT, an empty HF cache, the tiny model (fp32 and fp16 variant) and pictures.
+
+The environment is set before huggingface_hub is imported, exactly as a user's HF_ENDPOINT and HF_HOME would be.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).parent))
+from fake_hub import FakeHub
+
+HUB = FakeHub().__enter__()
+_HF_HOME = Path(tempfile.mkdtemp(prefix="svd-test-hf-"))
+os.environ.update(
+    HF_ENDPOINT=HUB.url,
+    HF_HOME=str(_HF_HOME),
+    HF_HUB_DISABLE_TELEMETRY="1",
+    TRANSFORMERS_VERBOSITY="error",
+    DIFFUSERS_VERBOSITY="error",
+)
+for variable in ("HF_TOKEN", "HF_HUB_OFFLINE", "SVD_MODEL", "SVD_MEMORY", "SVD_DEVICE", "SVD_OUTPUT_DIR"):
+    os.environ.pop(variable, None)
+
+from svd.engine import Engine  # noqa: E402
+from svd.tiny import save_tiny_model  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+TINY_REPO = "svd-tests/tiny-svd"
+"""The tiny fp16 model as the fake Hub serves it (a Hub id outside the catalogue, so its own defaults apply)."""
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    HUB.__exit__(None, None, None)
+    shutil.rmtree(_HF_HOME, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def hub() -> FakeHub:
+    return HUB
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    return save_tiny_model(tmp_path_factory.mktemp("models") / "tiny")
+
+
+@pytest.fixture(scope="session")
+def tiny_model_fp16(tmp_path_factory) -> Path:
+    folder = save_tiny_model(tmp_path_factory.mktemp("models") / "tiny-fp16", variant="fp16")
+    HUB.serve(TINY_REPO, folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def engine(tiny_model) -> Engine:
+    """One CPU engine with the tiny model, shared like the one engine a real process has."""
+    return Engine(device="cpu", default_model=str(tiny_model))
+
+
+def gradient(size: tuple[int, int]) -> np.ndarray:
+    """A picture with structure in both directions, so crops, pads and orientation are visible in its pixels."""
+    width, height = size
+    pixels = np.zeros((height, width, 3), np.uint8)
+    pixels[..., 0] = np.linspace(0, 255, width, dtype=np.uint8)[None, :]
+    pixels[..., 1] = np.linspace(0, 255, height, dtype=np.uint8)[:, None]
+    pixels[: height // 4, : width // 4, 2] = 255
+    return pixels
+
+
+def write_picture(path: Path, size: tuple[int, int] = (320, 180), **save_options) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(gradient(size)).save(path, **save_options)
+    return path
+
+
+@pytest.fixture
+def picture(tmp_path) -> Path:
+    return write_picture(tmp_path / "picture.png", (256, 144))

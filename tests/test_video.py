@@ -1,0 +1,80 @@
+"""The MP4 writer, checked by decoding what it wrote."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from mp4 import decode, psnr
+from PIL import Image
+
+from svd.video import write_mp4, write_png_frames
+
+
+def moving_frames(count=10, size=(256, 144)) -> np.ndarray:
+    """A smooth gradient sliding sideways: typical, compressible video content."""
+    width, height = size
+    x, y = np.meshgrid(np.linspace(0, 1, width), np.linspace(0, 1, height))
+    frames = [np.stack([(x + t / count) % 1, y, 1 - x], axis=2) * 255 for t in range(count)]
+    return np.stack(frames).astype(np.uint8)
+
+
+def test_mp4_is_h264_yuv420p_faststart_at_the_given_fps(tmp_path):
+    frames = moving_frames()
+    path = tmp_path / "clip.mp4"
+    write_mp4(frames, path, fps=9, crf=18)
+    video = decode(path)
+    assert (video.codec, video.pix_fmt, video.fps, video.size) == ("h264", "yuv420p", 9.0, (256, 144))
+    assert video.frames.shape == frames.shape
+    assert video.top_level_boxes.index("moov") < video.top_level_boxes.index("mdat")
+    assert psnr(video.frames, frames) > 30
+
+
+def test_pure_colours_survive_the_round_trip(tmp_path):
+    frames = np.zeros((3, 64, 128, 3), np.uint8)
+    frames[:, :, :64] = (230, 40, 40)
+    frames[:, :, 64:] = (30, 200, 90)
+    write_mp4(frames, tmp_path / "colours.mp4", fps=7)
+    decoded = decode(tmp_path / "colours.mp4").frames.astype(int)
+    assert np.abs(decoded[:, 16:48, 8:56] - (230, 40, 40)).max() <= 4
+    assert np.abs(decoded[:, 16:48, 72:120] - (30, 200, 90)).max() <= 4
+
+
+def test_quality_setting_changes_the_file(tmp_path):
+    frames = moving_frames()
+    write_mp4(frames, tmp_path / "fine.mp4", fps=7, crf=12)
+    write_mp4(frames, tmp_path / "coarse.mp4", fps=7, crf=40)
+    assert (tmp_path / "fine.mp4").stat().st_size > 2 * (tmp_path / "coarse.mp4").stat().st_size
+
+
+def test_failed_write_leaves_the_previous_file_and_no_partial(tmp_path):
+    path = tmp_path / "keep.mp4"
+    write_mp4(moving_frames(3), path, fps=7)
+    before = path.read_bytes()
+    frames = moving_frames(3)
+    with pytest.raises(ValueError):
+        write_mp4(frames.astype(np.float32), path, fps=7)
+    with pytest.raises(RuntimeError):
+        write_mp4(_ExplodingFrames(frames), path, fps=7)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.mp4"]
+
+
+class _ExplodingFrames(np.ndarray):
+    """Frames whose second frame cannot be produced, like a run that fails half way through encoding."""
+
+    def __new__(cls, frames):
+        return np.asarray(frames).view(cls)
+
+    def __iter__(self):
+        yield np.asarray(self)[0]
+        raise RuntimeError("frame source failed")
+
+
+def test_png_frames_are_lossless(tmp_path):
+    frames = moving_frames(4)
+    write_png_frames(frames, tmp_path / "clip_frames")
+    names = sorted(p.name for p in (tmp_path / "clip_frames").iterdir())
+    assert names == ["0000.png", "0001.png", "0002.png", "0003.png"]
+    for index, name in enumerate(names):
+        assert np.array_equal(np.asarray(Image.open(tmp_path / "clip_frames" / name)), frames[index])
+    assert [p.name for p in tmp_path.iterdir()] == ["clip_frames"]
