@@ -9,14 +9,13 @@ import argparse
 import sys
 from pathlib import Path
 
-import diffusers
-import transformers
 from tqdm import tqdm
 
 from .download import download_model
 from .engine import Engine, GenerationResult, Progress
 from .errors import InputError, ModelError, SvdError, first_line
 from .image import InputImage, load_image
+from .logs import setup_logging
 from .memory import CHOICES as MEMORY_CHOICES
 from .models import CATALOGUE, resolve_model
 from .request import GenerationRequest
@@ -84,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    _quiet_libraries()
+    setup_logging()
     try:
         return args.run(args)
     except SvdError as error:
@@ -134,7 +133,7 @@ def run_generate(args: argparse.Namespace) -> int:
             failures += 1
             continue
         stem = _output_stem(args.output, is_batch, request.image.name)
-        saved = save_generation(result, stem, crf=args.crf, save_frames=args.save_frames)
+        saved = save_generation(result, stem, crf=args.crf, frames="folder" if args.save_frames else None)
         _report(result, saved.video)
     return 2 if failures else 0
 
@@ -238,9 +237,3 @@ def run_make_tiny(args: argparse.Namespace) -> int:
     print(f"note: {NOTICE}", file=sys.stderr)
     print(folder)
     return 0
-
-
-def _quiet_libraries() -> None:
-    """Our own progress bar replaces diffusers' and transformers' loading and saving bars."""
-    diffusers.utils.logging.disable_progress_bar()
-    transformers.utils.logging.disable_progress_bar()

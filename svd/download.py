@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import socket
+from collections.abc import Callable
 from pathlib import Path
 
 from huggingface_hub import constants, snapshot_download
@@ -38,6 +39,8 @@ FP16_FILES = [
 
 DISK_MARGIN_BYTES = 512 * 1024**2
 
+ProgressReport = Callable[[int, int], None]
+
 
 def cached_model_path(repo_id: str) -> Path | None:
     """The cached snapshot of `repo_id` if it is complete, without touching the network."""
@@ -47,17 +50,41 @@ def cached_model_path(repo_id: str) -> Path | None:
         return None
 
 
-def download_model(repo_id: str, tqdm_class: type[hf_tqdm] | None = None) -> Path:
-    """Download the fp16 files of `repo_id` into the Hub cache, after checking there is room for them."""
+def download_model(repo_id: str, on_progress: ProgressReport | None = None) -> Path:
+    """Download the fp16 files of `repo_id` into the Hub cache, after checking there is room for them.
+
+    huggingface_hub draws its own progress bars on a terminal; `on_progress(done_bytes, total_bytes)` is also called
+    as bytes arrive, for the WebUI's status line and for logs where no terminal shows the bars.
+    """
     try:
         planned = snapshot_download(repo_id, allow_patterns=FP16_FILES, dry_run=True)
         needed = sum(item.file_size or 0 for item in planned if item.will_download)
         check_free_disk(Path(constants.HF_HUB_CACHE), needed, repo_id)
+        tqdm_class = _reporting_tqdm(on_progress) if on_progress else None
         return Path(snapshot_download(repo_id, allow_patterns=FP16_FILES, tqdm_class=tqdm_class))
     except ModelError:
         raise
     except Exception as error:  # network and Hub failures of every kind end as one line for the user
         raise explain_hub_error(error, repo_id) from None
+
+
+def _reporting_tqdm(on_progress: ProgressReport) -> type[hf_tqdm]:
+    """A tqdm class for `snapshot_download` that reports the byte count of the whole snapshot, also when the bar is
+    hidden (huggingface_hub hides bars when there is no terminal, and a hidden tqdm stops counting)."""
+
+    class ReportingTqdm(hf_tqdm):
+        def __init__(self, *args, **kwargs):
+            self.reports = kwargs.get("name") == "huggingface_hub.snapshot_download"
+            self.done = kwargs.get("initial", 0) or 0
+            super().__init__(*args, **kwargs)
+
+        def update(self, n: float | None = 1):
+            if self.reports and n:
+                self.done += int(n)
+                on_progress(self.done, int(self.total or 0))
+            return super().update(n)
+
+    return ReportingTqdm
 
 
 def check_free_disk(folder: Path, needed_bytes: int, what: str) -> None:

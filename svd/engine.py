@@ -6,7 +6,9 @@ from the request, so the engine's output equals a direct call of the reference p
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -19,7 +21,7 @@ import torch
 from diffusers import StableVideoDiffusionPipeline
 
 from .download import cached_model_path, download_model
-from .errors import CancelledError, InputError, ModelError, OutOfMemoryError, first_line
+from .errors import CancelledError, InputError, ModelError, OutOfMemoryError, SvdError, first_line
 from .memory import DECODE_CHUNK, LOWER_PROFILE, Profile, apply_profile, choose_profile
 from .models import (
     CATALOGUE,
@@ -33,6 +35,8 @@ from .models import (
 from .request import GenerationRequest, GenerationSettings, resolve_settings
 from .sizing import fit_image
 from .timing import StageTimer
+
+logger = logging.getLogger("svd")
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,13 @@ class LoadedModel:
 ProgressCallback = Callable[[Progress], None]
 
 
+def describe_device(device: torch.device) -> str:
+    if device.type != "cuda":
+        return "the CPU (no GPU: expect minutes per video)"
+    properties = torch.cuda.get_device_properties(device)
+    return f"{properties.name} ({properties.total_memory / 1024**3:.0f} GiB)"
+
+
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -104,6 +115,12 @@ class Engine:
         self._decode_steps_estimate = 1.0
         """How many denoising steps the VAE decode takes, learned from the last run; used for the ETA."""
 
+    def describe(self) -> str:
+        """The device, and on a GPU the memory profile that `auto` picks there, for the log."""
+        if self.device.type != "cuda":
+            return describe_device(self.device)
+        return f"{describe_device(self.device)}; memory profile auto picks '{choose_profile('auto', self.device)}'"
+
     # Models
 
     def source(self, model: str | None = None) -> ModelSource:
@@ -122,11 +139,26 @@ class Engine:
             self.unload()
             try:
                 self._loaded = self._load(source)
-            except ModelError as error:
+            except SvdError as error:
                 self.status = EngineStatus("failed", str(error))
                 raise
-            self.status = EngineStatus("ready", f"{source.name} is ready on {self.device.type}")
+            notice = self._loaded.source.defaults.notice
+            ready = f"{source.name} is ready on {describe_device(self.device)}" + (f"; {notice}" if notice else "")
+            self.status = EngineStatus("ready", ready)
+            logger.info(self.status.message)
             return self._loaded
+
+    def load_in_background(self, model: str | None = None) -> threading.Thread:
+        """Start loading (and if needed downloading) `model`; `status` tells how it goes."""
+        self.status = EngineStatus("loading", f"preparing {model or self.default_model}")
+
+        def load_quietly() -> None:
+            with contextlib.suppress(SvdError):  # the status holds the reason
+                self.load(model)
+
+        thread = threading.Thread(target=load_quietly, name="svd-load", daemon=True)
+        thread.start()
+        return thread
 
     def unload(self) -> None:
         with self._lock:
@@ -157,8 +189,19 @@ class Engine:
         cached = cached_model_path(source.repo_id)
         if cached is not None:
             return cached
-        self.status = EngineStatus("downloading", f"downloading {source.name} ({source.repo_id})")
-        return download_model(source.repo_id)
+        self.status = EngineStatus("downloading", f"downloading {source.name} ({source.repo_id})", 0.0)
+        logger.info(self.status.message)
+        logged_tenths = [0]
+
+        def report(done: int, total: int) -> None:
+            fraction = min(done / total, 1.0) if total else None
+            text = f"downloading {source.name}: {done / 1e9:.2f} of {total / 1e9:.2f} GB"
+            self.status = EngineStatus("downloading", text, fraction)
+            if fraction is not None and int(fraction * 10) > logged_tenths[0]:
+                logged_tenths[0] = int(fraction * 10)
+                logger.info(f"{text} ({fraction:.0%})")
+
+        return download_model(source.repo_id, on_progress=report)
 
     # Generation
 

@@ -146,3 +146,17 @@ def read_model_defaults(path: Path) -> ModelDefaults:
 def has_fp16_variant(path: Path) -> bool:
     """True when the folder holds the `fp16` variant weights (what `python -m svd download` fetches)."""
     return any(path.glob("unet/*.fp16.safetensors"))
+
+
+def find_local_models(folder: Path) -> list[Path]:
+    """The SVD model folders directly inside `folder`, for the WebUI's model list."""
+    if not folder.is_dir():
+        return []
+    found = []
+    for child in sorted(folder.iterdir()):
+        try:
+            check_model_folder(child)
+        except ModelError:
+            continue
+        found.append(child)
+    return found

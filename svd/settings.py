@@ -11,11 +11,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import InputError
+
 ENVIRONMENT: dict[str, str] = {
     "SVD_MODEL": "Model: a catalogue id (svd, svd-xt, svd-xt-1.1), a Hub id or a local folder. Default svd-xt.",
     "SVD_MEMORY": "Memory profile: auto, full, balanced or low. Default auto.",
     "SVD_DEVICE": "Device: auto, cuda or cpu. Default auto.",
     "SVD_OUTPUT_DIR": "Folder for videos, sidecars and history. Default ./outputs.",
+    "SVD_MODELS_DIR": "Folder searched for local models (one diffusers folder each) for the WebUI. Default ./models.",
+    "HOST": "Address the WebUI listens on (also GRADIO_SERVER_NAME). Default 127.0.0.1; 0.0.0.0 in the image.",
+    "PORT": "Port the WebUI listens on (also GRADIO_SERVER_PORT). Default 7860.",
+    "SVD_AUTH": "WebUI login as user:password (several separated by commas).",
+    "SVD_AUTH_FILE": "File of WebUI logins, one user:password per line.",
+    "SVD_ROOT_PATH": "URL path the WebUI is served under behind a reverse proxy, e.g. /svd.",
+    "SVD_QUEUE_SIZE": "Most requests waiting in the WebUI's queue. Default 20.",
     "HF_TOKEN": "Hugging Face token of an account that accepted the SVD licence (the models are gated).",
     "HF_HOME": "Hugging Face cache folder, where downloaded weights live. Default ~/.cache/huggingface.",
     "HF_ENDPOINT": "Hugging Face Hub address, for a mirror. Default https://huggingface.co.",
@@ -30,6 +39,13 @@ class Settings:
     memory: str = "auto"
     device: str = "auto"
     output_dir: Path = Path("outputs")
+    models_dir: Path = Path("models")
+    host: str = "127.0.0.1"
+    port: int = 7860
+    auth: str = ""
+    auth_file: str = ""
+    root_path: str = ""
+    queue_size: int = 20
     hf_token_set: bool = False
     debug: bool = False
 
@@ -40,6 +56,42 @@ class Settings:
             memory=environ.get("SVD_MEMORY") or cls.memory,
             device=environ.get("SVD_DEVICE") or cls.device,
             output_dir=Path(environ.get("SVD_OUTPUT_DIR") or cls.output_dir),
+            models_dir=Path(environ.get("SVD_MODELS_DIR") or cls.models_dir),
+            host=environ.get("HOST") or environ.get("GRADIO_SERVER_NAME") or cls.host,
+            port=_integer(environ, "PORT", "GRADIO_SERVER_PORT", default=cls.port),
+            auth=environ.get("SVD_AUTH", ""),
+            auth_file=environ.get("SVD_AUTH_FILE", ""),
+            root_path=environ.get("SVD_ROOT_PATH", ""),
+            queue_size=_integer(environ, "SVD_QUEUE_SIZE", default=cls.queue_size),
             hf_token_set=bool(environ.get("HF_TOKEN")),
             debug=environ.get("SVD_DEBUG", "") not in ("", "0"),
         )
+
+
+def _integer(environ: Mapping[str, str], *names: str, default: int) -> int:
+    for name in names:
+        value = environ.get(name)
+        if value:
+            try:
+                return int(value)
+            except ValueError:
+                raise InputError(f"{name}={value} is not a whole number: set it to one, e.g. {default}") from None
+    return default
+
+
+def read_logins(settings: Settings) -> list[tuple[str, str]]:
+    """WebUI logins from SVD_AUTH (`user:pass,user2:pass2`) and SVD_AUTH_FILE (one `user:pass` per line)."""
+    entries = [entry for entry in settings.auth.split(",") if entry.strip()]
+    if settings.auth_file:
+        try:
+            lines = Path(settings.auth_file).read_text().splitlines()
+        except OSError as error:
+            raise InputError(f"SVD_AUTH_FILE {settings.auth_file} cannot be read ({error.strerror})") from None
+        entries += [line for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    logins = []
+    for entry in entries:
+        user, separator, password = entry.strip().partition(":")
+        if not separator or not user or not password:
+            raise InputError("a WebUI login is not of the form user:password: check SVD_AUTH and SVD_AUTH_FILE")
+        logins.append((user, password))
+    return logins

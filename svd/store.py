@@ -6,12 +6,14 @@ The sidecar is written last, so a sidecar always describes a complete video; the
 from __future__ import annotations
 
 import dataclasses
+import json
 import platform
 import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Literal
 
 import diffusers
 import torch
@@ -20,43 +22,50 @@ import transformers
 from . import __version__
 from .engine import GenerationResult
 from .files import write_json
-from .video import DEFAULT_CRF, write_mp4, write_png_frames
+from .video import DEFAULT_CRF, write_mp4, write_png_frames, write_png_zip
 
 FRAMES_SUFFIX = "_frames"
+
+
+FramesFormat = Literal["folder", "zip"]
 
 
 @dataclass(frozen=True)
 class SavedGeneration:
     video: Path
     sidecar: Path
-    frames_dir: Path | None
+    frames: Path | None
     record: dict
 
 
 def save_generation(
-    result: GenerationResult, stem: Path, crf: int = DEFAULT_CRF, save_frames: bool = False
+    result: GenerationResult, stem: Path, crf: int = DEFAULT_CRF, frames: FramesFormat | None = None
 ) -> SavedGeneration:
-    """Write the MP4, the optional PNG frames and, last, the sidecar; each appears only when complete."""
+    """Write the MP4, the PNG frames if asked (a folder or a zip) and, last, the sidecar; each appears only when
+    complete."""
     video = stem.with_name(stem.name + ".mp4")
     started = time.perf_counter()
     write_mp4(result.frames, video, fps=result.settings.fps, crf=crf)
     timings = {**result.timings, "video_encode": time.perf_counter() - started}
-    frames_dir = None
-    if save_frames:
-        frames_dir = stem.with_name(stem.name + FRAMES_SUFFIX)
-        write_png_frames(result.frames, frames_dir)
+    frames_path = None
+    if frames == "folder":
+        frames_path = stem.with_name(stem.name + FRAMES_SUFFIX)
+        write_png_frames(result.frames, frames_path)
+    elif frames == "zip":
+        frames_path = stem.with_name(stem.name + FRAMES_SUFFIX + ".zip")
+        write_png_zip(result.frames, frames_path)
     timings["total"] = sum(value for key, value in timings.items() if key in _TOTAL_STAGES)
-    record = sidecar_record(result, video, frames_dir, crf, timings)
+    record = sidecar_record(result, video, frames_path, crf, timings)
     sidecar = stem.with_name(stem.name + ".json")
     write_json(sidecar, record)
-    return SavedGeneration(video=video, sidecar=sidecar, frames_dir=frames_dir, record=record)
+    return SavedGeneration(video=video, sidecar=sidecar, frames=frames_path, record=record)
 
 
 _TOTAL_STAGES = ("load", "pipeline", "video_encode")
 
 
 def sidecar_record(
-    result: GenerationResult, video: Path, frames_dir: Path | None, crf: int, timings: dict[str, float]
+    result: GenerationResult, video: Path, frames: Path | None, crf: int, timings: dict[str, float]
 ) -> dict:
     return {
         **dataclasses.asdict(result.settings),
@@ -64,7 +73,7 @@ def sidecar_record(
         "input_name": result.input_name,
         "input_sha256": result.input_sha256,
         "video": video.name,
-        "frames_dir": frames_dir.name if frames_dir else None,
+        "frames": frames.name if frames else None,
         "crf": crf,
         "device": result.device,
         "dtype": result.dtype,
@@ -98,7 +107,8 @@ def new_stem(directory: Path, name: str) -> Path:
     """A stem in `directory` that no existing output uses: `name`, `name-2`, `name-3`, ..."""
     base = safe_name(name)
     candidate, number = directory / base, 1
-    while any(candidate.with_name(candidate.name + suffix).exists() for suffix in (".mp4", ".json", FRAMES_SUFFIX)):
+    suffixes = (".mp4", ".json", FRAMES_SUFFIX, FRAMES_SUFFIX + ".zip")
+    while any(candidate.with_name(candidate.name + suffix).exists() for suffix in suffixes):
         number += 1
         candidate = directory / f"{base}-{number}"
     return candidate
@@ -107,3 +117,18 @@ def new_stem(directory: Path, name: str) -> Path:
 def timestamped_stem(directory: Path, input_name: str) -> Path:
     """The default stem for the output folder: `20261121-153000-<input name>`."""
     return new_stem(directory, f"{datetime.now():%Y%m%d-%H%M%S}-{safe_name(input_name)}")
+
+
+def list_history(output_dir: Path, limit: int = 200) -> list[dict]:
+    """Past generations in `output_dir`, newest first: each sidecar whose video is there, with `stem` added."""
+    found = []
+    for sidecar in output_dir.glob("*.json"):
+        try:
+            record = json.loads(sidecar.read_text())
+            written = sidecar.stat().st_mtime
+        except (OSError, ValueError):
+            continue
+        if isinstance(record, dict) and (output_dir / str(record.get("video"))).is_file():
+            found.append((written, {**record, "stem": str(sidecar.with_suffix(""))}))
+    found.sort(key=lambda item: item[0], reverse=True)
+    return [record for _, record in found[:limit]]

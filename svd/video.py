@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -55,5 +58,20 @@ def write_png_frames(frames: np.ndarray, folder: Path) -> None:
     """Write lossless frames as `folder/0000.png`, `0001.png`, ...; the folder appears only when complete."""
     with atomic_path(folder) as temporary:
         temporary.mkdir()
-        for index, frame in enumerate(frames):
-            Image.fromarray(frame).save(temporary / f"{index:04d}.png")
+        for name, data in png_frames(frames):
+            (temporary / name).write_bytes(data)
+
+
+def write_png_zip(frames: np.ndarray, path: Path) -> None:
+    """Write lossless frames as `0000.png`, `0001.png`, ... inside one zip file (stored: PNG is compressed already)."""
+    with atomic_path(path) as temporary, zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_STORED) as archive:
+        for name, data in png_frames(frames):
+            archive.writestr(name, data)
+
+
+def png_frames(frames: np.ndarray) -> Iterator[tuple[str, bytes]]:
+    """Each frame as a numbered PNG (fast compression: the pixels are exact whatever the level)."""
+    for index, frame in enumerate(frames):
+        buffer = io.BytesIO()
+        Image.fromarray(frame).save(buffer, format="PNG", compress_level=1)
+        yield f"{index:04d}.png", buffer.getvalue()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -21,6 +22,8 @@ class FakeHub:
     def __init__(self) -> None:
         self.repos: dict[str, Path] = {}
         self.gated: set[str] = set()
+        self.delay = 0.0
+        """Seconds to wait before serving each file, to make a download slow enough to watch."""
         self.requests: list[tuple[str, str, str | None]] = []
         hub = self
 
@@ -79,6 +82,8 @@ class FakeHub:
             if not file.is_file():
                 return self._error(handler, 404, "EntryNotFound", "Entry not found")
             data = file.read_bytes()
+            if with_body:
+                time.sleep(self.delay)
             handler.send_response(200)
             handler.send_header("Content-Length", str(len(data)))
             handler.send_header("ETag", f'"{_sha1(file)}"')

@@ -20,7 +20,7 @@ class DecodedVideo:
     top_level_boxes: list[str]
 
 
-def decode(path: Path) -> DecodedVideo:
+def decode(path: Path | str) -> DecodedVideo:
     reader = imageio_ffmpeg.read_frames(str(path))
     meta = next(reader)
     width, height = meta["size"]
@@ -35,9 +35,9 @@ def decode(path: Path) -> DecodedVideo:
     )
 
 
-def mp4_boxes(path: Path) -> list[str]:
+def mp4_boxes(path: Path | str) -> list[str]:
     """The top-level box types in file order; `+faststart` puts `moov` before `mdat`."""
-    data = path.read_bytes()
+    data = Path(path).read_bytes()
     boxes, offset = [], 0
     while offset + 8 <= len(data):
         size, kind = struct.unpack(">I4s", data[offset : offset + 8])

@@ -1,0 +1,21 @@
+"""What our processes print: our own progress and messages; not the libraries' loading bars and advice."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import diffusers
+import transformers
+
+
+def setup_logging() -> None:
+    """Log `svd` messages at INFO to stderr as `[svd] ...`; other libraries' only from WARNING up."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("[svd] %(message)s"))
+    logger = logging.getLogger("svd")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    diffusers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.disable_progress_bar()
