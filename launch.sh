@@ -27,10 +27,28 @@ install() {
   done
 }
 
+# The browser tests drive Debian's chromium (Playwright's own browser download is not used).
+install_chromium() {
+  [[ -x /usr/bin/chromium ]] && return
+  local sudo=()
+  if [[ "$(id -u)" -ne 0 ]]; then
+    if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+      sudo=(sudo -n)
+    else
+      log "warning: Debian's chromium is missing and installing it needs root; the browser tests will fail"
+      return
+    fi
+  fi
+  log "installing Debian's chromium for the browser tests"
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+}
+
 case "${1:-serve}" in
   test)
     shift
     install requirements.txt requirements-test.txt
+    install_chromium
     exec "$VENV/bin/python" -m pytest "$@"
     ;;
   serve)

@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -92,13 +93,23 @@ def test_history_lists_past_generations_from_the_output_folder(server):
     assert (server.log.parent / "outputs" / record["frames"]).is_file()
 
 
-def test_page_is_up_before_the_model_and_reports_download_progress(tiny_model_fp16, hub, tmp_path):
+def test_page_is_up_before_the_model_and_generate_waits_for_the_download(tiny_model_fp16, hub, tmp_path):
     hub.delay = 0.4  # seconds per file, so the download is slow enough to watch
     try:
         server = start_server(tmp_path, SVD_MODEL=TINY_REPO, HF_HOME=str(tmp_path / "hf"))
         try:
             with urllib.request.urlopen(server.url, timeout=5) as page:
                 assert page.status == 200
+            picture = write_picture(tmp_path / "early.png")
+            made = {}
+            early = threading.Thread(
+                target=lambda: made.update(
+                    video=Client(server.url, verbose=False).predict(
+                        handle_file(str(picture)), frames=2, steps=1, api_name="/generate"
+                    )[0]
+                )
+            )
+            early.start()
             states = set()
             deadline = time.monotonic() + 60
             while "ready" not in states and time.monotonic() < deadline:
@@ -109,6 +120,8 @@ def test_page_is_up_before_the_model_and_reports_download_progress(tiny_model_fp
                 time.sleep(0.05)
             assert {"downloading", "ready"} <= states
             assert "produces noise" in health(server.url)["message"]
+            early.join(60)
+            assert decode(made["video"]).frames.shape[0] == 2  # asked during the download, made once it was done
         finally:
             server.stop()
     finally:
@@ -116,13 +129,17 @@ def test_page_is_up_before_the_model_and_reports_download_progress(tiny_model_fp
 
 
 def test_a_model_that_cannot_load_is_reported_and_the_page_still_serves(tmp_path):
-    server = start_server(tmp_path, SVD_MODEL="svd-xt", HF_HUB_OFFLINE="1", HF_HOME=str(tmp_path / "hf"))
+    server = start_server(
+        tmp_path, SVD_MODEL="svd-xt", HF_HUB_OFFLINE="1", HF_HOME=str(tmp_path / "hf"), SVD_ROOT_PATH="/studio"
+    )
     try:
         status = server.wait_for_model(states=("failed",))
         assert "is not in the cache" in status["message"]
         picture = write_picture(tmp_path / "p.png")
         with pytest.raises(Exception, match="is not in the cache"):
             Client(server.url, verbose=False).predict(handle_file(str(picture)), api_name="/generate")
+        with urllib.request.urlopen(f"{server.url}/config", timeout=5) as config:
+            assert json.loads(config.read())["root"].endswith("/studio")  # links work behind a proxy at /studio
     finally:
         server.stop()
 
