@@ -30,6 +30,8 @@ os.environ.update(
 for variable in ("HF_TOKEN", "HF_HUB_OFFLINE", "SVD_MODEL", "SVD_MEMORY", "SVD_DEVICE", "SVD_OUTPUT_DIR"):
     os.environ.pop(variable, None)
 
+from webui_server import start_server  # noqa: E402
+
 from svd.engine import Engine  # noqa: E402
 from svd.tiny import save_tiny_model  # noqa: E402
 
@@ -64,6 +66,15 @@ def tiny_model_fp16(tmp_path_factory) -> Path:
 def engine(tiny_model) -> Engine:
     """One CPU engine with the tiny model, shared like the one engine a real process has."""
     return Engine(device="cpu", default_model=str(tiny_model))
+
+
+@pytest.fixture(scope="session")
+def server(tiny_model, tmp_path_factory):
+    """`webui.py` running with the tiny model, shared by the API and the browser tests."""
+    running = start_server(tmp_path_factory.mktemp("webui"), SVD_MODEL=str(tiny_model))
+    running.wait_for_model()
+    yield running
+    running.stop()
 
 
 def gradient(size: tuple[int, int]) -> np.ndarray:

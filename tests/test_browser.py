@@ -39,14 +39,6 @@ def browser():
         launched.close()
 
 
-@pytest.fixture(scope="module")
-def server(tiny_model, tmp_path_factory):
-    running = start_server(tmp_path_factory.mktemp("browser"), SVD_MODEL=str(tiny_model))
-    running.wait_for_model()
-    yield running
-    running.stop()
-
-
 @pytest.fixture
 def page(browser, server):
     context = browser.new_context(viewport=LAPTOP)
@@ -173,12 +165,12 @@ def test_waiting_users_see_their_place_in_the_queue(browser, server, tmp_path, s
         open_advanced(first)
         set_number(first, "steps", 200)
         first.locator("#generate").click()
-        expect(first.get_by_text("Denoising").first).to_be_visible(timeout=30_000)
+        expect(first.get_by_text("Denoising").first).to_be_visible(timeout=60_000)
         second.locator("#generate").click()
-        expect(second.get_by_text("queue", exact=False).first).to_be_visible(timeout=10_000)
+        expect(second.get_by_text("queue", exact=False).first).to_be_visible(timeout=20_000)
         second.screenshot(path=str(screenshots / "queued.png"), full_page=True)
         first.locator("#cancel").click()
-        wait_for_video(second, timeout=60)
+        wait_for_video(second, timeout=90)
     finally:
         context.close()
 

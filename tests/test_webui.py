@@ -22,14 +22,6 @@ from webui_server import health, start_server
 
 
 @pytest.fixture(scope="module")
-def server(tiny_model, tmp_path_factory):
-    running = start_server(tmp_path_factory.mktemp("webui"), SVD_MODEL=str(tiny_model))
-    running.wait_for_model()
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
 def client(server):
     return Client(server.url, verbose=False)
 
