@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# The one entry point, the same locally and in the container.
-#   ./launch.sh          install if needed, then serve the WebUI
-#   ./launch.sh test     install if needed (with the test extras), then run the test suite
+# The one entry point, the same on a laptop and in the container.
+#   ./launch.sh [serve] [webui options]   install if needed, then serve the WebUI (the default)
+#   ./launch.sh test [pytest options]     install with the test extras if needed, then run the test suite
+#   ./launch.sh health                    exit 0 if the WebUI on $PORT answers (the container's health check)
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")"
 
 VENV="${SVD_VENV:-.venv}"
+MIN_FREE_GB=10
 
 log() { echo "[launch] $*" >&2; }
 
@@ -27,6 +29,16 @@ install() {
   done
 }
 
+# The interpreter: a prepared one (SVD_PYTHON, set in the Docker image), else .venv, installed if needed.
+python_for() {
+  if [[ -n "${SVD_PYTHON:-}" ]]; then
+    PYTHON="$SVD_PYTHON"
+  else
+    install "$@"
+    PYTHON="$VENV/bin/python"
+  fi
+}
+
 # The browser tests drive Debian's chromium (Playwright's own browser download is not used).
 install_chromium() {
   [[ -x /usr/bin/chromium ]] && return
@@ -44,20 +56,66 @@ install_chromium() {
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 }
 
+writable() { mkdir -p "$1" 2>/dev/null && [[ -w "$1" ]]; }
+
+# Weights, outputs and local models live in one data folder, so they survive container restarts:
+# SVD_DATA_DIR, else the marketplace volume (SVD_VOLUME, /workspace by default) if writable, else ./data.
+choose_data_dir() {
+  local volume="${SVD_VOLUME:-/workspace}"
+  if [[ -n "${SVD_DATA_DIR:-}" ]]; then
+    DATA="$SVD_DATA_DIR"
+  elif [[ -d "$volume" ]] && writable "$volume/svd"; then
+    DATA="$volume/svd"
+  else
+    DATA="$PWD/data"
+  fi
+  if ! writable "$DATA"; then
+    log "error: the data folder $DATA is not writable: mount a writable volume at $volume or set SVD_DATA_DIR"
+    exit 2
+  fi
+  export HF_HOME="${HF_HOME:-$DATA/huggingface}"
+  export SVD_OUTPUT_DIR="${SVD_OUTPUT_DIR:-$DATA/outputs}"
+  export SVD_MODELS_DIR="${SVD_MODELS_DIR:-$DATA/models}"
+  mkdir -p "$HF_HOME" "$SVD_OUTPUT_DIR" "$SVD_MODELS_DIR"
+  local free_gb
+  free_gb="$(df -Pk "$DATA" | awk 'NR == 2 {print int($4 / 1048576)}')"
+  log "data in $DATA (${free_gb} GB free): weights in $HF_HOME, videos in $SVD_OUTPUT_DIR"
+  if ((free_gb < MIN_FREE_GB)); then
+    log "warning: less than $MIN_FREE_GB GB free in $DATA; a model download needs about 5 GB per model"
+  fi
+}
+
+describe_gpus() {
+  if command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1; then
+    nvidia-smi --query-gpu=index,name,memory.total,driver_version --format=csv,noheader |
+      while IFS= read -r gpu; do log "GPU $gpu"; done
+  else
+    log "warning: no NVIDIA GPU found; serving on the CPU, where one video takes many minutes"
+  fi
+}
+
 case "${1:-serve}" in
   test)
     shift
-    install requirements.txt requirements-test.txt
+    python_for requirements.txt requirements-test.txt
     install_chromium
-    exec "$VENV/bin/python" -m pytest "$@"
+    exec "$PYTHON" -m pytest "$@"
     ;;
-  serve)
-    [[ $# -gt 0 ]] && shift
-    install requirements.txt
-    exec "$VENV/bin/python" webui.py "$@"
+  health)
+    python_for requirements.txt
+    exec "$PYTHON" -c 'import os, urllib.request
+port = os.environ.get("PORT") or os.environ.get("GRADIO_SERVER_PORT") or "7860"
+urllib.request.urlopen("http://127.0.0.1:" + port + "/healthz", timeout=5)'
+    ;;
+  serve | -*)
+    [[ "${1:-}" == serve ]] && shift
+    python_for requirements.txt
+    choose_data_dir
+    describe_gpus
+    exec "$PYTHON" webui.py "$@"
     ;;
   *)
-    echo "usage: ./launch.sh [serve|test] [arguments...]" >&2
+    echo "usage: ./launch.sh [serve|test|health] [arguments...]" >&2
     exit 2
     ;;
 esac

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import signal
 import sys
 import threading
 import time
@@ -28,6 +29,7 @@ from svd.errors import CancelledError, SvdError, first_line
 from svd.image import InputImage, load_image
 from svd.logs import setup_logging
 from svd.memory import CHOICES as MEMORY_CHOICES
+from svd.memory import check_profile
 from svd.models import CATALOGUE, ModelDefaults, find_local_models
 from svd.request import LIMITS, GenerationRequest
 from svd.settings import Settings, read_logins
@@ -456,6 +458,16 @@ def health_route(engine: Engine) -> Route:
     return Route("/healthz", health)
 
 
+def stop_on_sigterm() -> None:
+    """`docker stop` sends SIGTERM to the server, which runs as PID 1 there, where SIGTERM has no default action:
+    stop the way Ctrl-C does, so Gradio closes the server and the process exits at once."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="SVD studio WebUI")
     parser.add_argument("--share", action="store_true", help="also serve through a public gradio.live link")
@@ -468,10 +480,12 @@ def main(argv: list[str] | None = None) -> int:
         logins = read_logins(settings)
         engine = Engine(device=settings.device, default_model=settings.model)
         engine.source()
+        check_profile(settings.memory)
     except SvdError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    log.info(f"device: {engine.describe()}")
+    log.info(f"device: {engine.describe(settings.memory)}")
+    stop_on_sigterm()
     engine.load_in_background()
     demo = build_app(engine, settings)
     demo.queue(max_size=settings.queue_size, default_concurrency_limit=1)

@@ -43,11 +43,15 @@ ProgressReport = Callable[[int, int], None]
 
 
 def cached_model_path(repo_id: str) -> Path | None:
-    """The cached snapshot of `repo_id` if it is complete, without touching the network."""
-    try:
-        return Path(snapshot_download(repo_id, allow_patterns=FP16_FILES, local_files_only=True))
-    except LocalEntryNotFoundError:
-        return None
+    """The complete cached snapshot of `repo_id`, without touching the network: from the Hugging Face cache, or
+    else from the read-only cache baked into the Docker image (`SVD_BAKED_CACHE`)."""
+    baked = Settings.from_env().baked_cache
+    for cache in (None, *([baked] if baked else [])):  # None: huggingface_hub's own cache (HF_HOME, HF_HUB_CACHE)
+        try:
+            return Path(snapshot_download(repo_id, allow_patterns=FP16_FILES, local_files_only=True, cache_dir=cache))
+        except LocalEntryNotFoundError:
+            continue
+    return None
 
 
 def download_model(repo_id: str, on_progress: ProgressReport | None = None) -> Path:

@@ -22,7 +22,7 @@ from diffusers import StableVideoDiffusionPipeline
 
 from .download import cached_model_path, download_model
 from .errors import CancelledError, InputError, ModelError, OutOfMemoryError, SvdError, first_line
-from .memory import DECODE_CHUNK, LOWER_PROFILE, Profile, apply_profile, choose_profile
+from .memory import DECODE_CHUNK, LOWER_PROFILE, Profile, apply_profile, available_gpu_bytes, choose_profile
 from .models import (
     CATALOGUE,
     DEFAULT_MODEL,
@@ -115,11 +115,13 @@ class Engine:
         self._decode_steps_estimate = 1.0
         """How many denoising steps the VAE decode takes, learned from the last run; used for the ETA."""
 
-    def describe(self) -> str:
-        """The device, and on a GPU the memory profile that `auto` picks there, for the log."""
+    def describe(self, memory: str = "auto") -> str:
+        """The device and, on a GPU, the memory profile that `memory` resolves to there, for the log."""
         if self.device.type != "cuda":
             return describe_device(self.device)
-        return f"{describe_device(self.device)}; memory profile auto picks '{choose_profile('auto', self.device)}'"
+        profile = choose_profile(memory, self.device)
+        free = available_gpu_bytes(self.device) / 1024**3
+        return f"{describe_device(self.device)}, {free:.1f} GiB free; memory profile {memory} -> {profile}"
 
     # Models
 

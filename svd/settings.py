@@ -29,6 +29,7 @@ ENVIRONMENT: dict[str, str] = {
     "HF_HOME": "Hugging Face cache folder, where downloaded weights live. Default ~/.cache/huggingface.",
     "HF_ENDPOINT": "Hugging Face Hub address, for a mirror. Default https://huggingface.co.",
     "HF_HUB_OFFLINE": "Set to 1 to use only weights already in the cache.",
+    "SVD_BAKED_CACHE": "A read-only Hugging Face cache baked into the image; models in it are not downloaded again.",
     "SVD_DEBUG": "Set to 1 to see the traceback of an unexpected failure instead of a one-line error.",
 }
 
@@ -46,6 +47,7 @@ class Settings:
     auth_file: str = ""
     root_path: str = ""
     queue_size: int = 20
+    baked_cache: Path | None = None
     hf_token_set: bool = False
     debug: bool = False
 
@@ -63,6 +65,7 @@ class Settings:
             auth_file=environ.get("SVD_AUTH_FILE", ""),
             root_path=environ.get("SVD_ROOT_PATH", ""),
             queue_size=_integer(environ, "SVD_QUEUE_SIZE", default=cls.queue_size),
+            baked_cache=Path(environ["SVD_BAKED_CACHE"]) if environ.get("SVD_BAKED_CACHE") else None,
             hf_token_set=bool(environ.get("HF_TOKEN")),
             debug=environ.get("SVD_DEBUG", "") not in ("", "0"),
         )

@@ -10,6 +10,7 @@ from collections import namedtuple
 
 import pytest
 from conftest import REPO_ROOT, TINY_REPO
+from huggingface_hub import constants, snapshot_download
 
 from svd import download
 from svd.engine import Engine
@@ -116,3 +117,16 @@ def test_unreachable_hub_is_explained(tmp_path):
     result = run_cli("download", "svd", HF_ENDPOINT="http://127.0.0.1:9", HF_HOME=str(tmp_path))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "the Hub at http://127.0.0.1:9 cannot be reached" in result.stderr.strip().splitlines()[-1]
+
+
+def test_a_model_baked_into_the_image_is_found_without_downloading(monkeypatch, tiny_model_fp16, hub, tmp_path):
+    baked = tmp_path / "baked"
+    snapshot_download(TINY_REPO, allow_patterns=download.FP16_FILES, cache_dir=baked)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    assert download.cached_model_path(TINY_REPO) is None
+    monkeypatch.setenv("SVD_BAKED_CACHE", str(baked))
+    found = download.cached_model_path(TINY_REPO)
+    assert found is not None and found.is_relative_to(baked)
+    before = len(hub.requests)
+    assert Engine(device="cpu", default_model=TINY_REPO).load().path == found
+    assert len(hub.requests) == before  # nothing was fetched

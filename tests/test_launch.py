@@ -1,0 +1,95 @@
+"""`launch.sh` run for real (outside a container): data folder, GPU report, health check and a clean SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import REPO_ROOT
+from webui_server import health, start_server
+
+
+def launch(tmp_path: Path, script: Path = REPO_ROOT / "launch.sh", **env: str):
+    """`./launch.sh` with this test run's interpreter as the prepared environment (no install)."""
+    return start_server(tmp_path, command=[str(script)], SVD_PYTHON=sys.executable, SVD_OUTPUT_DIR="", **env)
+
+
+def stop_within(process: subprocess.Popen, seconds: float) -> float:
+    started = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    process.wait(seconds)
+    return time.monotonic() - started
+
+
+def test_serves_reports_health_and_stops_on_sigterm(tiny_model, tmp_path):
+    data = tmp_path / "data"
+    server = launch(tmp_path, SVD_MODEL=str(tiny_model), SVD_DATA_DIR=str(data), HF_HOME="")
+    try:
+        server.wait_for_model()
+        checked = subprocess.run(
+            [str(REPO_ROOT / "launch.sh"), "health"],
+            env={**os.environ, "SVD_PYTHON": sys.executable, "PORT": server.url.rsplit(":", 1)[1]},
+            capture_output=True,
+            timeout=60,
+        )
+        assert checked.returncode == 0
+        assert stop_within(server.process, 15) < 15
+    finally:
+        server.stop()
+    log = server.log.read_text()
+    assert f"[launch] data in {data}" in log
+    assert "warning: no NVIDIA GPU found" in log or "[launch] GPU" in log
+    assert (data / "huggingface").is_dir() and (data / "outputs").is_dir() and (data / "models").is_dir()
+    assert "Traceback" not in log
+    assert health(server.url) is None
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare"), reason="needs root and unshare")
+def test_sigterm_stops_the_server_as_pid_1_like_docker_stop(tiny_model, tmp_path):
+    """In a container the server is PID 1, where SIGTERM does nothing unless the program handles it."""
+    namespaced = start_server(
+        tmp_path,
+        command=["unshare", "--pid", "--fork", "--kill-child", str(REPO_ROOT / "launch.sh")],
+        SVD_PYTHON=sys.executable,
+        SVD_MODEL=str(tiny_model),
+        SVD_DATA_DIR=str(tmp_path / "data"),
+        HF_HOME="",
+    )
+    try:
+        namespaced.wait_for_model()
+        unshare = namespaced.process.pid
+        init = int(Path(f"/proc/{unshare}/task/{unshare}/children").read_text().split()[0])
+        assert Path(f"/proc/{init}/status").read_text().split("NSpid:")[1].splitlines()[0].split()[-1] == "1"
+        os.kill(init, signal.SIGTERM)
+        namespaced.process.wait(15)
+    finally:
+        namespaced.stop()
+    assert health(namespaced.url) is None
+
+
+def test_data_folder_falls_back_from_the_volume_to_the_app_folder(tiny_model, tmp_path):
+    volume = tmp_path / "workspace"
+    volume.mkdir()
+    server = launch(tmp_path, SVD_MODEL=str(tiny_model), SVD_VOLUME=str(volume), HF_HOME="")
+    server.stop()
+    assert f"[launch] data in {volume}/svd" in server.log.read_text()
+
+    app = tmp_path / "app"
+    app.mkdir()
+    for item in ("launch.sh", "webui.py", "requirements.txt"):
+        shutil.copy2(REPO_ROOT / item, app / item)
+    shutil.copytree(REPO_ROOT / "svd", app / "svd", ignore=shutil.ignore_patterns("__pycache__"))
+    server = launch(tmp_path, script=app / "launch.sh", SVD_MODEL=str(tiny_model), SVD_VOLUME=str(tmp_path / "none"))
+    server.stop()
+    assert f"[launch] data in {app}/data" in server.log.read_text()
+
+
+def test_unknown_command_is_a_usage_error():
+    result = subprocess.run([str(REPO_ROOT / "launch.sh"), "fly"], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2 and result.stderr.startswith("usage: ./launch.sh")
