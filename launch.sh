@@ -68,6 +68,9 @@ choose_data_dir() {
     DATA="$volume/svd"
   else
     DATA="$PWD/data"
+    if [[ -d "$volume" ]]; then
+      log "warning: $volume is not writable by uid $(id -u); data goes to $DATA, which a container loses on restart"
+    fi
   fi
   if ! writable "$DATA"; then
     log "error: the data folder $DATA is not writable: mount a writable volume at $volume or set SVD_DATA_DIR"

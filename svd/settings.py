@@ -31,6 +31,10 @@ ENVIRONMENT: dict[str, str] = {
     "HF_HUB_OFFLINE": "Set to 1 to use only weights already in the cache.",
     "SVD_BAKED_CACHE": "A read-only Hugging Face cache baked into the image; models in it are not downloaded again.",
     "SVD_DEBUG": "Set to 1 to see the traceback of an unexpected failure instead of a one-line error.",
+    # Read by launch.sh, which turns them into HF_HOME, SVD_OUTPUT_DIR and SVD_MODELS_DIR before Python starts.
+    "SVD_DATA_DIR": "Folder for weights, videos and local models. Default /workspace/svd if writable, else ./data.",
+    "SVD_VOLUME": "The marketplace volume launch.sh uses when it is writable. Default /workspace.",
+    "SVD_PYTHON": "A prepared Python interpreter for launch.sh to use instead of creating .venv.",
 }
 
 
