@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import anyio
 import gradio as gr
 from gradio import FileData
 from starlette.requests import Request
@@ -153,12 +154,11 @@ def model_choices(settings: Settings) -> list[tuple[str, str]]:
 
 def build_app(engine: Engine, settings: Settings) -> gr.Blocks:
     defaults = engine.source().defaults
-    running: dict[str, threading.Event] = {}
-    """Cancel switches of the runs in progress, by browser session."""
 
-    def animate(picture: dict | None, controls: dict, session: str, progress: Callable) -> SavedGeneration | None:
+    def animate(
+        picture: dict | None, controls: dict, progress: Callable, cancel: threading.Event
+    ) -> SavedGeneration | None:
         """Validate, wait for the model, generate and save; shared by the page and the API. None if cancelled."""
-        cancel = running[session] = threading.Event()
         try:
             image = uploaded_picture(picture)
             if image is None:
@@ -191,8 +191,7 @@ def build_app(engine: Engine, settings: Settings) -> gr.Blocks:
             result = engine.generate(request, progress=show, cancel=cancel)
             progress(1.0, desc="Writing the MP4")
             return save_generation(result, timestamped_stem(settings.output_dir, image.name), frames="zip")
-        except CancelledError as error:
-            gr.Info(f"Stopped: {error}.")
+        except CancelledError:
             return None
         except SvdError as error:
             raise gr.Error(str(error), print_exception=False) from None
@@ -204,10 +203,18 @@ def build_app(engine: Engine, settings: Settings) -> gr.Blocks:
                 f"Unexpected failure ({type(error).__name__}: {first_line(error)}); the server log has the details.",
                 print_exception=False,
             ) from None
-        finally:
-            running.pop(session, None)
 
-    def generate(
+    async def animate_cancellably(picture: dict | None, controls: dict, progress: Callable) -> SavedGeneration | None:
+        """Run `animate` in a worker thread. When Gradio cancels this event (the Cancel button, or a client's
+        cancel), the engine is told at once and stops within a step; the event's slot is free meanwhile."""
+        cancel = threading.Event()
+        try:
+            return await anyio.to_thread.run_sync(animate, picture, controls, progress, cancel, abandon_on_cancel=True)
+        except anyio.get_cancelled_exc_class():
+            cancel.set()
+            raise
+
+    async def generate(
         picture: FileData,
         motion: int = defaults.motion_bucket_id,
         frames: int = defaults.num_frames,
@@ -231,21 +238,21 @@ def build_app(engine: Engine, settings: Settings) -> gr.Blocks:
             motion=motion, frames=frames, fps=fps, seed=seed, size=size, resize=resize, steps=steps, min_cfg=min_cfg,
             max_cfg=max_cfg, noise_aug=noise_aug, decode_chunk=decode_chunk, memory=memory, model=model,
         )  # fmt: skip
-        saved = animate(picture, controls, session=f"api-{threading.get_ident()}", progress=_no_progress)
+        saved = await animate_cancellably(picture, controls, progress=_no_progress)
         if saved is None:
             raise gr.Error("The run was cancelled.")
         return FileData(path=str(saved.video)), FileData(path=str(saved.frames)), saved.record
 
-    def generate_on_page(
+    async def generate_on_page(
         picture, motion, frames, fps, seed, size_choice, width, height, resize, steps, min_cfg, max_cfg,
-        noise_aug, decode_chunk, memory, model, request: gr.Request, progress=gr.Progress(),  # noqa: B008
+        noise_aug, decode_chunk, memory, model, progress=gr.Progress(),  # noqa: B008
     ):  # fmt: skip
         controls = dict(
             motion=motion, frames=frames, fps=fps, seed=seed, size=size_spec(size_choice, width, height),
             resize=resize, steps=steps, min_cfg=min_cfg, max_cfg=max_cfg, noise_aug=noise_aug,
             decode_chunk=decode_chunk, memory=memory, model=model,
         )  # fmt: skip
-        saved = animate(picture, controls, session=request.session_hash, progress=progress)
+        saved = await animate_cancellably(picture, controls, progress)
         if saved is None:
             return [gr.skip()] * 5
         return (
@@ -255,11 +262,6 @@ def build_app(engine: Engine, settings: Settings) -> gr.Blocks:
             result_text(saved.record),
             saved.record,
         )
-
-    def cancel_run(request: gr.Request) -> None:
-        event = running.get(request.session_hash)
-        if event is not None:
-            event.set()
 
     def preview(picture, size_choice, width, height, resize, model):
         try:
@@ -346,7 +348,9 @@ def build_app(engine: Engine, settings: Settings) -> gr.Blocks:
                             elem_id="motion",
                         )  # fmt: skip
                         with gr.Row():
-                            frames = gr.Slider(2, 64, value=defaults.num_frames, step=1, label="Length (frames)")
+                            frames = gr.Slider(
+                                2, 64, value=defaults.num_frames, step=1, label="Length (frames)", elem_id="frames"
+                            )
                             fps = gr.Slider(1, 30, value=defaults.fps, step=1, label="Frames per second")
                         length = gr.Markdown(length_text(defaults.motion_bucket_id, defaults.num_frames, defaults.fps))
                         with gr.Row(equal_height=True):
@@ -414,7 +418,7 @@ def build_app(engine: Engine, settings: Settings) -> gr.Blocks:
             **private,
         )
         generation.then(refresh_history, outputs=[history_table, history_records], **private)
-        cancel_button.click(cancel_run, cancels=[generation], queue=False, **private)
+        cancel_button.click(None, cancels=[generation], **private)
 
         gr.Timer(1.0).tick(lambda: status_text(engine), outputs=status, show_progress="hidden", queue=False, **private)
         for trigger in (picture.change, size_choice.change, width.change, height.change, resize.change):

@@ -18,11 +18,11 @@ from .image import InputImage, load_image
 from .logs import setup_logging
 from .memory import CHOICES as MEMORY_CHOICES
 from .models import CATALOGUE, resolve_model
+from .random_model import architecture_defaults, save_random_model
 from .request import GenerationRequest
 from .settings import Settings
 from .sizing import RESIZE_MODES, parse_size
 from .store import new_stem, save_generation, timestamped_stem
-from .tiny import NOTICE, save_tiny_model
 from .video import DEFAULT_CRF
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
@@ -233,7 +233,7 @@ def run_download(args: argparse.Namespace) -> int:
 
 
 def run_make_tiny(args: argparse.Namespace) -> int:
-    folder = save_tiny_model(args.folder, variant=args.variant)
-    print(f"note: {NOTICE}", file=sys.stderr)
+    folder = save_random_model("tiny", args.folder, variant=args.variant)
+    print(f"note: {architecture_defaults('tiny').notice}", file=sys.stderr)
     print(folder)
     return 0

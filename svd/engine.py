@@ -22,7 +22,16 @@ from diffusers import StableVideoDiffusionPipeline
 
 from .download import cached_model_path, download_model
 from .errors import CancelledError, InputError, ModelError, OutOfMemoryError, SvdError, first_line
-from .memory import DECODE_CHUNK, LOWER_PROFILE, Profile, apply_profile, available_gpu_bytes, choose_profile
+from .memory import (
+    DECODE_CHUNK,
+    LOWER_PROFILE,
+    Profile,
+    apply_profile,
+    available_gpu_bytes,
+    choose_profile,
+    decode_chunk_for_memory,
+    usable_gpu_bytes,
+)
 from .models import (
     CATALOGUE,
     DEFAULT_MODEL,
@@ -34,6 +43,7 @@ from .models import (
 )
 from .request import GenerationRequest, GenerationSettings, resolve_settings
 from .sizing import fit_image
+from .speed import SpeedOptions, apply_options, attention_context, check_options
 from .timing import StageTimer
 
 logger = logging.getLogger("svd")
@@ -80,6 +90,8 @@ class LoadedModel:
     variant: str | None
     load_seconds: float
     profile: Profile | None = None
+    sped_up: bool = False
+    """Whether the speed options are applied (once per loaded model)."""
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -105,8 +117,9 @@ def resolve_device(name: str) -> torch.device:
 class Engine:
     """Loads models on demand (downloading them if needed) and turns `GenerationRequest`s into frames."""
 
-    def __init__(self, device: str = "auto", default_model: str = DEFAULT_MODEL):
+    def __init__(self, device: str = "auto", default_model: str = DEFAULT_MODEL, speed: SpeedOptions | None = None):
         self.device = resolve_device(device)
+        self.speed = speed or SpeedOptions()
         self.dtype = torch.float16 if self.device.type == "cuda" else torch.float32
         self.default_model = default_model
         self.status = EngineStatus("idle", "no model loaded")
@@ -211,7 +224,12 @@ class Engine:
         """Resolve and validate the request's settings without loading anything, so errors come at once."""
         source = self.source(request.model)
         profile = choose_profile(request.memory, self.device)
-        return resolve_settings(request, source.name, source.defaults, profile, DECODE_CHUNK[profile])
+        settings = resolve_settings(request, source.name, source.defaults, profile, DECODE_CHUNK[profile])
+        if self.speed.decode_chunk_from_memory and request.decode_chunk_size is None and self.device.type == "cuda":
+            usable = usable_gpu_bytes(self.device)
+            chunk = decode_chunk_for_memory(usable, settings.width, settings.height, settings.num_frames, self.dtype)
+            settings = replace(settings, decode_chunk_size=chunk)
+        return settings
 
     def generate(
         self,
@@ -249,17 +267,20 @@ class Engine:
 
     def _place(self, loaded: LoadedModel, settings: GenerationSettings) -> None:
         profile: Profile = settings.memory_profile  # type: ignore[assignment]
-        if loaded.profile == profile:
-            return
-        loaded.profile = None
-        try:
-            apply_profile(loaded.pipe, profile, self.device)
-            loaded.profile = profile
-        except torch.cuda.OutOfMemoryError:
-            pass  # raised below, once the exception and the tensors its traceback holds are gone
-        if loaded.profile is None:
-            self._release_memory()
-            raise OutOfMemoryError(_out_of_memory_message(settings, "loading the model"))
+        check_options(self.speed, profile)
+        if loaded.profile != profile:
+            loaded.profile = None
+            try:
+                apply_profile(loaded.pipe, profile, self.device)
+                loaded.profile = profile
+            except torch.cuda.OutOfMemoryError:
+                pass  # raised below, once the exception and the tensors its traceback holds are gone
+            if loaded.profile is None:
+                self._release_memory()
+                raise OutOfMemoryError(_out_of_memory_message(settings, "loading the model"))
+        if not loaded.sped_up:
+            apply_options(loaded.pipe, self.speed)
+            loaded.sped_up = True
 
     def _run(
         self,
@@ -291,7 +312,7 @@ class Engine:
         failure: str | None = None
         started = time.perf_counter()
         try:
-            with timer:
+            with timer, attention_context(self.speed):
                 output = pipe(
                     image=picture,
                     height=settings.height,

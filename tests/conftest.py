@@ -33,7 +33,7 @@ for variable in ("HF_TOKEN", "HF_HUB_OFFLINE", "SVD_MODEL", "SVD_MEMORY", "SVD_D
 from webui_server import start_server  # noqa: E402
 
 from svd.engine import Engine  # noqa: E402
-from svd.tiny import save_tiny_model  # noqa: E402
+from svd.random_model import save_random_model  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TINY_REPO = "svd-tests/tiny-svd"
@@ -52,12 +52,12 @@ def hub() -> FakeHub:
 
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
-    return save_tiny_model(tmp_path_factory.mktemp("models") / "tiny")
+    return save_random_model("tiny", tmp_path_factory.mktemp("models") / "tiny")
 
 
 @pytest.fixture(scope="session")
 def tiny_model_fp16(tmp_path_factory) -> Path:
-    folder = save_tiny_model(tmp_path_factory.mktemp("models") / "tiny-fp16", variant="fp16")
+    folder = save_random_model("tiny", tmp_path_factory.mktemp("models") / "tiny-fp16", variant="fp16")
     HUB.serve(TINY_REPO, folder)
     return folder
 

@@ -80,7 +80,8 @@ def wait_for_video(page: Page, timeout: float = 60) -> str:
         if source:
             return source
         time.sleep(0.1)
-    raise TimeoutError("no video appeared")
+    page.screenshot(path=str(Path(os.environ.get("SVD_SCREENSHOTS") or "/tmp") / "no-video.png"), full_page=True)
+    raise TimeoutError(f"no video appeared; the result area shows: {page.locator('#video').inner_text()!r}")
 
 
 def test_upload_generate_and_watch(page, tmp_path, screenshots):
@@ -142,10 +143,12 @@ def test_a_bad_file_gets_a_message_on_the_page(page, tmp_path, screenshots):
 def test_cancel_stops_the_run(page, tmp_path):
     upload(page, write_picture(tmp_path / "long.png", (256, 144)))
     open_advanced(page)
-    set_number(page, "steps", 200)  # about a minute on two CPU cores
+    set_number(page, "frames", 64)
+    set_number(page, "steps", 200)  # minutes on two CPU cores
     page.locator("#generate").click()
     expect(page.get_by_text("Denoising").first).to_be_visible(timeout=30_000)
     page.locator("#cancel").click()
+    set_number(page, "frames", 8)
     set_number(page, "steps", 2)
     started = time.monotonic()
     page.locator("#generate").click()

@@ -8,7 +8,7 @@ import pytest
 
 from svd.errors import ModelError
 from svd.models import CATALOGUE, DEFAULT_MODEL, resolve_model
-from svd.tiny import TINY_DEFAULTS
+from svd.random_model import architecture_defaults
 
 
 def test_catalogue_entries_and_defaults():
@@ -32,7 +32,7 @@ def test_repo_id_of_a_catalogue_model_resolves_to_its_entry():
 
 def test_tiny_folder_states_its_own_defaults(tiny_model):
     source = resolve_model(str(tiny_model))
-    assert source.is_local and source.defaults == TINY_DEFAULTS
+    assert source.is_local and source.defaults == architecture_defaults("tiny")
 
 
 def test_folder_without_defaults_infers_frames_from_the_unet(tiny_model, tmp_path):

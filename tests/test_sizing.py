@@ -8,10 +8,11 @@ from PIL import Image
 
 from svd.errors import InputError
 from svd.models import CATALOGUE
+from svd.random_model import architecture_defaults
 from svd.sizing import buckets, choose_size, fit_image, parse_size
-from svd.tiny import TINY_DEFAULTS
 
 SVD = CATALOGUE["svd-xt"].defaults
+TINY_DEFAULTS = architecture_defaults("tiny")
 
 
 def test_svd_buckets_are_the_published_ones():
