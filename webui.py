@@ -51,7 +51,6 @@ STATUS_WORDS = {
 HISTORY_COLUMNS = ["When", "Picture", "Seed", "Size", "Frames", "FPS", "Motion", "Steps", "Took"]
 CSS = """
 #status { text-align: right; }
-#status.failed { color: var(--error-text-color); }
 """
 MUTE_VIDEOS = """
 () => {

@@ -148,19 +148,19 @@ class Engine:
     def load(self, model: str | None = None) -> LoadedModel:
         """Make `model` the loaded model, downloading it first if it is not in the cache."""
         with self._lock:
-            source = self.source(model)
-            if self._loaded is not None and self._loaded.source == source:
-                return self._loaded
-            self.unload()
             try:
-                self._loaded = self._load(source)
+                source = self.source(model)
+                if self._loaded is None or self._loaded.source != source:
+                    self.unload()
+                    self._loaded = self._load(source)
+                    logger.info(f"{source.name} is ready")
             except SvdError as error:
                 self.status = EngineStatus("failed", str(error))
+                logger.error(f"the model cannot be used: {error}")
                 raise
             notice = self._loaded.source.defaults.notice
             ready = f"{source.name} is ready on {describe_device(self.device)}" + (f"; {notice}" if notice else "")
             self.status = EngineStatus("ready", ready)
-            logger.info(self.status.message)
             return self._loaded
 
     def load_in_background(self, model: str | None = None) -> threading.Thread:

@@ -208,3 +208,17 @@ def test_requesting_cuda_without_a_gpu_is_a_clear_error():
         pytest.skip("a GPU is present")
     with pytest.raises(InputError, match="no CUDA GPU is visible"):
         Engine(device="cuda")
+
+
+def test_background_load_reports_ready_also_when_the_model_is_already_loaded(engine):
+    engine.load()
+    engine.load_in_background().join(60)
+    assert engine.status.state == "ready" and "produces noise" in engine.status.message
+    engine.load_in_background().join(60)  # the same model again: nothing to load, and still ready
+    assert engine.status.state == "ready"
+
+
+def test_loading_a_folder_that_is_not_a_model_reports_failure(tmp_path):
+    broken = Engine(device="cpu", default_model=str(tmp_path))
+    broken.load_in_background().join(60)
+    assert broken.status.state == "failed" and "is not an SVD model folder" in broken.status.message
