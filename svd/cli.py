@@ -6,6 +6,7 @@ Bad input ends with exit code 2 and one line `error: ...` on stderr; results go 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
@@ -83,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    setup_logging()
+    setup_logging(logging.CRITICAL)  # the command line says what happened in its own lines
     try:
         return args.run(args)
     except SvdError as error:
@@ -185,18 +186,14 @@ def _request(picture: InputImage, args: argparse.Namespace, size: tuple[int, int
 
 
 def _generate_with_bar(engine: Engine, request: GenerationRequest) -> GenerationResult:
-    """Run one request with a progress bar of its denoising steps on stderr."""
-    bar = tqdm(
-        total=1,
-        desc=request.image.name,
-        unit="step",
-        file=sys.stderr,
-        bar_format="{desc}: {bar} {n}/{total} steps{postfix}",
-        dynamic_ncols=True,
-        leave=False,
-    )
+    """Run one request with a progress bar of its denoising steps on stderr, shown once the model is loaded."""
+    bars: list[tqdm] = []
 
     def show(update: Progress) -> None:
+        if not bars:
+            bar_format = "{desc}: {bar} {n}/{total} steps{postfix}"
+            bars.append(tqdm(desc=request.image.name, file=sys.stderr, bar_format=bar_format, leave=False))
+        bar = bars[0]
         bar.total = update.total
         bar.n = update.step
         left = f", {update.eta_seconds:.0f}s left" if update.eta_seconds is not None else ""
@@ -205,7 +202,8 @@ def _generate_with_bar(engine: Engine, request: GenerationRequest) -> Generation
     try:
         return engine.generate(request, progress=show)
     finally:
-        bar.close()
+        for bar in bars:
+            bar.close()
 
 
 def _report(result: GenerationResult, video: Path) -> None:
