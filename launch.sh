@@ -106,9 +106,12 @@ case "${1:-serve}" in
     ;;
   health)
     python_for requirements.txt
-    exec "$PYTHON" -c 'import os, urllib.request
+    exec "$PYTHON" -c 'import os, sys, urllib.request
 port = os.environ.get("PORT") or os.environ.get("GRADIO_SERVER_PORT") or "7860"
-urllib.request.urlopen("http://127.0.0.1:" + port + "/healthz", timeout=5)'
+try:
+    urllib.request.urlopen("http://127.0.0.1:" + port + "/healthz", timeout=5)
+except OSError as error:
+    sys.exit(f"unhealthy: nothing answers on port {port} ({error})")'
     ;;
   serve | -*)
     [[ "${1:-}" == serve ]] && shift

@@ -48,6 +48,15 @@ def test_serves_reports_health_and_stops_on_sigterm(tiny_model, tmp_path):
     assert (data / "huggingface").is_dir() and (data / "outputs").is_dir() and (data / "models").is_dir()
     assert "Traceback" not in log
     assert health(server.url) is None
+    down = subprocess.run(
+        [str(REPO_ROOT / "launch.sh"), "health"],
+        env={**os.environ, "SVD_PYTHON": sys.executable, "PORT": server.url.rsplit(":", 1)[1]},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert down.returncode == 1 and down.stderr.startswith("unhealthy: nothing answers on port")
+    assert "Traceback" not in down.stderr
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare"), reason="needs root and unshare")
