@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
 from svd.errors import ModelError
-from svd.models import CATALOGUE, DEFAULT_MODEL, resolve_model
+from svd.models import CATALOGUE, DEFAULT_MODEL, find_local_models, resolve_model
 from svd.random_model import architecture_defaults
 
 
@@ -66,3 +67,12 @@ def test_unknown_names_are_refused_with_the_choices():
     with pytest.raises(ModelError, match=r"use one of svd, svd-xt, svd-xt-1\.1"):
         resolve_model("svd-turbo")
     assert resolve_model("someone/my-svd-finetune").repo_id == "someone/my-svd-finetune"
+
+
+def test_local_model_folders_are_found_for_the_webui(tiny_model, tmp_path):
+    models = tmp_path / "models"
+    shutil.copytree(tiny_model, models / "my-tiny")
+    (models / "notes").mkdir()
+    (models / "readme.txt").write_text("not a model")
+    assert find_local_models(models) == [models / "my-tiny"]
+    assert find_local_models(tmp_path / "missing") == []
