@@ -9,6 +9,7 @@ Scripts use the `/generate` endpoint: `Client(url).predict(handle_file("photo.jp
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import math
 import signal
@@ -68,7 +69,14 @@ def uploaded_picture(payload: dict | None) -> InputImage | None:
     (EXIF, 16-bit, colour profile) and explains a bad file in one line instead of failing inside Gradio."""
     if not payload or not payload.get("path"):
         return None
-    return load_image(payload["path"], name=payload.get("orig_name") or Path(payload["path"]).name)
+    return _load_upload(payload["path"], payload.get("orig_name") or Path(payload["path"]).name)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_upload(path: str, name: str) -> InputImage:
+    """Uploads are read once: the preview runs on every size or fit change, then Generate uses the same picture
+    (Gradio stores each upload under a folder named by its content hash, so a path always holds the same bytes)."""
+    return load_image(path, name=name)
 
 
 def _no_progress(*args, **kwargs) -> None:

@@ -119,6 +119,7 @@ class Engine:
 
     def __init__(self, device: str = "auto", default_model: str = DEFAULT_MODEL, speed: SpeedOptions | None = None):
         self.device = resolve_device(device)
+        self.device_name = describe_device(self.device)
         self.speed = speed or SpeedOptions()
         self.dtype = torch.float16 if self.device.type == "cuda" else torch.float32
         self.default_model = default_model
@@ -131,10 +132,10 @@ class Engine:
     def describe(self, memory: str = "auto") -> str:
         """The device and, on a GPU, the memory profile that `memory` resolves to there, for the log."""
         if self.device.type != "cuda":
-            return describe_device(self.device)
+            return self.device_name
         profile = choose_profile(memory, self.device)
         free = available_gpu_bytes(self.device) / 1024**3
-        return f"{describe_device(self.device)}, {free:.1f} GiB free; memory profile {memory} -> {profile}"
+        return f"{self.device_name}, {free:.1f} GiB free; memory profile {memory} -> {profile}"
 
     # Models
 
@@ -159,7 +160,7 @@ class Engine:
                 logger.error(f"the model cannot be used: {error}")
                 raise
             notice = self._loaded.source.defaults.notice
-            ready = f"{source.name} is ready on {describe_device(self.device)}" + (f"; {notice}" if notice else "")
+            ready = f"{source.name} is ready on {self.device_name}" + (f"; {notice}" if notice else "")
             self.status = EngineStatus("ready", ready)
             return self._loaded
 
@@ -206,14 +207,15 @@ class Engine:
             return cached
         self.status = EngineStatus("downloading", f"downloading {source.name} ({source.repo_id})", 0.0)
         logger.info(self.status.message)
-        logged_tenths = [0]
+        logged_tenths = 0
 
         def report(done: int, total: int) -> None:
+            nonlocal logged_tenths
             fraction = min(done / total, 1.0) if total else None
             text = f"downloading {source.name}: {done / 1e9:.2f} of {total / 1e9:.2f} GB"
             self.status = EngineStatus("downloading", text, fraction)
-            if fraction is not None and int(fraction * 10) > logged_tenths[0]:
-                logged_tenths[0] = int(fraction * 10)
+            if fraction is not None and int(fraction * 10) > logged_tenths:
+                logged_tenths = int(fraction * 10)
                 logger.info(f"{text} ({fraction:.0%})")
 
         return download_model(source.repo_id, on_progress=report)

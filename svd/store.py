@@ -121,14 +121,22 @@ def timestamped_stem(directory: Path, input_name: str) -> Path:
 
 def list_history(output_dir: Path, limit: int = 200) -> list[dict]:
     """Past generations in `output_dir`, newest first: each sidecar whose video is there, with `stem` added."""
-    found = []
-    for sidecar in output_dir.glob("*.json"):
+    newest_first = sorted(output_dir.glob("*.json"), key=_modified, reverse=True)
+    records = []
+    for sidecar in newest_first:  # read only as many sidecars as are listed
+        if len(records) == limit:
+            break
         try:
             record = json.loads(sidecar.read_text())
-            written = sidecar.stat().st_mtime
         except (OSError, ValueError):
             continue
         if isinstance(record, dict) and (output_dir / str(record.get("video"))).is_file():
-            found.append((written, {**record, "stem": str(sidecar.with_suffix(""))}))
-    found.sort(key=lambda item: item[0], reverse=True)
-    return [record for _, record in found[:limit]]
+            records.append({**record, "stem": str(sidecar.with_suffix(""))})
+    return records
+
+
+def _modified(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:  # removed since it was listed
+        return 0.0

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -75,6 +76,18 @@ def server(tiny_model, tmp_path_factory):
     running.wait_for_model()
     yield running
     running.stop()
+
+
+def run_svd(*args: str, **env: str) -> subprocess.CompletedProcess:
+    """`python -m svd ARGS` in a real process, as a user or a script runs it, with extra environment `env`."""
+    return subprocess.run(
+        [sys.executable, "-m", "svd", *args],
+        cwd=REPO_ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def gradient(size: tuple[int, int]) -> np.ndarray:

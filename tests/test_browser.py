@@ -73,10 +73,15 @@ def open_advanced(page: Page) -> None:
     expect(page.locator("#steps")).to_be_visible()
 
 
+def video_source(page: Page) -> str:
+    """The result video's address; empty until a video is shown."""
+    return page.evaluate("() => document.querySelector('#video video')?.getAttribute('src') || ''")
+
+
 def wait_for_video(page: Page, timeout: float = 60) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        source = page.evaluate("() => document.querySelector('#video video')?.getAttribute('src') || ''")
+        source = video_source(page)
         if source:
             return source
         time.sleep(0.1)
@@ -98,7 +103,7 @@ def test_upload_generate_and_watch(page, tmp_path, screenshots):
         progress_seen |= {word for word in ("Encoding", "Denoising", "Decoding") if word in text}
         if "Denoising" in text and "steps" in text and "left" in text:
             page.screenshot(path=str(screenshots / "progress.png"), full_page=True)
-        if page.evaluate("() => document.querySelector('#video video')?.getAttribute('src') || ''"):
+        if video_source(page):
             break
         time.sleep(0.05)
     assert "Denoising" in progress_seen, progress_seen

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO_ROOT, write_picture
+from conftest import run_svd, write_picture
 from mp4 import decode, psnr
 from PIL import Image
 
@@ -25,17 +22,6 @@ SIDECAR_KEYS = {
 QUICK = ["--frames", "3", "--steps", "1"]
 
 
-def run_module(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "svd", *args],
-        cwd=REPO_ROOT,
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
 def assert_one_line_error(stderr: str, *fragments: str) -> None:
     assert "Traceback" not in stderr
     errors = [line for line in stderr.splitlines() if line.startswith("error:")]
@@ -46,7 +32,7 @@ def assert_one_line_error(stderr: str, *fragments: str) -> None:
 
 def test_generate_writes_a_playable_mp4_sidecar_and_frames(tiny_model, tmp_path):
     picture = write_picture(tmp_path / "in" / "lake.jpg", (800, 600), quality=95)
-    result = run_module(
+    result = run_svd(
         "generate", str(picture), "--model", str(tiny_model), "-o", str(tmp_path / "out" / "lake.mp4"),
         "--frames", "6", "--fps", "9", "--steps", "2", "--motion", "60", "--seed", "42", "--save-frames",
     )  # fmt: skip
@@ -145,20 +131,20 @@ def run_main(args: list[str]) -> int:
 def test_bad_files_and_models_exit_2_with_one_line_and_no_traceback(tiny_model, tmp_path):
     """Through a real process, as a script would see it."""
     (tmp_path / "empty.jpg").write_bytes(b"")
-    result = run_module("generate", str(tmp_path / "empty.jpg"), "--model", str(tiny_model))
+    result = run_svd("generate", str(tmp_path / "empty.jpg"), "--model", str(tiny_model))
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.strip() == (
         "error: empty.jpg is empty (0 bytes): choose a picture file (PNG, JPEG, WebP, GIF, BMP or TIFF)"
     )
 
     picture = write_picture(tmp_path / "ok.png")
-    result = run_module("generate", str(picture), "--model", str(tmp_path))
+    result = run_svd("generate", str(picture), "--model", str(tmp_path))
     assert result.returncode == 2
     assert_one_line_error(result.stderr, "is not an SVD model folder")
 
 
 def test_make_tiny_writes_the_diffusers_layout(tmp_path):
-    result = run_module("make-tiny", str(tmp_path / "tiny16"), "--variant", "fp16")
+    result = run_svd("make-tiny", str(tmp_path / "tiny16"), "--variant", "fp16")
     assert result.returncode == 0, result.stderr
     assert "produces noise" in result.stderr
     folder = Path(result.stdout.strip())

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from collections import namedtuple
 
 import pytest
-from conftest import REPO_ROOT, TINY_REPO
+from conftest import TINY_REPO, run_svd
 from huggingface_hub import constants, snapshot_download
 
 from svd import download
@@ -84,29 +81,18 @@ def test_engine_downloads_a_model_on_first_use_and_uses_its_defaults(tiny_model_
     assert engine.status.state == "ready"
 
 
-def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "svd", *args],
-        cwd=REPO_ROOT,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
 def test_offline_uses_the_cache_and_explains_what_is_missing(tiny_model_fp16, picture, tmp_path):
     """HF_HUB_OFFLINE=1 and an unreachable HF_ENDPOINT, as on a machine without internet."""
     download.download_model(TINY_REPO)
     offline = dict(HF_HUB_OFFLINE="1", HF_ENDPOINT="http://127.0.0.1:9")
-    made = run_cli(
+    made = run_svd(
         "generate", str(picture), "--model", TINY_REPO, "--steps", "1", "--frames", "2", "-o", str(tmp_path / "v"),
         **offline,
     )  # fmt: skip
     assert made.returncode == 0, made.stderr
     assert (tmp_path / "v.mp4").is_file()
 
-    missing = run_cli("download", "svd-xt", **offline)
+    missing = run_svd("download", "svd-xt", **offline)
     assert missing.returncode == 2
     error_lines = missing.stderr.strip().splitlines()
     assert error_lines[-1].startswith("error: stabilityai/stable-video-diffusion-img2vid-xt is not in the cache")
@@ -114,7 +100,7 @@ def test_offline_uses_the_cache_and_explains_what_is_missing(tiny_model_fp16, pi
 
 
 def test_unreachable_hub_is_explained(tmp_path):
-    result = run_cli("download", "svd", HF_ENDPOINT="http://127.0.0.1:9", HF_HOME=str(tmp_path))
+    result = run_svd("download", "svd", HF_ENDPOINT="http://127.0.0.1:9", HF_HOME=str(tmp_path))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "the Hub at http://127.0.0.1:9 cannot be reached" in result.stderr.strip().splitlines()[-1]
 
