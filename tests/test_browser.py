@@ -92,6 +92,10 @@ def wait_for_video(page: Page, timeout: float = 60) -> str:
 def test_upload_generate_and_watch(page, tmp_path, screenshots):
     upload(page, write_picture(tmp_path / "meadow.jpg", (800, 600), quality=95))
     expect(page.locator("#notice")).to_contain_text("The model will see 224×160 (crop, from 800×600)")
+    page.get_by_label("pad").check()  # the preview follows the fit and the size
+    expect(page.locator("#notice")).to_contain_text("The model will see 224×160 (pad, from 800×600)")
+    page.get_by_label("crop").check()
+    expect(page.locator("#notice")).to_contain_text("(crop, from 800×600)")
     open_advanced(page)
     set_number(page, "steps", 25)
     page.locator("#generate").click()
@@ -115,6 +119,8 @@ def test_upload_generate_and_watch(page, tmp_path, screenshots):
     assert playing == [True, True, True]
     expect(page.locator("#result-info")).to_contain_text("Seed")
     expect(page.locator("#result-info")).to_contain_text("224×160")
+    expect(page.locator("#result-info")).to_contain_text("Took")
+    expect(page.locator("#result-info")).to_contain_text("peak VRAM n/a (CPU)")
     expect(page.get_by_role("button", name="Download MP4")).to_be_visible()
     expect(page.get_by_role("button", name="Download PNG frames (zip)")).to_be_visible()
     page.screenshot(path=str(screenshots / "result-laptop.png"), full_page=True)

@@ -165,3 +165,9 @@ def test_make_tiny_writes_the_diffusers_layout(tmp_path):
     assert clip["image_size"] == 224
     scheduler = json.loads((folder / "scheduler" / "scheduler_config.json").read_text())
     assert scheduler["prediction_type"] == "v_prediction" and scheduler["use_karras_sigmas"] is True
+
+
+def test_model_comes_from_svd_model_when_not_given(monkeypatch, tiny_model, picture, tmp_path, capsys):
+    monkeypatch.setenv("SVD_MODEL", str(tiny_model))
+    assert main(["generate", str(picture), *QUICK, "-o", str(tmp_path / "clip")]) == 0
+    assert json.loads((tmp_path / "clip.json").read_text())["model"] == str(tiny_model)

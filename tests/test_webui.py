@@ -114,6 +114,8 @@ def test_page_is_up_before_the_model_and_generate_waits_for_the_download(tiny_mo
             assert "produces noise" in health(server.url)["message"]
             early.join(60)
             assert decode(made["video"]).frames.shape[0] == 2  # asked during the download, made once it was done
+            log = server.log.read_text()
+            assert "[svd] downloading svd-tests/tiny-svd" in log and "(100%)" in log  # progress in the log too
         finally:
             server.stop()
     finally:
