@@ -28,6 +28,7 @@ from starlette.routing import Route
 
 from svd.engine import Engine, Progress
 from svd.errors import CancelledError, SvdError, first_line
+from svd.history import list_history, output_file
 from svd.image import InputImage, load_image
 from svd.logs import setup_logging
 from svd.memory import CHOICES as MEMORY_CHOICES
@@ -36,7 +37,7 @@ from svd.models import CATALOGUE, ModelDefaults, find_local_models
 from svd.request import LIMITS, GenerationRequest
 from svd.settings import Settings, read_logins
 from svd.sizing import RESIZE_MODES, buckets, choose_size, fit_image, parse_size
-from svd.store import SavedGeneration, list_history, save_generation, timestamped_stem
+from svd.store import SavedGeneration, save_generation, timestamped_stem
 
 log = logging.getLogger("svd.webui")
 
@@ -321,7 +322,7 @@ def build_app(engine: Engine, settings: Settings) -> gr.Blocks:
 
     def select_history(records: list[dict], event: gr.SelectData):
         record = records[event.index[0]]
-        return str(Path(record["stem"]).with_suffix(".mp4")), result_text(record), record
+        return str(output_file(settings.output_dir, record, "video")), result_text(record), record
 
     with gr.Blocks(title="SVD studio") as demo:
         with gr.Row(equal_height=True):

@@ -15,6 +15,7 @@ from tqdm import tqdm
 from .download import download_model
 from .engine import Engine, GenerationResult, Progress
 from .errors import InputError, ModelError, SvdError, first_line
+from .files import check_output_folder
 from .image import InputImage, load_image
 from .logs import setup_logging
 from .memory import CHOICES as MEMORY_CHOICES
@@ -23,7 +24,7 @@ from .random_model import architecture_defaults, save_random_model
 from .request import GenerationRequest
 from .settings import Settings
 from .sizing import RESIZE_MODES, parse_size
-from .store import new_stem, save_generation, timestamped_stem
+from .store import new_stem, safe_name, save_generation, timestamped_stem
 from .video import DEFAULT_CRF
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
@@ -83,9 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    setup_logging(logging.CRITICAL)  # the command line says what happened in its own lines
     try:
+        args = build_parser().parse_args(argv)
+        setup_logging(logging.CRITICAL)  # the command line says what happened in its own lines
         return args.run(args)
     except SvdError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -122,6 +123,7 @@ def run_generate(args: argparse.Namespace) -> int:
     if not requests:
         return 2
     engine.prepare(requests[0])  # settings errors come now, before the model loads
+    check_output_folder(_output_folder(args.output, is_batch))  # and so does an output folder that cannot be written
 
     print(f"loading {source.name} on {engine.device.type}...", file=sys.stderr)
     for request in requests:
@@ -139,12 +141,20 @@ def run_generate(args: argparse.Namespace) -> int:
     return 2 if failures else 0
 
 
+def _output_folder(output: str | None, is_batch: bool) -> Path:
+    """Where the videos go: the output folder, the folder given to -o for a batch, else the folder of OUT."""
+    if not output:
+        return Settings.from_env().output_dir
+    return Path(output) if is_batch else Path(output).parent
+
+
 def _output_stem(output: str | None, is_batch: bool, input_name: str) -> Path:
     """`-o OUT` names the video (OUT.mp4) or, for a batch, the folder; without it, a new name in the output folder."""
+    folder = _output_folder(output, is_batch)
     if not output:
-        return timestamped_stem(Settings.from_env().output_dir, input_name)
+        return timestamped_stem(folder, input_name)
     if is_batch:
-        return new_stem(Path(output), input_name)
+        return new_stem(folder, safe_name(input_name))
     stem = Path(output)
     return stem.with_suffix("") if stem.suffix.lower() == ".mp4" else stem
 
@@ -210,7 +220,7 @@ def _report(result: GenerationResult, video: Path) -> None:
     settings = result.settings
     total = sum(value for key, value in result.timings.items() if key in ("load", "pipeline"))
     print(
-        f"{result.input_name}: seed {settings.seed}, {settings.width}x{settings.height}, "
+        f"{result.input.name}: seed {settings.seed}, {settings.width}x{settings.height}, "
         f"{settings.num_frames} frames at {settings.fps} fps, {total:.1f}s",
         file=sys.stderr,
     )

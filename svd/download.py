@@ -61,15 +61,26 @@ def download_model(repo_id: str, on_progress: ProgressReport | None = None) -> P
     as bytes arrive, for the WebUI's status line and for logs where no terminal shows the bars.
     """
     try:
-        planned = snapshot_download(repo_id, allow_patterns=FP16_FILES, dry_run=True)
-        needed = sum(item.file_size or 0 for item in planned if item.will_download)
-        check_free_disk(Path(constants.HF_HUB_CACHE), needed, repo_id)
+        check_free_disk(Path(constants.HF_HUB_CACHE), _bytes_to_fetch(repo_id), repo_id)
         tqdm_class = _reporting_tqdm(on_progress) if on_progress else None
         return Path(snapshot_download(repo_id, allow_patterns=FP16_FILES, tqdm_class=tqdm_class))
     except ModelError:
         raise
     except Exception as error:  # network and Hub failures of every kind end as one line for the user
         raise explain_hub_error(error, repo_id) from None
+
+
+def download_size(repo_id: str) -> int:
+    """How many bytes `download_model(repo_id)` would fetch (0 when it is cached), asked from the Hub."""
+    try:
+        return _bytes_to_fetch(repo_id)
+    except Exception as error:
+        raise explain_hub_error(error, repo_id) from None
+
+
+def _bytes_to_fetch(repo_id: str) -> int:
+    planned = snapshot_download(repo_id, allow_patterns=FP16_FILES, dry_run=True)
+    return sum(item.file_size or 0 for item in planned if item.will_download)
 
 
 def _reporting_tqdm(on_progress: ProgressReport) -> type[hf_tqdm]:
@@ -99,47 +110,51 @@ def check_free_disk(folder: Path, needed_bytes: int, what: str) -> None:
     if free < needed_bytes + DISK_MARGIN_BYTES:
         raise ModelError(
             f"not enough disk space for {what}: it needs {_gigabytes(needed_bytes)} in {folder} "
-            f"but only {_gigabytes(free)} is free; free some space or set HF_HOME to a larger disk"
+            f"but only {_gigabytes(free)} is free",
+            "free some space or set HF_HOME to a larger disk",
         )
 
 
 def explain_hub_error(error: Exception, repo_id: str) -> ModelError:
-    """One line that says why `repo_id` could not be fetched and what to do, from huggingface_hub's exception."""
+    """Why `repo_id` could not be fetched and what to do, from huggingface_hub's exception."""
     chain = _exception_chain(error)
 
     def found(kind) -> BaseException | None:
         return next((item for item in chain if isinstance(item, kind)), None)
 
     page = f"{constants.ENDPOINT}/{repo_id}"
-    token_note = "the account of HF_TOKEN has no access" if Settings.from_env().hf_token_set else "HF_TOKEN is not set"
+    token_set = Settings.from_env().hf_token_set
+    token_note = "the account of HF_TOKEN has no access" if token_set else "HF_TOKEN is not set"
+    grant = (
+        f"accept its licence at {page} with the account of HF_TOKEN, then retry"
+        if token_set
+        else f"accept its licence at {page} while logged in, then set HF_TOKEN to a read token of that account "
+        "(in a cloud template: its environment variables) and restart"
+    )
     http_error = found(HfHubHTTPError)
     status = http_error.response.status_code if http_error is not None and http_error.response is not None else None
     if found(GatedRepoError):
-        return ModelError(
-            f"{repo_id} is gated ({token_note}): accept its licence at {page} while logged in, "
-            "then set HF_TOKEN to a read token of that account"
-        )
+        return ModelError(f"{repo_id} is gated ({token_note})", grant)
     if found(RevisionNotFoundError):
-        return ModelError(f"{repo_id} has no such revision on the Hub: check the model name")
+        return ModelError(f"{repo_id} has no such revision on the Hub", "check the model name")
     if found(RepositoryNotFoundError):
         return ModelError(
-            f"{repo_id} was not found on the Hub or needs a token ({token_note}): check the name; if it is gated, "
-            f"accept its licence at {page} and set HF_TOKEN"
+            f"{repo_id} was not found on the Hub or needs a token ({token_note})",
+            f"check the name; if it is gated, {grant}",
         )
     if status in (401, 403):
-        return ModelError(
-            f"the Hub refused access to {repo_id} ({token_note}): accept its licence at {page} "
-            "and set HF_TOKEN to a read token of that account"
-        )
+        return ModelError(f"the Hub refused access to {repo_id} ({token_note})", grant)
     if found((LocalEntryNotFoundError, OfflineModeIsEnabled, ConnectionError, TimeoutError, socket.gaierror)) or (
         isinstance(error, DryRunError) and http_error is None
     ):
         return ModelError(
             f"{repo_id} is not in the cache ({constants.HF_HUB_CACHE}) and the Hub at {constants.ENDPOINT} cannot "
-            "be reached: connect to the internet (and unset HF_HUB_OFFLINE), set HF_ENDPOINT to a mirror, "
-            f"or run `python -m svd download {repo_id}` where there is a connection"
+            "be reached",
+            "connect to the internet (and unset HF_HUB_OFFLINE), set HF_ENDPOINT to a mirror, "
+            f"or run `python -m svd download {repo_id}` where there is a connection",
         )
-    return ModelError(f"could not download {repo_id}: {first_line(http_error or error)}")
+    reason = first_line(http_error or error)
+    return ModelError(f"could not download {repo_id} ({reason})", "check the connection and retry")
 
 
 def _exception_chain(error: BaseException) -> list[BaseException]:

@@ -22,6 +22,7 @@ from diffusers import StableVideoDiffusionPipeline
 
 from .download import cached_model_path, download_model
 from .errors import CancelledError, InputError, ModelError, OutOfMemoryError, SvdError, first_line
+from .image import InputImage
 from .memory import (
     DECODE_CHUNK,
     LOWER_PROFILE,
@@ -61,9 +62,14 @@ class Progress:
 
 @dataclass(frozen=True)
 class EngineStatus:
+    """What the engine's model is doing. `failed` is only ever the server's own model failing with nothing loaded:
+    a request for another model that fails gets the error itself and leaves the status as it was."""
+
     state: Literal["idle", "downloading", "loading", "ready", "failed"]
     message: str
     fraction: float | None = None
+    advice: str | None = None
+    """For `failed`: what to do about it."""
 
 
 @dataclass
@@ -71,8 +77,7 @@ class GenerationResult:
     frames: np.ndarray
     """(frames, height, width, 3) uint8 RGB."""
     settings: GenerationSettings
-    input_name: str
-    input_sha256: str
+    input: InputImage
     timings: dict[str, float]
     step_seconds: list[float]
     peak_vram_bytes: int | None
@@ -124,7 +129,10 @@ class Engine:
         self.dtype = torch.float16 if self.device.type == "cuda" else torch.float32
         self.default_model = default_model
         self.status = EngineStatus("idle", "no model loaded")
+        self.generating = False
+        """True while a request runs on the device (not while one waits for the model)."""
         self._loaded: LoadedModel | None = None
+        self._default_failure: EngineStatus | None = None
         self._lock = threading.RLock()
         self._decode_steps_estimate = 1.0
         """How many denoising steps the VAE decode takes, learned from the last run; used for the ETA."""
@@ -147,22 +155,37 @@ class Engine:
         return resolve_model(name)
 
     def load(self, model: str | None = None) -> LoadedModel:
-        """Make `model` the loaded model, downloading it first if it is not in the cache."""
+        """Make `model` the loaded model, downloading it first if it is not in the cache.
+
+        The model loaded before stays loaded until the new one has loaded, and stays if the new one fails."""
+        is_default = model in (None, self.default_model)
         with self._lock:
             try:
                 source = self.source(model)
                 if self._loaded is None or self._loaded.source != source:
-                    self.unload()
-                    self._loaded = self._load(source)
+                    loaded = self._load(source)
+                    self._loaded = None
+                    self._release_memory()
+                    self._loaded = loaded
                     logger.info(f"{source.name} is ready")
             except SvdError as error:
-                self.status = EngineStatus("failed", str(error))
                 logger.error(f"the model cannot be used: {error}")
+                if is_default:
+                    self._default_failure = EngineStatus("failed", error.cause, advice=error.advice)
+                self.status = self._settled_status()
                 raise
-            notice = self._loaded.source.defaults.notice
-            ready = f"{source.name} is ready on {self.device_name}" + (f"; {notice}" if notice else "")
-            self.status = EngineStatus("ready", ready)
+            if is_default:
+                self._default_failure = None
+            self.status = self._settled_status()
             return self._loaded
+
+    def _settled_status(self) -> EngineStatus:
+        """The status once nothing is under way: the loaded model, or else why the server's model failed."""
+        if self._loaded is not None:
+            source = self._loaded.source
+            notice = f"; {source.defaults.notice}" if source.defaults.notice else ""
+            return EngineStatus("ready", f"{source.name} is ready on {self.device_name}{notice}")
+        return self._default_failure or EngineStatus("idle", "no model loaded")
 
     def load_in_background(self, model: str | None = None) -> threading.Thread:
         """Start loading (and if needed downloading) `model`; `status` tells how it goes."""
@@ -180,7 +203,7 @@ class Engine:
         with self._lock:
             self._loaded = None
             self._release_memory()
-            self.status = EngineStatus("idle", "no model loaded")
+            self.status = self._settled_status()
 
     def _load(self, source: ModelSource) -> LoadedModel:
         started = time.perf_counter()
@@ -194,8 +217,8 @@ class Engine:
             pipe = StableVideoDiffusionPipeline.from_pretrained(path, variant=variant, dtype=self.dtype)
         except (OSError, ValueError, RuntimeError, KeyError) as error:
             raise ModelError(
-                f"cannot load {source.name} from {path} ({first_line(error)}): download it again "
-                "or check that the folder is a complete SVD model"
+                f"cannot load {source.name} from {path} ({first_line(error)})",
+                "download it again or check that the folder is a complete SVD model",
             ) from None
         pipe.set_progress_bar_config(disable=True)
         return LoadedModel(source, path, pipe, variant, load_seconds=time.perf_counter() - started)
@@ -245,8 +268,12 @@ class Engine:
             loaded = self.load(request.model)
             settings = self.prepare(request)  # again: a Hub model's defaults are known once it is downloaded
             timings = {} if already_loaded else {"load": loaded.load_seconds}
-            self._place(loaded, settings)
-            frames, timer, pipeline_seconds, peaks = self._run(loaded.pipe, request, settings, progress, cancel)
+            self.generating = True
+            try:
+                self._place(loaded, settings)
+                frames, timer, pipeline_seconds, peaks = self._run(loaded.pipe, request, settings, progress, cancel)
+            finally:
+                self.generating = False
         steps = timer.calls["unet"]
         timings.update(timer.totals())
         timings["denoise"] = timings.pop("unet", 0.0)
@@ -256,8 +283,7 @@ class Engine:
         return GenerationResult(
             frames=frames,
             settings=settings,
-            input_name=request.image.name,
-            input_sha256=request.image.sha256,
+            input=request.image,
             timings=timings,
             step_seconds=steps,
             peak_vram_bytes=peaks[0],

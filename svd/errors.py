@@ -1,11 +1,20 @@
 """Errors whose message is one line for the user: what went wrong and what to do about it.
 
-The CLI prints them as `error: <message>` and exits 2; the WebUI shows the message on the page.
+The CLI prints them as `error: <message>` and exits 2; the WebUI shows the message on the page. An error may carry
+its cause and its advice apart (`ModelError("svd-xt is gated", "accept its licence ...")`), so a status banner can
+show them on their own lines; `str()` joins them as `cause: advice`.
 """
+
+from __future__ import annotations
 
 
 class SvdError(Exception):
     """Base class: the message is complete and safe to show as is."""
+
+    def __init__(self, cause: str, advice: str | None = None):
+        self.cause = cause
+        self.advice = advice
+        super().__init__(f"{cause}: {advice}" if advice else cause)
 
 
 class InputError(SvdError):
@@ -14,6 +23,10 @@ class InputError(SvdError):
 
 class ModelError(SvdError):
     """The model cannot be found, downloaded or loaded."""
+
+
+class OutputError(SvdError):
+    """The output folder cannot take the files (full, read-only, not a folder); nothing was left half-written."""
 
 
 class OutOfMemoryError(SvdError):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import io
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -26,11 +26,14 @@ BACKGROUND = (255, 255, 255)
 
 @dataclass(frozen=True)
 class InputImage:
-    """A validated input picture, upright and in RGB, with the hash of the file it came from."""
+    """A validated input picture, upright and in RGB, with the file it came from (its bytes, format and hash)."""
 
     image: Image.Image
     name: str
     sha256: str
+    data: bytes = field(default=b"", repr=False)
+    format: str | None = None
+    """Pillow's name for the file's format: PNG, JPEG, WEBP, ..."""
 
     @property
     def size(self) -> tuple[int, int]:
@@ -73,12 +76,15 @@ def load_image(source: str | Path | bytes, name: str | None = None) -> InputImag
                 f"{name} is truncated or corrupt ({first_line(error)}): export it again or choose another file"
             ) from None
 
+    file_format = picture.format
     picture = ImageOps.exif_transpose(picture)
     if min(picture.size) < MIN_SIDE:
         raise InputError(
             f"{name} is {picture.width}x{picture.height}, too small: use a picture at least {MIN_SIDE} px on each side"
         )
-    return InputImage(image=to_srgb(picture), name=name, sha256=hashlib.sha256(data).hexdigest())
+    return InputImage(
+        image=to_srgb(picture), name=name, sha256=hashlib.sha256(data).hexdigest(), data=data, format=file_format
+    )
 
 
 def to_srgb(picture: Image.Image) -> Image.Image:

@@ -4,6 +4,8 @@
 - `balanced`: model CPU offload; each model moves to the GPU only while it runs.
 - `low`: offload, plus UNet feed-forward chunking, plus a small VAE decode chunk; SVD-XT stays under 8 GB.
 - `auto`: picks one of those from the GPU memory available to this process.
+
+On a CPU the profiles do not apply: everything stays in RAM, and the placement is recorded as `cpu`.
 """
 
 from __future__ import annotations
@@ -15,18 +17,19 @@ from diffusers import StableVideoDiffusionPipeline
 
 from .errors import InputError
 
-Profile = Literal["full", "balanced", "low"]
+Profile = Literal["full", "balanced", "low", "cpu"]
 PROFILES: tuple[Profile, ...] = ("full", "balanced", "low")
 CHOICES = ("auto", *PROFILES)
+"""What a user may ask for; `cpu` is not a choice but what any choice becomes on a CPU."""
 
-DECODE_CHUNK: dict[Profile, int] = {"full": 8, "balanced": 4, "low": 2}
+DECODE_CHUNK: dict[Profile, int] = {"full": 8, "balanced": 4, "low": 2, "cpu": 8}
 """Frames the VAE decodes at once by default. Fewer frames use less memory; 1 makes the video flicker."""
 
 FULL_MIN_BYTES = 18 * 1024**3
 BALANCED_MIN_BYTES = 10 * 1024**3
 """GPU memory `auto` needs before it picks `full` or `balanced`: a 24 GB card gets `full`, 12-16 GB `balanced`."""
 
-LOWER_PROFILE: dict[Profile, Profile | None] = {"full": "balanced", "balanced": "low", "low": None}
+LOWER_PROFILE: dict[Profile, Profile | None] = {"full": "balanced", "balanced": "low", "low": None, "cpu": None}
 
 DECODE_BYTES_PER_PIXEL = 1007
 """Activation memory of the SVD VAE decoder per output pixel and frame, per byte of its dtype. Measured on a CPU:
@@ -35,7 +38,7 @@ decoding 1, 2 and 3 frames at 1024x576 with the full-size VAE in fp32 raised the
 
 def check_profile(name: str) -> str:
     if name not in CHOICES:
-        raise InputError(f"memory profile '{name}' is not known: use one of {', '.join(CHOICES)}")
+        raise InputError(f"memory profile '{str(name)[:40]}' is not known", f"use one of {', '.join(CHOICES)}")
     return name
 
 
@@ -58,10 +61,10 @@ def decode_chunk_for_memory(usable_bytes: int, width: int, height: int, num_fram
 
 
 def choose_profile(requested: str, device: torch.device) -> Profile:
-    """Resolve `auto` from the GPU's memory. On a CPU the profile does not apply and everything stays in RAM."""
+    """Resolve `auto` from the GPU's memory. On a CPU every choice is `cpu`: everything stays in RAM."""
     check_profile(requested)
     if device.type != "cuda":
-        return "full"
+        return "cpu"
     if requested != "auto":
         return requested  # type: ignore[return-value]
     available = available_gpu_bytes(device)
@@ -76,7 +79,7 @@ def apply_profile(pipe: StableVideoDiffusionPipeline, profile: Profile, device: 
     """Place the pipeline's models for `profile`, undoing whatever the previous profile set up."""
     pipe.remove_all_hooks()
     _disable_forward_chunking(pipe.unet)
-    if device.type != "cuda" or profile == "full":
+    if device.type != "cuda" or profile in ("full", "cpu"):
         pipe.to(device)
         return
     pipe.to("cpu")

@@ -103,10 +103,9 @@ def resolve_model(name: str) -> ModelSource:
         return ModelSource(name=name, path=path, defaults=read_model_defaults(path))
     if _HUB_ID.match(name) and not path.exists():
         return ModelSource(name=name, repo_id=name)
-    choices = ", ".join(CATALOGUE)
     raise ModelError(
-        f"unknown model '{name}': use one of {choices}, a Hub id such as owner/name, "
-        "or a local folder in diffusers layout"
+        f"unknown model '{name}'",
+        f"use one of {', '.join(CATALOGUE)}, a Hub id such as owner/name, or a local folder in diffusers layout",
     )
 
 
@@ -115,19 +114,21 @@ def check_model_folder(path: Path) -> None:
     index_file = path / "model_index.json"
     expected = f"{PIPELINE_CLASS} in diffusers layout (model_index.json, {', '.join(COMPONENTS)})"
     if not index_file.is_file():
-        raise ModelError(f"'{path}' is not an SVD model folder: it has no model_index.json; expected {expected}")
+        raise ModelError(f"'{path}' is not an SVD model folder", f"it has no model_index.json; expected {expected}")
     try:
         index = json.loads(index_file.read_text())
     except (OSError, ValueError) as error:
-        raise ModelError(f"'{path}' is not an SVD model folder: model_index.json is unreadable ({error})") from None
+        raise ModelError(
+            f"'{path}' is not an SVD model folder", f"model_index.json is unreadable ({error}); save the model again"
+        ) from None
     if index.get("_class_name") != PIPELINE_CLASS:
         raise ModelError(
-            f"'{path}' is not an SVD model folder: it holds a {index.get('_class_name')!s}, expected {expected}"
+            f"'{path}' is not an SVD model folder", f"it holds a {index.get('_class_name')!s}, expected {expected}"
         )
     missing = [name for name in COMPONENTS if not (path / name).is_dir()]
     if missing:
         lacking = ", ".join(f"{name}/" for name in missing)
-        raise ModelError(f"'{path}' is not a complete SVD model folder: it lacks {lacking}")
+        raise ModelError(f"'{path}' is not a complete SVD model folder", f"it lacks {lacking}; download it again")
 
 
 def read_model_defaults(path: Path) -> ModelDefaults:
@@ -160,3 +161,23 @@ def find_local_models(folder: Path) -> list[Path]:
             continue
         found.append(child)
     return found
+
+
+def served_model_name(name: str, configured: str, models_dir: Path) -> str:
+    """The model a WebUI or API caller may ask for, as a name `resolve_model` takes: a catalogue id, a Hub id, the
+    server's configured model (also for an empty name), or a folder directly inside the models folder.
+
+    Any other path gets the same message whether or not it exists, so callers cannot probe the server's folders."""
+    name = name.strip()
+    if name in ("", configured):
+        return configured
+    if name in CATALOGUE or any(name == entry.repo_id for entry in CATALOGUE.values()):
+        return name
+    if "/" not in name and name not in (".", "..") and (models_dir / name).is_dir():
+        return str(models_dir / name)
+    if _HUB_ID.match(name) and not Path(name).expanduser().exists():
+        return name
+    raise ModelError(
+        f"model '{name}' is not available here",
+        f"use one of {', '.join(CATALOGUE)}, a Hub id such as owner/name, or a folder in the server's models folder",
+    )

@@ -16,6 +16,8 @@ from .models import ModelDefaults
 from .sizing import RESIZE_MODES, ResizeMode, choose_size
 
 MAX_SEED = 2**32 - 1
+RANDOM_SEED = -1
+"""The seed that means "draw one" (like leaving it out); other negative seeds are refused."""
 
 LIMITS: dict[str, tuple[float, float]] = {
     "num_frames": (2, 128),
@@ -57,7 +59,9 @@ class GenerationRequest:
     min_guidance_scale: float = 1.0
     max_guidance_scale: float = 3.0
     seed: int | None = None
+    """None or -1: draw one."""
     size: tuple[int, int] | None = None
+    """None: the aspect bucket nearest the picture ("auto")."""
     resize: ResizeMode = "crop"
     decode_chunk_size: int | None = None
     memory: str = "auto"
@@ -80,7 +84,10 @@ class GenerationSettings:
     max_guidance_scale: float
     decode_chunk_size: int
     memory_profile: str
+    """full, balanced or low on a GPU; cpu on a CPU, where the profiles do not apply."""
     resize: ResizeMode
+    size_choice: str
+    """How the size was chosen: `auto`, or the `WxH` that was asked for (before snapping)."""
 
 
 def draw_seed() -> int:
@@ -94,7 +101,7 @@ def resolve_settings(
     check_profile(request.memory)
     if request.resize not in RESIZE_MODES:
         raise InputError(f"resize mode '{request.resize}' is not known: use one of {', '.join(RESIZE_MODES)}")
-    seed = draw_seed() if request.seed is None or request.seed == -1 else request.seed
+    seed = draw_seed() if request.seed in (None, RANDOM_SEED) else request.seed
     width, height = choose_size(request.image.size, defaults, request.size)
     num_frames = _pick(request.num_frames, defaults.num_frames)
     settings = GenerationSettings(
@@ -112,6 +119,7 @@ def resolve_settings(
         decode_chunk_size=min(_pick(request.decode_chunk_size, decode_chunk), num_frames),
         memory_profile=memory_profile,
         resize=request.resize,
+        size_choice="auto" if request.size is None else f"{request.size[0]}x{request.size[1]}",
     )
     check_limits(settings)
     return settings
@@ -121,7 +129,18 @@ def check_limits(settings: GenerationSettings) -> None:
     for key, (low, high) in LIMITS.items():
         value = getattr(settings, key)
         if not low <= value <= high:
-            raise InputError(f"{OPTION_NAMES[key]} {value} is out of range: use a value from {low:g} to {high:g}")
+            extra = f", or {RANDOM_SEED} for a random one" if key == "seed" else ""
+            raise InputError(
+                f"{OPTION_NAMES[key]} {shown_number(value)} is out of range",
+                f"use a value from {shown_number(low)} to {shown_number(high)}{extra}",
+            )
+
+
+def shown_number(value: float) -> str:
+    """A number as a person writes it: whole numbers in full (not 4.29497e+09), a huge one shortened."""
+    text = str(int(value)) if isinstance(value, int) or float(value).is_integer() else f"{value:g}"
+    digits = text.lstrip("-")
+    return text if len(digits) <= 12 else f"{text[: len(text) - len(digits) + 4]}… ({len(digits)} digits)"
 
 
 def _pick(value, default):

@@ -19,6 +19,12 @@ ResizeMode = Literal["crop", "pad", "stretch"]
 RESIZE_MODES: tuple[ResizeMode, ...] = ("crop", "pad", "stretch")
 PAD_COLOUR = (0, 0, 0)
 
+MAX_PIXELS_FACTOR = 1.6
+MAX_SIDE_FACTOR = 2
+"""The largest size a model is asked for: 1.6x its trained pixel count (for SVD 943,718 px, so 1280x720 fits and
+1024x1024 does not) and twice its trained long side (2048 px for SVD). Beyond that SVD's frames fall apart and the
+VAE decode's memory, which grows with the pixel count, leaves a 24 GB card."""
+
 BUCKET_SHAPES: tuple[tuple[int, int], ...] = ((16, 9), (9, 16), (12, 12), (14, 10), (10, 14), (15, 10), (10, 15))
 """Width and height in units of the model's size multiple: 1024x576, 576x1024, 768x768, 896x640, ... for SVD."""
 
@@ -48,17 +54,37 @@ def parse_size(text: str) -> tuple[int, int] | None:
         return None
     match = re.fullmatch(r"(\d+)\s*[x×*]\s*(\d+)", text)
     if not match or min(int(match[1]), int(match[2])) == 0:
-        raise InputError(f"size '{text}' is not understood: use auto or WIDTHxHEIGHT, for example 1024x576")
+        raise InputError(f"size '{text[:40]}' is not understood", "use auto or WIDTHxHEIGHT, for example 1024x576")
     return int(match[1]), int(match[2])
 
 
 def choose_size(
     picture_size: tuple[int, int], defaults: ModelDefaults, requested: tuple[int, int] | None = None
 ) -> tuple[int, int]:
-    """The generation size: the nearest bucket for `auto` (None), else the requested size snapped."""
+    """The generation size: the nearest bucket for `auto` (None), else the requested size snapped and checked."""
     if requested is None:
         return nearest_bucket(picture_size, defaults)
-    return snap_size(requested, defaults)
+    size = snap_size(requested, defaults)
+    check_size(requested, size, defaults)
+    return size
+
+
+def size_limits(defaults: ModelDefaults) -> tuple[int, int]:
+    """The longest side and the most pixels the model is asked for (see `MAX_PIXELS_FACTOR`)."""
+    native = defaults.width * defaults.height
+    return MAX_SIDE_FACTOR * max(defaults.width, defaults.height), int(MAX_PIXELS_FACTOR * native)
+
+
+def check_size(requested: tuple[int, int], snapped: tuple[int, int], defaults: ModelDefaults) -> None:
+    """Refuse a size past the model's limits, naming it as it was asked for."""
+    max_side, max_pixels = size_limits(defaults)
+    if max(snapped) > max_side or snapped[0] * snapped[1] > max_pixels:
+        raise InputError(
+            f"size {requested[0]}x{requested[1]} is too large",
+            f"use auto or at most {max_side} px a side and {max_pixels:,} pixels "
+            f"({MAX_PIXELS_FACTOR:g}x the model's {defaults.width}x{defaults.height}), for example "
+            f"{defaults.width}x{defaults.height}",
+        )
 
 
 def fit_image(picture: Image.Image, size: tuple[int, int], mode: ResizeMode = "crop") -> Image.Image:

@@ -56,7 +56,7 @@ class SpeedOptions:
 
 
 def check_options(options: SpeedOptions, profile: str) -> None:
-    if options.compiles and profile != "full":
+    if options.compiles and profile not in ("full", "cpu"):
         raise InputError(
             f"torch.compile needs the 'full' memory profile, not '{profile}': offloading moves the models"
         )

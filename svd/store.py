@@ -1,12 +1,14 @@
-"""The output store: each generation is `<stem>.mp4` plus a `<stem>.json` sidecar (and optionally PNG frames).
+"""The output store: each generation is `<stem>.mp4` plus the input picture, a poster frame, optionally PNG frames,
+and last a `<stem>.json` sidecar that names every one of those files.
 
-The sidecar is written last, so a sidecar always describes a complete video; the history is the list of sidecars.
+The sidecar is written last, so a sidecar always describes a complete generation; the history (`svd.history`) is
+the list of sidecars, and finds each file by the name its sidecar gives, never by deriving it again.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
+import io
 import platform
 import re
 import time
@@ -16,16 +18,23 @@ from pathlib import Path
 from typing import Literal
 
 import diffusers
+import numpy as np
 import torch
 import transformers
+from PIL import Image
 
 from . import __version__
 from .engine import GenerationResult
-from .files import write_json
+from .files import atomic_path, write_json
+from .image import InputImage
 from .video import DEFAULT_CRF, write_mp4, write_png_frames, write_png_zip
 
 FRAMES_SUFFIX = "_frames"
-
+INPUT_SUFFIX = "_input"
+POSTER_SUFFIX = "_poster.jpg"
+POSTER_SIZE = (480, 480)
+BROWSER_FORMATS = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp"}
+"""Input pictures in these formats are kept as they came (a browser shows them); others are kept as PNG."""
 
 FramesFormat = Literal["folder", "zip"]
 
@@ -35,45 +44,72 @@ class SavedGeneration:
     video: Path
     sidecar: Path
     frames: Path | None
+    picture: Path
     record: dict
 
 
 def save_generation(
     result: GenerationResult, stem: Path, crf: int = DEFAULT_CRF, frames: FramesFormat | None = None
 ) -> SavedGeneration:
-    """Write the MP4, the PNG frames if asked (a folder or a zip) and, last, the sidecar; each appears only when
-    complete."""
-    video = stem.with_name(stem.name + ".mp4")
+    """Write the MP4, the input picture, a poster, the PNG frames if asked (a folder or a zip) and, last, the
+    sidecar; each appears only when complete."""
+    video = _beside(stem, ".mp4")
     started = time.perf_counter()
     write_mp4(result.frames, video, fps=result.settings.fps, crf=crf)
     timings = {**result.timings, "video_encode": time.perf_counter() - started}
     frames_path = None
     if frames == "folder":
-        frames_path = stem.with_name(stem.name + FRAMES_SUFFIX)
+        frames_path = _beside(stem, FRAMES_SUFFIX)
         write_png_frames(result.frames, frames_path)
     elif frames == "zip":
-        frames_path = stem.with_name(stem.name + FRAMES_SUFFIX + ".zip")
+        frames_path = _beside(stem, FRAMES_SUFFIX + ".zip")
         write_png_zip(result.frames, frames_path)
+    picture = write_input_picture(result.input, stem)
+    poster = write_poster(result.frames[0], _beside(stem, POSTER_SUFFIX))
     timings["total"] = sum(value for key, value in timings.items() if key in _TOTAL_STAGES)
-    record = sidecar_record(result, video, frames_path, crf, timings)
-    sidecar = stem.with_name(stem.name + ".json")
+    files = {"video": video, "frames": frames_path, "input_picture": picture, "poster": poster}
+    record = sidecar_record(result, files, crf, timings)
+    sidecar = _beside(stem, ".json")
     write_json(sidecar, record)
-    return SavedGeneration(video=video, sidecar=sidecar, frames=frames_path, record=record)
+    return SavedGeneration(video=video, sidecar=sidecar, frames=frames_path, picture=picture, record=record)
 
 
 _TOTAL_STAGES = ("load", "pipeline", "video_encode")
 
 
+def write_input_picture(picture: InputImage, stem: Path) -> Path:
+    """Keep the picture a generation started from, so it can be reused: its own file when a browser can show it,
+    else a PNG of the upright sRGB picture the model saw."""
+    suffix = BROWSER_FORMATS.get(picture.format or "")
+    path = _beside(stem, INPUT_SUFFIX + (suffix or ".png"))
+    with atomic_path(path) as temporary:
+        if suffix:
+            temporary.write_bytes(picture.data)
+        else:
+            picture.image.save(temporary, format="PNG")
+    return path
+
+
+def write_poster(frame: np.ndarray, path: Path) -> Path:
+    """A small JPEG of a frame, for the history's gallery."""
+    poster = Image.fromarray(frame)
+    poster.thumbnail(POSTER_SIZE)
+    buffer = io.BytesIO()
+    poster.save(buffer, format="JPEG", quality=85)
+    with atomic_path(path) as temporary:
+        temporary.write_bytes(buffer.getvalue())
+    return path
+
+
 def sidecar_record(
-    result: GenerationResult, video: Path, frames: Path | None, crf: int, timings: dict[str, float]
+    result: GenerationResult, files: dict[str, Path | None], crf: int, timings: dict[str, float]
 ) -> dict:
     return {
         **dataclasses.asdict(result.settings),
         "duration_seconds": round(result.settings.num_frames / result.settings.fps, 3),
-        "input_name": result.input_name,
-        "input_sha256": result.input_sha256,
-        "video": video.name,
-        "frames": frames.name if frames else None,
+        "input_name": result.input.name,
+        "input_sha256": result.input.sha256,
+        **{key: path.name if path else None for key, path in files.items()},
         "crf": crf,
         "device": result.device,
         "dtype": result.dtype,
@@ -98,17 +134,16 @@ def versions() -> dict[str, str | None]:
     }
 
 
-def safe_name(text: str) -> str:
-    """A file-name-safe version of an input's name (letters, digits, dot, dash and underscore)."""
-    return re.sub(r"[^\w.-]+", "_", Path(text).stem).strip("._") or "video"
+def safe_name(file_name: str) -> str:
+    """A stem for outputs from an input's file name: its suffix dropped, and everything but letters, digits, dash
+    and underscore replaced (dots too, so that no suffix logic can cut the name later)."""
+    return re.sub(r"[^\w-]+", "_", Path(file_name).stem).strip("_-") or "video"
 
 
-def new_stem(directory: Path, name: str) -> Path:
-    """A stem in `directory` that no existing output uses: `name`, `name-2`, `name-3`, ..."""
-    base = safe_name(name)
+def new_stem(directory: Path, base: str) -> Path:
+    """A stem in `directory` that no existing output uses: `base`, `base-2`, `base-3`, ... (`base` is safe_name'd)."""
     candidate, number = directory / base, 1
-    suffixes = (".mp4", ".json", FRAMES_SUFFIX, FRAMES_SUFFIX + ".zip")
-    while any(candidate.with_name(candidate.name + suffix).exists() for suffix in suffixes):
+    while any(directory.glob(f"{candidate.name}[._]*")):
         number += 1
         candidate = directory / f"{base}-{number}"
     return candidate
@@ -119,24 +154,6 @@ def timestamped_stem(directory: Path, input_name: str) -> Path:
     return new_stem(directory, f"{datetime.now():%Y%m%d-%H%M%S}-{safe_name(input_name)}")
 
 
-def list_history(output_dir: Path, limit: int = 200) -> list[dict]:
-    """Past generations in `output_dir`, newest first: each sidecar whose video is there, with `stem` added."""
-    newest_first = sorted(output_dir.glob("*.json"), key=_modified, reverse=True)
-    records = []
-    for sidecar in newest_first:  # read only as many sidecars as are listed
-        if len(records) == limit:
-            break
-        try:
-            record = json.loads(sidecar.read_text())
-        except (OSError, ValueError):
-            continue
-        if isinstance(record, dict) and (output_dir / str(record.get("video"))).is_file():
-            records.append({**record, "stem": str(sidecar.with_suffix(""))})
-    return records
-
-
-def _modified(path: Path) -> float:
-    try:
-        return path.stat().st_mtime
-    except OSError:  # removed since it was listed
-        return 0.0
+def _beside(stem: Path, suffix: str) -> Path:
+    """`stem` with `suffix` added (not replacing anything after a dot in the stem's name)."""
+    return stem.with_name(stem.name + suffix)

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
+from unittest.mock import patch
 
 import numpy as np
 import pytest
-from conftest import run_svd, write_picture
+from conftest import REPO_ROOT, run_svd, write_picture
+from mounts import read_only
 from mp4 import decode, psnr
 from PIL import Image
 
 from svd.cli import main
+from svd.engine import Engine
 
 SIDECAR_KEYS = {
     "model", "seed", "width", "height", "num_frames", "fps", "motion_bucket_id", "noise_aug_strength",
@@ -51,7 +58,7 @@ def test_generate_writes_a_playable_mp4_sidecar_and_frames(tiny_model, tmp_path)
     assert sidecar.keys() >= SIDECAR_KEYS
     assert (sidecar["seed"], sidecar["fps"], sidecar["num_frames"], sidecar["motion_bucket_id"]) == (42, 9, 6, 60)
     assert (sidecar["width"], sidecar["height"], sidecar["model"]) == (224, 160, str(tiny_model))
-    assert sidecar["peak_vram_bytes"] is None and sidecar["memory_profile"] == "full"
+    assert sidecar["peak_vram_bytes"] is None and sidecar["memory_profile"] == "cpu"
     assert sidecar["timings"]["video_encode"] > 0 and sidecar["timings"]["total"] > 0
     assert sidecar["versions"]["diffusers"] and sidecar["versions"]["torch"]
     assert sidecar["input_sha256"] == hashlib.sha256(picture.read_bytes()).hexdigest()
@@ -89,7 +96,11 @@ def test_batch_makes_one_video_per_good_input_and_reports_the_bad(tiny_model, tm
     assert code == 2
     assert_one_line_error(captured.err, "broken.png is", "cannot read missing.png")
     made = sorted(p.name for p in (tmp_path / "videos").iterdir())
-    assert made == ["one.json", "one.mp4", "three.json", "three.mp4", "two.json", "two.mp4"]
+    assert made == [
+        f"{name}{suffix}"
+        for name, picture in (("one", ".png"), ("three", ".webp"), ("two", ".jpg"))
+        for suffix in (".json", ".mp4", f"_input{picture}", "_poster.jpg")
+    ]
     assert decode(tmp_path / "videos" / "two.mp4").size == (144, 256)
     assert captured.out.split() == [str(tmp_path / "videos" / f"{name}.mp4") for name in ("one", "two", "three")]
 
@@ -171,3 +182,31 @@ def test_model_comes_from_svd_model_when_not_given(monkeypatch, tiny_model, pict
     monkeypatch.setenv("SVD_MODEL", str(tiny_model))
     assert main(["generate", str(picture), *QUICK, "-o", str(tmp_path / "clip")]) == 0
     assert json.loads((tmp_path / "clip.json").read_text())["model"] == str(tiny_model)
+
+
+def test_an_output_folder_that_cannot_be_written_stops_before_the_model_loads(tiny_model, picture, tmp_path, capsys):
+    loads = []
+    engine_load = Engine.load
+    with read_only(tmp_path / "read-only") as folder, patch.object(
+        Engine, "load", lambda self, *args: loads.append(args) or engine_load(self, *args)
+    ):
+        for output, message in (
+            (f"{REPO_ROOT / 'README.md'}/clip", "README.md is not a folder (a file is in the way): choose another"),
+            (f"{folder}/clip", f"the output folder {folder} cannot be written"),
+        ):
+            code = main(["generate", str(picture), "--model", str(tiny_model), "-o", output, *QUICK])
+            err = capsys.readouterr().err
+            assert code == 2 and loads == []
+            assert err.splitlines() == [next(line for line in err.splitlines() if message in line)], err
+            assert err.startswith("error: ")
+
+
+def test_ctrl_c_while_starting_is_one_line_and_exit_130(tiny_model, picture):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "svd", "generate", str(picture), "--model", str(tiny_model)],
+        cwd=REPO_ROOT, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    time.sleep(0.5)  # torch and diffusers are still being imported
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert (process.returncode, stderr) == (130, "error: interrupted\n")

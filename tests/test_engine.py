@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 
 import numpy as np
@@ -14,7 +15,7 @@ from PIL import Image
 from svd import engine as engine_module
 from svd import memory
 from svd.engine import Engine
-from svd.errors import CancelledError, InputError, OutOfMemoryError
+from svd.errors import CancelledError, InputError, ModelError, OutOfMemoryError
 from svd.image import load_image
 from svd.request import GenerationRequest
 
@@ -188,9 +189,9 @@ def test_bad_settings_fail_before_loading(picture, tiny_model):
     assert engine._loaded is None
 
 
-def test_memory_profile_is_ignored_on_cpu(engine, picture):
+def test_memory_profile_is_ignored_on_cpu_and_recorded_as_cpu(engine, picture):
     settings = engine.prepare(request_for(picture, memory="low", num_frames=14))
-    assert settings.memory_profile == "full" and settings.decode_chunk_size == 8
+    assert settings.memory_profile == "cpu" and settings.decode_chunk_size == 8
 
 
 @pytest.mark.parametrize(
@@ -222,3 +223,55 @@ def test_loading_a_folder_that_is_not_a_model_reports_failure(tmp_path):
     broken = Engine(device="cpu", default_model=str(tmp_path))
     broken.load_in_background().join(60)
     assert broken.status.state == "failed" and "is not an SVD model folder" in broken.status.message
+
+
+def test_a_failed_request_for_another_model_keeps_the_loaded_one_ready(engine, picture, tmp_path):
+    loaded = engine.load()
+    for other in ("svd", str(tmp_path)):  # neither in the cache nor on the (fake) Hub; a folder that is no model
+        with pytest.raises(ModelError):
+            engine.generate(request_for(picture, model=other))
+        assert engine._loaded is loaded and engine.status.state == "ready"
+        assert "produces noise" in engine.status.message  # the loaded model's own status, not the request's error
+    assert engine.generate(request_for(picture)).frames.shape[0] == 4
+
+
+def test_switching_models_replaces_the_old_one_only_once_the_new_one_has_loaded(engine, tiny_model_fp16, picture):
+    before = engine.load()
+    try:
+        switched = engine.load(str(tiny_model_fp16))
+        assert switched.variant == "fp16" and engine._loaded is switched and before is not switched
+        assert engine.status.state == "ready" and str(tiny_model_fp16) in engine.status.message
+    finally:
+        engine.load()  # back to the session's model
+    assert engine._loaded.variant is None
+
+
+def test_the_servers_own_model_failing_is_reported_with_advice_and_a_retry_loads_it(tiny_model, tmp_path):
+    folder = tmp_path / "later"
+    engine = Engine(device="cpu", default_model=str(folder))
+    engine.load_in_background().join(60)
+    assert engine.status.state == "failed" and engine.status.message == f"unknown model '{folder}'"
+    assert engine.status.advice.startswith("use one of svd, svd-xt, svd-xt-1.1")
+    shutil.copytree(tiny_model, folder)  # the operator puts the model in place, then presses Retry
+    engine.load_in_background().join(60)
+    assert engine.status.state == "ready" and engine.status.advice is None
+
+
+def test_size_is_capped_by_the_models_limits(engine, picture):
+    for size in ((5000, 144), (512, 512), (8192, 8192)):  # the tiny model: 512 px a side, 1.6x 256x144 pixels
+        with pytest.raises(InputError, match=rf"size {size[0]}x{size[1]} is too large: use auto or at most 512 px"):
+            engine.prepare(request_for(picture, size=size))
+    largest = engine.prepare(request_for(picture, size=(320, 176)))
+    assert (largest.width, largest.height, largest.size_choice) == (320, 176, "320x176")
+    assert engine.prepare(request_for(picture)).size_choice == "auto"
+
+
+def test_only_minus_one_means_a_random_seed_and_errors_show_plain_numbers(engine, picture):
+    with pytest.raises(InputError) as negative:
+        engine.prepare(request_for(picture, seed=-5))
+    assert str(negative.value) == "seed -5 is out of range: use a value from 0 to 4294967295, or -1 for a random one"
+    with pytest.raises(InputError, match=r"^seed 4294967296 is out of range: use a value from 0 to 4294967295"):
+        engine.prepare(request_for(picture, seed=2**32))
+    with pytest.raises(InputError) as huge:
+        engine.prepare(request_for(picture, seed=10**300))
+    assert str(huge.value).startswith("seed 1000… (301 digits) is out of range") and len(str(huge.value)) < 120

@@ -1,0 +1,63 @@
+"""Past generations in an output folder: listed from their sidecars, and deleted with every file a sidecar names.
+
+Files are found by the names the sidecar gives. A name is used only if it is a plain, visible file name in the
+output folder, so a hand-edited sidecar cannot point the history (or a delete) anywhere else.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+OUTPUT_KEYS = ("video", "frames", "input_picture", "poster")
+"""Sidecar keys that name a generation's files (the sidecar itself is `record["sidecar"]`)."""
+
+
+def list_history(output_dir: Path, limit: int = 200) -> list[dict]:
+    """Past generations in `output_dir`, newest first: each visible sidecar whose video is there, with `sidecar`
+    (its file name) added. Hidden files, such as a crashed run's temporary sidecar, are not generations."""
+    sidecars = [path for path in output_dir.glob("*.json") if not path.name.startswith(".")]
+    records = []
+    for sidecar in sorted(sidecars, key=_modified, reverse=True):  # read only as many sidecars as are listed
+        if len(records) == limit:
+            break
+        try:
+            record = json.loads(sidecar.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(record, dict) and output_file(output_dir, record, "video") is not None:
+            records.append({**record, "sidecar": sidecar.name})
+    return records
+
+
+def output_file(output_dir: Path, record: dict, key: str) -> Path | None:
+    """The file (or frames folder) that `record[key]` names in `output_dir`, if it is there."""
+    name = record.get(key)
+    if not isinstance(name, str) or Path(name).name != name or name.startswith("."):
+        return None
+    path = output_dir / name
+    return path if path.exists() else None
+
+
+def delete_generation(output_dir: Path, record: dict) -> list[Path]:
+    """Remove a generation: its sidecar first (so it leaves the history at once), then the video, frames, input
+    picture and poster it names. Returns what was removed."""
+    removed = []
+    for key in ("sidecar", *OUTPUT_KEYS):
+        path = output_file(output_dir, record, key)
+        if path is None:
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+        removed.append(path)
+    return removed
+
+
+def _modified(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:  # removed since it was listed
+        return 0.0
