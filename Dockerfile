@@ -51,6 +51,8 @@ WORKDIR /app
 COPY --chmod=755 launch.sh ./
 COPY webui.py ./
 COPY svd ./svd
+COPY ui ./ui
+COPY examples ./examples
 # An optional model baked into the image: the token comes in as a BuildKit secret and is never stored in a layer.
 RUN --mount=type=secret,id=hf_token \
     if [ -n "${BAKE_MODEL}" ]; then \

@@ -147,6 +147,12 @@ class Engine:
 
     # Models
 
+    @property
+    def loaded_model(self) -> str | None:
+        """The name of the loaded model, if any."""
+        loaded = self._loaded
+        return loaded.source.name if loaded is not None else None
+
     def source(self, model: str | None = None) -> ModelSource:
         """Resolve a model name without loading it (the loaded model's source if it is the same name)."""
         name = model or self.default_model

@@ -55,13 +55,19 @@ def write_json(path: Path, data: dict) -> None:
         temporary.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
 
 
-def check_output_folder(folder: Path) -> None:
+def check_output_folder(folder: Path, probe: bool = True) -> None:
     """Fail now, before any GPU work, if `folder` cannot take a new video: missing and not creatable, read-only,
-    a file, or with less than `MIN_FREE_BYTES` free."""
+    a file, or with less than `MIN_FREE_BYTES` free. `probe` writes a file to be sure; without it the system is
+    asked instead (cheap enough for a status shown every second)."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-check.", suffix=PARTIAL):
-            pass
+        if probe:
+            with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-check.", suffix=PARTIAL):
+                pass
+        elif os.statvfs(folder).f_flag & os.ST_RDONLY:
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+        elif not os.access(folder, os.W_OK | os.X_OK):
+            raise OSError(errno.EACCES, os.strerror(errno.EACCES))
     except OSError as error:
         raise output_error(error, folder) from None
     if shutil.disk_usage(folder).free < MIN_FREE_BYTES:

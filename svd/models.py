@@ -173,8 +173,9 @@ def served_model_name(name: str, configured: str, models_dir: Path) -> str:
         return configured
     if name in CATALOGUE or any(name == entry.repo_id for entry in CATALOGUE.values()):
         return name
-    if "/" not in name and name not in (".", "..") and (models_dir / name).is_dir():
-        return str(models_dir / name)
+    folder = models_dir / Path(name).expanduser()  # a folder name, or a full path (which `/` keeps as it is)
+    if folder.parent.resolve() == models_dir.resolve() and folder.is_dir():
+        return str(folder)
     if _HUB_ID.match(name) and not Path(name).expanduser().exists():
         return name
     raise ModelError(

@@ -25,6 +25,7 @@ ENVIRONMENT: dict[str, str] = {
     "SVD_AUTH_FILE": "File of WebUI logins, one user:password per line.",
     "SVD_ROOT_PATH": "URL path the WebUI is served under behind a reverse proxy, e.g. /svd.",
     "SVD_QUEUE_SIZE": "Most requests waiting in the WebUI's queue. Default 20.",
+    "SVD_MAX_UPLOAD_MB": "Largest picture the WebUI and its API accept, in MB. Default 50.",
     "HF_TOKEN": "Hugging Face token of an account that accepted the SVD licence (the models are gated).",
     "HF_HOME": "Hugging Face cache folder, where downloaded weights live. Default ~/.cache/huggingface.",
     "HF_ENDPOINT": "Hugging Face Hub address, for a mirror. Default https://huggingface.co.",
@@ -51,6 +52,7 @@ class Settings:
     auth_file: str = ""
     root_path: str = ""
     queue_size: int = 20
+    max_upload_mb: int = 50
     baked_cache: Path | None = None
     hf_token_set: bool = False
     debug: bool = False
@@ -69,6 +71,7 @@ class Settings:
             auth_file=environ.get("SVD_AUTH_FILE", ""),
             root_path=environ.get("SVD_ROOT_PATH", ""),
             queue_size=_integer(environ, "SVD_QUEUE_SIZE", default=cls.queue_size),
+            max_upload_mb=_integer(environ, "SVD_MAX_UPLOAD_MB", default=cls.max_upload_mb),
             baked_cache=Path(environ["SVD_BAKED_CACHE"]) if environ.get("SVD_BAKED_CACHE") else None,
             hf_token_set=bool(environ.get("HF_TOKEN")),
             debug=environ.get("SVD_DEBUG", "") not in ("", "0"),

@@ -27,6 +27,8 @@ VAE decode's memory, which grows with the pixel count, leaves a 24 GB card."""
 
 BUCKET_SHAPES: tuple[tuple[int, int], ...] = ((16, 9), (9, 16), (12, 12), (14, 10), (10, 14), (15, 10), (10, 15))
 """Width and height in units of the model's size multiple: 1024x576, 576x1024, 768x768, 896x640, ... for SVD."""
+ASPECT_NAMES = ("16:9", "9:16", "1:1", "4:3", "3:4", "3:2", "2:3")
+"""The names people know the bucket shapes by, in the same order (4:3 and 3:2 are the nearest common names)."""
 
 
 def buckets(defaults: ModelDefaults) -> list[tuple[int, int]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import fnmatch
 import re
 import shutil
@@ -112,7 +113,9 @@ def dockerignored(path: str, patterns: list[str]) -> bool:
 def test_dockerignore_sends_the_app_and_nothing_else():
     lines = (REPO_ROOT / ".dockerignore").read_text().splitlines()
     patterns = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
-    for needed in ("launch.sh", "webui.py", "requirements.txt", "svd/engine.py", "svd/__init__.py"):
+    needed_files = ("launch.sh", "webui.py", "requirements.txt", "svd/engine.py", "svd/__init__.py", "ui/create.py",
+                    "examples/cat.jpg")  # fmt: skip
+    for needed in needed_files:
         assert not dockerignored(needed, patterns), needed
     for excluded in (".venv/bin/python", ".git/HEAD", "data/outputs/a.mp4", "outputs/a.mp4", "tests/test_cli.py",
                      "models/tiny/model_index.json", "svd/__pycache__/engine.cpython-311.pyc"):  # fmt: skip
@@ -120,3 +123,17 @@ def test_dockerignore_sends_the_app_and_nothing_else():
     for source in re.findall(r"^COPY (?:--chmod=\d+ )?(\S+) ", DOCKERFILE, re.MULTILINE):
         if not source.startswith("--from"):
             assert (REPO_ROOT / source).exists() and not dockerignored(source, patterns), source
+
+
+def test_the_image_copies_every_local_package_the_app_imports():
+    """The app's own packages (found from its imports) and its example pictures are in the image."""
+    local = {"examples"}
+    for path in (REPO_ROOT / "webui.py", *(REPO_ROOT / "ui").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            local |= {name.split(".")[0] for name in names if (REPO_ROOT / name.split(".")[0]).is_dir()}
+    assert local == {"svd", "ui", "examples"}
+    for package in local:
+        assert re.search(rf"^COPY {package} \./{package}$", DOCKERFILE, re.MULTILINE), package

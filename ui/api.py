@@ -1,0 +1,212 @@
+"""The `/generate` API endpoint: the picture first, every other input with a default, each one described and typed
+(choices as `Literal`s), and every value checked at the edge with one line that names it.
+
+    Client(url).predict(handle_file("photo.jpg"), api_name="/generate")
+
+No `from __future__ import annotations` here: Gradio reads this module's type hints at run time to describe the API.
+"""
+
+import json
+import math
+from collections.abc import Callable
+from inspect import signature
+from typing import Literal
+
+import gradio as gr
+from gradio import FileData
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from svd.errors import CancelledError, InputError, SvdError
+from svd.memory import CHOICES as MEMORY_CHOICES
+from svd.models import CATALOGUE, ModelDefaults
+from svd.request import LIMITS, MAX_SEED, RANDOM_SEED
+from svd.sizing import RESIZE_MODES, buckets, size_limits
+
+from .generation import Controls, Runner
+
+API_NAME = "generate"
+
+
+def parameter_help(defaults: ModelDefaults) -> dict[str, str]:
+    max_side, max_pixels = size_limits(defaults)
+    return {
+        "picture": "the picture to animate, as handle_file('photo.jpg'): any size and aspect, PNG, JPEG, WebP, GIF, "
+        "BMP or TIFF",
+        "motion": "motion bucket, 1-255: how much moves; SVD was trained around 127",
+        "frames": f"frames to generate, {LIMITS['num_frames'][0]:g}-{LIMITS['num_frames'][1]:g} "
+        f"(the model was trained for {defaults.num_frames})",
+        "fps": "frames per second: conditions the model (as fps - 1) and is the MP4's rate",
+        "seed": f"random seed, 0-{MAX_SEED}; {RANDOM_SEED} draws one (returned in settings)",
+        "size": f"auto (the aspect bucket nearest the picture), a bucket, or WIDTHxHEIGHT snapped to multiples of "
+        f"{defaults.size_multiple}; at most {max_side} px a side and {max_pixels:,} pixels",
+        "resize": "how the picture fills the size: crop (cover, then centre-crop), pad (fit, then black bars) or "
+        "stretch",
+        "steps": "denoising steps: more is slower and a little cleaner",
+        "min_cfg": "guidance on the first frame; it ramps linearly to max_cfg on the last frame",
+        "max_cfg": "guidance on the last frame: higher follows the picture more closely, too high over-sharpens",
+        "noise_aug": "noise added to the picture, 0-1: more gives more motion and less likeness",
+        "decode_chunk": "frames the VAE decodes at once: fewer use less GPU memory, 1 flickers; 0 follows the "
+        "memory profile",
+        "memory": "GPU memory profile: full (all on the GPU, fastest), balanced (models moved to the GPU as they "
+        "run), low (also chunked; SVD-XT under 8 GB) or auto (by free memory); ignored on a CPU",
+        "model": "empty for the server's model, or svd, svd-xt, svd-xt-1.1, a Hub id (owner/name) or a folder in "
+        "the server's models folder",
+    }
+
+
+RETURNS = (
+    ("video", "the MP4 (H.264, yuv420p), playing at fps"),
+    ("frames_zip", "every frame as a lossless PNG, in a zip"),
+    ("settings", "every setting used, with the seed, the time each stage took and the versions (the JSON sidecar)"),
+)
+
+
+def register(runner: Runner, defaults: ModelDefaults, demo: gr.Blocks) -> list:
+    """Add `/generate` to the app, on the GPU's one-at-a-time queue; returns its inputs' defaults, in order."""
+    SizeChoice = Literal[("auto", *(f"{width}x{height}" for width, height in buckets(defaults)))]
+    ModelChoice = Literal[("", *CATALOGUE)]
+
+    async def generate(
+        picture: FileData,
+        motion: int = defaults.motion_bucket_id,
+        frames: int = defaults.num_frames,
+        fps: int = defaults.fps,
+        seed: int = RANDOM_SEED,
+        size: SizeChoice | str = "auto",
+        resize: Literal["crop", "pad", "stretch"] = "crop",
+        steps: int = defaults.num_inference_steps,
+        min_cfg: float = 1.0,
+        max_cfg: float = 3.0,
+        noise_aug: float = defaults.noise_aug_strength,
+        decode_chunk: int = 0,
+        memory: Literal["auto", "full", "balanced", "low"] = runner.settings.memory,  # type: ignore[assignment]
+        model: ModelChoice | str = "",
+    ) -> tuple[FileData, FileData, dict]:
+        """Animate a picture into a short MP4 with Stable Video Diffusion."""
+        try:
+            controls = Controls(
+                motion=_whole("motion", motion),
+                frames=_whole("frames", frames),
+                fps=_whole("fps", fps),
+                seed=_whole("seed", seed),
+                size=_text("size", size),
+                resize=_choice("resize", resize, RESIZE_MODES),
+                steps=_whole("steps", steps),
+                min_cfg=_number("min_cfg", min_cfg),
+                max_cfg=_number("max_cfg", max_cfg),
+                noise_aug=_number("noise_aug", noise_aug),
+                decode_chunk=_whole("decode_chunk", decode_chunk),
+                memory=_choice("memory", memory, MEMORY_CHOICES),
+                model=_text("model", model),
+            )
+            saved = await runner.run(_picture(picture), controls, progress=_no_progress)
+            if saved is None:
+                raise CancelledError("the run was cancelled")
+        except SvdError as error:
+            raise gr.Error(str(error), print_exception=False) from None
+        return FileData(path=str(saved.video)), FileData(path=str(saved.frames)), saved.record
+
+    gr.api(generate, api_name=API_NAME, concurrency_limit=1, concurrency_id="gpu")
+    describe(demo, generate, parameter_help(defaults), RETURNS)
+    return [
+        None if value.default is value.empty else value.default for value in signature(generate).parameters.values()
+    ]
+
+
+def describe(
+    demo: gr.Blocks, function: Callable, parameters: dict[str, str], returns: tuple[tuple[str, str], ...]
+) -> None:
+    """Give an endpoint made by `gr.api` a description per parameter and named, described returns: `gr.api` labels
+    the returns 1st, 2nd, ... and takes no descriptions. Gradio reads both from its API components' type
+    information (`_api_info`, which `gr.api` sets from the type hints), so they are added there."""
+    endpoint = next(fn for fn in demo.fns.values() if fn.fn is function)
+    for component, name in zip(endpoint.inputs, signature(function).parameters, strict=True):
+        component._api_info = {**component._api_info, "additional_description": parameters[name]}
+    for component, (name, description) in zip(endpoint.outputs, returns, strict=True):
+        component.label = name
+        component._api_info = {**component._api_info, "description": description}
+
+
+def _no_progress(*args, **kwargs) -> None:
+    """API calls have no progress bar to draw."""
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _whole(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value % 1:
+        raise InputError(f"{name} must be a whole number, not {_shown(value)}")
+    return int(value)
+
+
+def _number(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InputError(f"{name} must be a number, not {_shown(value)}")
+    return float(value)
+
+
+def _text(name: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise InputError(f"{name} must be text, not {_shown(value)}")
+    return value
+
+
+def _choice(name: str, value: object, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise InputError(f"{name} must be one of {', '.join(choices)}, not {_shown(value)}")
+    return value  # type: ignore[return-value]
+
+
+def _picture(value: object) -> dict | None:
+    if value is None or (isinstance(value, dict) and value.get("path")):
+        return value  # type: ignore[return-value]
+    raise InputError(
+        f"picture must be a file, not {_shown(value)}: with gradio_client pass handle_file('photo.jpg'); over HTTP, "
+        'a FileData object {"path": ..., "meta": {"_type": "gradio.FileData"}}'
+    )
+
+
+class FillApiDefaults:
+    """ASGI middleware: a plain HTTP call of `/call/generate` that leaves out trailing values gets their defaults,
+    as gradio_client does, instead of Gradio's bare error (Gradio checks the count before any code of ours runs)."""
+
+    def __init__(self, app: ASGIApp, defaults: list):
+        self.app = app
+        self.defaults = defaults
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or not scope["path"].endswith(f"/call/{API_NAME}"):
+            await self.app(scope, receive, send)
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        body = self._filled(body)
+        headers = [(key, value) for key, value in scope["headers"] if key != b"content-length"]
+        scope = {**scope, "headers": [*headers, (b"content-length", str(len(body)).encode())]}
+        sent = False
+
+        async def replay() -> dict:
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    def _filled(self, body: bytes) -> bytes:
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            return body
+        data = payload.get("data") if isinstance(payload, dict) else None
+        if not isinstance(data, list) or len(data) >= len(self.defaults):
+            return body
+        return json.dumps({**payload, "data": [*data, *self.defaults[len(data) :]]}).encode()

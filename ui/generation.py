@@ -1,0 +1,144 @@
+"""One generation for the page or the API: a picture and the controls become a `GenerationRequest`, the engine runs
+it (once its model is ready) and the store saves it.
+
+Every failure ends as an `SvdError` with one line for the user. A user's mistake logs one line; only an unexpected
+failure logs its traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+
+from svd.engine import Engine, Progress
+from svd.errors import CancelledError, InputError, SvdError, first_line
+from svd.files import check_output_folder
+from svd.image import InputImage, load_image
+from svd.models import served_model_name
+from svd.request import GenerationRequest
+from svd.settings import Settings
+from svd.sizing import parse_size
+from svd.store import SavedGeneration, save_generation, timestamped_stem
+
+log = logging.getLogger("svd.webui")
+
+NO_PICTURE = "add a picture first: drop one in, paste it, or click the picture box to upload"
+
+ProgressBar = Callable[..., None]
+"""`gr.Progress` on the page; a no-op for the API."""
+
+
+@dataclass(frozen=True)
+class Controls:
+    """The settings of one run, as the page's controls and the API's parameters give them."""
+
+    motion: int
+    frames: int
+    fps: int
+    seed: int | None
+    size: str
+    resize: str
+    steps: int
+    min_cfg: float
+    max_cfg: float
+    noise_aug: float
+    decode_chunk: int
+    memory: str
+    model: str
+
+
+def uploaded_picture(payload: dict | None) -> InputImage | None:
+    """The picture in an image input's raw payload. Events that read it skip Gradio's preprocessing
+    (`preprocess=False`; Gradio still checks that it received the file), so our validation sees the original bytes
+    (EXIF, 16-bit, colour profile) and explains a bad file in one line instead of failing inside Gradio."""
+    if not payload or not payload.get("path"):
+        return None
+    return _load_upload(payload["path"], payload.get("orig_name") or Path(payload["path"]).name)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_upload(path: str, name: str) -> InputImage:
+    """Uploads are read once: the preview runs on every size or fit change, then Generate uses the same picture
+    (Gradio stores each upload under a folder named by its content hash, so a path always holds the same bytes)."""
+    return load_image(path, name=name)
+
+
+def to_request(picture: InputImage, controls: Controls, settings: Settings) -> GenerationRequest:
+    return GenerationRequest(
+        image=picture,
+        model=served_model_name(controls.model, settings.model, settings.models_dir),
+        num_frames=controls.frames,
+        fps=controls.fps,
+        motion_bucket_id=controls.motion,
+        noise_aug_strength=controls.noise_aug,
+        num_inference_steps=controls.steps,
+        min_guidance_scale=controls.min_cfg,
+        max_guidance_scale=controls.max_cfg,
+        seed=controls.seed,
+        size=parse_size(controls.size),
+        resize=controls.resize,  # type: ignore[arg-type]
+        decode_chunk_size=controls.decode_chunk or None,
+        memory=controls.memory,
+    )
+
+
+class Runner:
+    """Runs generations for the page and the API on the one engine, saving them to the output folder."""
+
+    def __init__(self, engine: Engine, settings: Settings):
+        self.engine = engine
+        self.settings = settings
+
+    async def run(self, picture: dict | None, controls: Controls, progress: ProgressBar) -> SavedGeneration | None:
+        """Generate in a worker thread. When Gradio cancels this event (the Cancel button, or a client's cancel),
+        the engine is told at once and stops within a step; the event's slot is free meanwhile. None if cancelled."""
+        cancel = threading.Event()
+        try:
+            return await anyio.to_thread.run_sync(
+                self._run, picture, controls, progress, cancel, abandon_on_cancel=True
+            )
+        except anyio.get_cancelled_exc_class():
+            cancel.set()
+            raise
+
+    def _run(
+        self, payload: dict | None, controls: Controls, progress: ProgressBar, cancel: threading.Event
+    ) -> SavedGeneration | None:
+        try:
+            picture = uploaded_picture(payload)
+            if picture is None:
+                raise InputError(NO_PICTURE)
+            request = to_request(picture, controls, self.settings)
+            self.engine.prepare(request)
+            check_output_folder(self.settings.output_dir)
+            self._wait_for_model(progress)
+
+            def show(update: Progress) -> None:
+                left = f" · about {update.eta_seconds:.0f} s left" if update.eta_seconds is not None else ""
+                progress((update.step, update.total), desc=f"{update.stage.capitalize()}{left}", unit="steps")
+
+            result = self.engine.generate(request, progress=show, cancel=cancel)
+            progress(1.0, desc="Writing the MP4")
+            return save_generation(result, timestamped_stem(self.settings.output_dir, picture.name), frames="zip")
+        except CancelledError:
+            return None
+        except SvdError as error:
+            log.info(f"not generated: {error}")
+            raise
+        except Exception as error:
+            log.exception("unexpected failure")
+            raise SvdError(
+                f"unexpected failure ({type(error).__name__}: {first_line(error)})", "the server log has the details"
+            ) from None
+
+    def _wait_for_model(self, progress: ProgressBar) -> None:
+        while self.engine.status.state in ("downloading", "loading"):
+            progress(self.engine.status.fraction, desc=f"Waiting for the model: {self.engine.status.message}")
+            time.sleep(0.5)

@@ -1,0 +1,102 @@
+"""The History tab: every video in the output folder as a gallery of poster frames, newest first. Picking one shows
+it with its settings, and offers to reuse them (with its picture), to download it, and to delete it (after asking).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gradio as gr
+
+from svd.engine import Engine
+from svd.history import delete_generation, list_history, output_file
+from svd.settings import Settings
+
+from .create import CreateTab
+from .reuse import controls_from
+from .text import result_text
+
+EMPTY = "**No videos yet.** The ones you make appear here, newest first, and stay across restarts."
+
+
+@dataclass
+class HistoryTab:
+    tab: gr.Tab
+    refresh: gr.Button
+    gallery: gr.Gallery
+    records: gr.State
+    empty: gr.Markdown
+
+
+def build_history(engine: Engine, settings: Settings, create: CreateTab, tabs: gr.Tabs) -> HistoryTab:
+    output_dir = settings.output_dir
+    with gr.Tab("History", id="history") as tab:
+        with gr.Row(equal_height=True):
+            gr.Markdown(f"Videos in `{output_dir}`. Pick one to watch it, reuse its settings, or delete it.")
+            refresh = gr.Button("Refresh", scale=0, min_width=100, elem_id="history-refresh")
+        empty = gr.Markdown(EMPTY, visible=False, elem_id="history-empty")
+        gallery = gr.Gallery(
+            show_label=False, columns=4, height="auto", object_fit="cover", allow_preview=False, fit_columns=False,
+            buttons=[], interactive=False, elem_id="history-gallery",
+        )  # fmt: skip
+        records = gr.State([])
+        selected = gr.State(None)
+        with gr.Row(visible=False, elem_id="history-detail") as detail:
+            with gr.Column(scale=2, min_width=300):
+                video = gr.Video(
+                    show_label=False, autoplay=True, loop=True, interactive=False, elem_id="history-video"
+                )
+            with gr.Column(scale=1, min_width=260):
+                info = gr.Markdown(elem_id="history-info")
+                reuse = gr.Button("Reuse settings and picture", variant="primary", elem_id="history-reuse")
+                download = gr.DownloadButton("Download MP4", elem_id="history-download")
+                delete = gr.Button("Delete…", variant="stop", elem_id="history-delete")
+                with gr.Group(visible=False, elem_id="history-confirm") as confirm:
+                    gr.Markdown("Delete this video, its settings, its frames and its input picture for good?")
+                    with gr.Row():
+                        really = gr.Button("Delete", variant="stop", elem_id="history-really-delete")
+                        keep = gr.Button("Keep", elem_id="history-keep")
+
+    def refreshed():
+        listed = list_history(output_dir)
+        items = [(str(_poster(output_dir, record)), _caption(record)) for record in listed]
+        return items, listed, gr.Markdown(visible=not listed)
+
+    def pick(listed: list[dict], event: gr.SelectData):
+        record = listed[event.index]
+        path = str(output_file(output_dir, record, "video"))
+        hidden_confirm = gr.Group(visible=False)
+        return gr.Row(visible=True), path, result_text(record), gr.DownloadButton(value=path), record, hidden_confirm
+
+    def reused(record: dict | None):
+        picture = output_file(output_dir, record, "input_picture") if record else None
+        if record is not None and picture is None:
+            gr.Warning("This video's picture is not in the output folder any more: only its settings are reused.")
+        values = controls_from(engine, settings, record)
+        return [str(picture) if picture else gr.skip(), *values, gr.Tabs(selected="create") if record else gr.skip()]
+
+    def deleted(record: dict | None):
+        if record is not None:
+            delete_generation(output_dir, record)
+        return gr.Row(visible=False), gr.Group(visible=False), None, *refreshed()
+
+    private = dict(api_visibility="private")
+    listing = [gallery, records, empty]
+    for event in (tab.select, refresh.click, create.run.success):
+        event(refreshed, outputs=listing, show_progress="hidden", **private)
+    gallery.select(pick, records, [detail, video, info, download, selected, confirm], **private)
+    reuse.click(reused, selected, [create.picture, *create.controls, tabs], **private)
+    delete.click(lambda: gr.Group(visible=True), outputs=confirm, **private)
+    keep.click(lambda: gr.Group(visible=False), outputs=confirm, **private)
+    really.click(deleted, selected, [detail, confirm, selected, *listing], **private)
+    return HistoryTab(tab=tab, refresh=refresh, gallery=gallery, records=records, empty=empty)
+
+
+def _poster(output_dir, record: dict):
+    """The poster frame, or the video itself for generations saved before posters were made."""
+    return output_file(output_dir, record, "poster") or output_file(output_dir, record, "video")
+
+
+def _caption(record: dict) -> str:
+    when = str(record.get("created", ""))[:16].replace("T", " ")
+    return f"{record.get('input_name', '')} · seed {record.get('seed')} · {when}"

@@ -1,0 +1,41 @@
+"""Reuse: put a past generation's settings back into the controls.
+
+The size comes back as it was chosen: `auto` stays auto, so the next picture gets its own aspect, and only a size
+picked by hand is pinned again. A run on a CPU comes back with the memory profile `auto`.
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from svd.engine import Engine
+from svd.errors import SvdError
+from svd.memory import CHOICES as MEMORY_CHOICES
+from svd.settings import Settings
+
+from .choices import AUTO, aspect_choices, model_choices, more_choices, size_controls
+
+
+def controls_from(engine: Engine, settings: Settings, record: dict | None) -> list:
+    """Values for the Create tab's controls (in `CreateTab.controls` order) that reproduce `record`."""
+    if record is None:
+        gr.Info("Nothing to reuse yet: generate a video, or pick one in the History tab.")
+        return [gr.skip()] * 16
+    models = [value for _, value in model_choices(settings)]
+    model = record["model"] if record["model"] in models else settings.model
+    try:
+        defaults = engine.source(model).defaults
+    except SvdError:
+        defaults = engine.source().defaults
+    size_choice = record.get("size_choice") or AUTO  # generations from before sizes were recorded: auto
+    aspect, more_size, width, height = size_controls(defaults, size_choice)
+    memory = record["memory_profile"] if record["memory_profile"] in MEMORY_CHOICES else "auto"
+    return [
+        gr.Radio(choices=aspect_choices(defaults), value=aspect),
+        gr.Dropdown(choices=more_choices(defaults), value=more_size),
+        width if width is not None else gr.skip(),
+        height if height is not None else gr.skip(),
+        record["resize"], record["motion_bucket_id"], record["num_frames"], record["fps"], record["seed"],
+        record["num_inference_steps"], record["min_guidance_scale"], record["max_guidance_scale"],
+        record["noise_aug_strength"], record["decode_chunk_size"], memory, model,
+    ]  # fmt: skip

@@ -1,0 +1,95 @@
+"""The status banner at the top of the page: what the model and the GPU are doing, coloured by state, with the next
+step and a Retry button when something failed. It is redrawn every second for every open page."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from pathlib import Path
+
+import gradio as gr
+
+from svd.engine import Engine
+from svd.errors import OutputError
+from svd.files import check_output_folder
+
+GPU_QUEUE = "gpu"
+"""Gradio's concurrency id of the events that run on the GPU (one at a time)."""
+
+
+@dataclass(frozen=True)
+class Banner:
+    state: str
+    """ready, busy, downloading, loading, idle or failed: the banner's colour."""
+    title: str
+    detail: str = ""
+    advice: str = ""
+
+    @property
+    def retry(self) -> bool:
+        return self.state == "failed"
+
+    def html(self) -> str:
+        parts = [f'<div class="banner banner-{self.state}" role="status"><strong>{html.escape(self.title)}</strong>']
+        if self.detail:
+            parts.append(f'<span class="banner-detail">{html.escape(self.detail)}</span>')
+        if self.advice:
+            parts.append(f'<span class="banner-advice">Next step: {html.escape(self.advice)}</span>')
+        return "".join(parts) + "</div>"
+
+
+def gpu_queue(demo: gr.Blocks) -> tuple[int, int]:
+    """How many GPU events Gradio's queue is running and how many wait (0, 0 before the queue starts)."""
+    queue = getattr(demo, "_queue", None)
+    events = getattr(queue, "event_queue_per_concurrency_id", {}).get(GPU_QUEUE)
+    if events is None:
+        return 0, 0
+    return events.current_concurrency, len(events.queue)
+
+
+def output_problem(folder: Path) -> OutputError | None:
+    try:
+        check_output_folder(folder, probe=False)
+    except OutputError as error:
+        return error
+    return None
+
+
+def banner(engine: Engine, output_dir: Path, running: int, waiting: int) -> Banner:
+    status = engine.status
+    if status.state == "failed":
+        return Banner("failed", "Model failed", status.message, status.advice or "")
+    problem = output_problem(output_dir)
+    if problem is not None:
+        return Banner("failed", "Videos cannot be saved", problem.cause, problem.advice or "")
+    queued = f", {waiting} waiting" if waiting else ""
+    if running or engine.generating:
+        return Banner("busy", f"Busy: generating{queued}", status.message if status.state != "ready" else "")
+    if status.state == "downloading":
+        share = f" ({status.fraction:.0%})" if status.fraction is not None else ""
+        return Banner("downloading", f"Downloading{share}", status.message)
+    if status.state == "loading":
+        return Banner("loading", "Loading", status.message)
+    if status.state == "idle":
+        return Banner("idle", "Model not loaded", status.message)
+    return Banner("ready", "Ready", status.message)
+
+
+def build_status(engine: Engine, output_dir: Path, demo: gr.Blocks) -> None:
+    """The banner, its Retry button, and the timer that redraws them."""
+
+    def redraw():
+        shown = banner(engine, output_dir, *gpu_queue(demo))
+        return shown.html(), gr.Button(visible=shown.retry)
+
+    def retry():
+        engine.load_in_background()
+        return redraw()
+
+    initial = banner(engine, output_dir, 0, 0)
+    with gr.Row(elem_id="status-row", equal_height=True):
+        view = gr.HTML(initial.html(), elem_id="status", scale=4, min_width=240)
+        retry_button = gr.Button("Retry", visible=initial.retry, scale=0, min_width=90, elem_id="retry")
+    private = dict(api_visibility="private", queue=False, show_progress="hidden")
+    gr.Timer(1.0).tick(redraw, outputs=[view, retry_button], **private)
+    retry_button.click(retry, outputs=[view, retry_button], **private)

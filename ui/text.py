@@ -1,0 +1,43 @@
+"""What the page says about settings and results, as Markdown."""
+
+from __future__ import annotations
+
+MOTION_WORDS = ((40, "almost still"), (90, "gentle"), (160, "moderate"), (210, "lively"), (255, "wild"))
+EMPTY_RESULT = (
+    "**Your video appears here.** Add a picture (or pick an example), then press **Generate**: the video plays on a "
+    "loop here, with downloads of the MP4 and of its frames, and the settings it used."
+)
+
+
+def motion_words(motion_bucket: float) -> str:
+    return next(words for limit, words in MOTION_WORDS if motion_bucket <= limit)
+
+
+def length_text(motion: float, frames: float, fps: float) -> str:
+    seconds = frames / fps if fps else 0
+    return (
+        f"**{motion_words(motion).capitalize()}** motion · {int(frames)} frames at {int(fps)} fps "
+        f"= **{seconds:.1f} s** of video"
+    )
+
+
+def result_text(record: dict) -> str:
+    """The settings, time and memory of a finished generation (from its sidecar)."""
+    vram = record.get("peak_vram_bytes")
+    vram_text = f"{vram / 1024**3:.1f} GiB" if vram else "n/a (CPU)"
+    profile = record.get("memory_profile")
+    placement = "on the CPU" if profile == "cpu" else f"memory profile {profile}"
+    return (
+        f"**Seed** {record['seed']} · {record['width']}×{record['height']} ({record['resize']}) · "
+        f"{record['num_frames']} frames at {record['fps']} fps ({record['duration_seconds']:.1f} s) · "
+        f"motion {record['motion_bucket_id']} · noise {record['noise_aug_strength']} · "
+        f"{record['num_inference_steps']} steps · guidance {record['min_guidance_scale']}→"
+        f"{record['max_guidance_scale']} · decode chunk {record['decode_chunk_size']}  \n"
+        f"**Took** {record['timings'].get('total', 0):.1f} s · **peak VRAM** {vram_text} · model {record['model']} · "
+        f"{placement} · `{record['video']}`"
+    )
+
+
+def error_text(message: str) -> str:
+    """A failed run, shown where the result would be (not only in a toast that fades)."""
+    return f"**Not generated:** {message}"
