@@ -20,17 +20,18 @@ import numpy as np
 import torch
 from diffusers import StableVideoDiffusionPipeline
 
+from .device import describe_device, resolve_device
 from .download import cached_model_path, download_model
-from .errors import CancelledError, InputError, ModelError, OutOfMemoryError, SvdError, first_line
+from .errors import CancelledError, ModelError, OutOfMemoryError, SvdError, first_line
 from .image import InputImage
 from .memory import (
     DECODE_CHUNK,
-    LOWER_PROFILE,
     Profile,
     apply_profile,
     available_gpu_bytes,
     choose_profile,
     decode_chunk_for_memory,
+    out_of_memory_message,
     usable_gpu_bytes,
 )
 from .models import (
@@ -100,23 +101,6 @@ class LoadedModel:
 
 
 ProgressCallback = Callable[[Progress], None]
-
-
-def describe_device(device: torch.device) -> str:
-    if device.type != "cuda":
-        return "the CPU (no GPU: expect minutes per video)"
-    properties = torch.cuda.get_device_properties(device)
-    return f"{properties.name} ({properties.total_memory / 1024**3:.0f} GiB)"
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise InputError("device cuda was asked for but no CUDA GPU is visible: check nvidia-smi, or use device cpu")
-    if name not in ("cpu", "cuda"):
-        raise InputError(f"device '{name}' is not known: use auto, cuda or cpu")
-    return torch.device(name)
 
 
 class Engine:
@@ -311,7 +295,7 @@ class Engine:
                 pass  # raised below, once the exception and the tensors its traceback holds are gone
             if loaded.profile is None:
                 self._release_memory()
-                raise OutOfMemoryError(_out_of_memory_message(settings, "loading the model"))
+                raise OutOfMemoryError(out_of_memory_message(settings, "loading the model"))
         if not loaded.sped_up:
             apply_options(loaded.pipe, self.speed)
             loaded.sped_up = True
@@ -373,7 +357,7 @@ class Engine:
             self._release_memory()
             if failure == "cancelled":
                 raise CancelledError(f"cancelled after {len(step_times)} of {total} steps")
-            raise OutOfMemoryError(_out_of_memory_message(settings, "generating"))
+            raise OutOfMemoryError(out_of_memory_message(settings, "generating"))
         pipeline_seconds = time.perf_counter() - started
         frames = np.stack([np.asarray(frame) for frame in output.frames[0]])
         peaks = (None, None)
@@ -389,15 +373,3 @@ class Engine:
 
 class _Cancelled(Exception):
     """Raised inside the pipeline's step callback to stop the denoising loop."""
-
-
-def _out_of_memory_message(settings: GenerationSettings, doing: str) -> str:
-    lower = LOWER_PROFILE.get(settings.memory_profile)  # type: ignore[call-overload]
-    advice = [f"the '{lower}' memory profile"] if lower else []
-    if settings.decode_chunk_size > 1:
-        advice.append(f"a smaller decode chunk (now {settings.decode_chunk_size})")
-    advice.append("fewer frames or a smaller size")
-    return (
-        f"the GPU ran out of memory {doing} ({settings.width}x{settings.height}, {settings.num_frames} frames, "
-        f"memory profile '{settings.memory_profile}'): try {', or '.join(advice)}"
-    )

@@ -10,12 +10,15 @@ On a CPU the profiles do not apply: everything stays in RAM, and the placement i
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import torch
 from diffusers import StableVideoDiffusionPipeline
 
 from .errors import InputError
+
+if TYPE_CHECKING:
+    from .request import GenerationSettings
 
 Profile = Literal["full", "balanced", "low", "cpu"]
 PROFILES: tuple[Profile, ...] = ("full", "balanced", "low")
@@ -93,3 +96,16 @@ def _disable_forward_chunking(unet: torch.nn.Module) -> None:
     for module in unet.modules():
         if hasattr(module, "set_chunk_feed_forward"):
             module.set_chunk_feed_forward(chunk_size=None, dim=0)
+
+
+def out_of_memory_message(settings: GenerationSettings, doing: str) -> str:
+    """What to try after running out of GPU memory: a lower profile, a smaller decode chunk, a smaller video."""
+    lower = LOWER_PROFILE.get(settings.memory_profile)  # type: ignore[call-overload]
+    advice = [f"the '{lower}' memory profile"] if lower else []
+    if settings.decode_chunk_size > 1:
+        advice.append(f"a smaller decode chunk (now {settings.decode_chunk_size})")
+    advice.append("fewer frames or a smaller size")
+    return (
+        f"the GPU ran out of memory {doing} ({settings.width}x{settings.height}, {settings.num_frames} frames, "
+        f"memory profile '{settings.memory_profile}'): try {', or '.join(advice)}"
+    )

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +75,44 @@ def server(tiny_model, tmp_path_factory):
     """`webui.py` running with the tiny model, shared by the API and the browser tests."""
     running = start_server(tmp_path_factory.mktemp("webui"), SVD_MODEL=str(tiny_model))
     running.wait_for_model()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def auth_server(tiny_model, tmp_path_factory):
+    """`webui.py` with a login, shared by the login tests. Its output folder holds what a crash left behind: a stale
+    temporary video and sidecar, and a fresh one that a running process may still be writing."""
+    folder = tmp_path_factory.mktemp("webui-auth")
+    outputs = folder / "outputs"
+    outputs.mkdir()
+    for name in (".old.0a1b2c3d.partial.mp4", ".old.0a1b2c3d.partial.json", ".new.4e5f6a7b.partial.mp4"):
+        (outputs / name).write_bytes(b"half written")
+    hour_ago = time.time() - 3600
+    for name in (".old.0a1b2c3d.partial.mp4", ".old.0a1b2c3d.partial.json"):
+        os.utime(outputs / name, (hour_ago, hour_ago))
+    running = start_server(folder, SVD_MODEL=str(tiny_model), SVD_AUTH="alice:wonderland")
+    running.wait_for_model()
+    yield running
+    running.stop()
+
+
+GATED_LATER = "svd-tests/gated-until-accepted"
+
+
+@pytest.fixture(scope="session")
+def failing_server(hub, tmp_path_factory):
+    """`webui.py` as a renter first finds it when the template is not set up: its model is gated on the Hub (no
+    licence accepted yet), its output folder cannot be written (the path runs through a file), behind a proxy path.
+    Its model is not in the catalogue, so it states SVD-XT's defaults, as a server of SVD-XT does."""
+    hub.gated.add(GATED_LATER)
+    folder = tmp_path_factory.mktemp("webui-failing")
+    (folder / "a-file").write_text("")
+    running = start_server(
+        folder, SVD_MODEL=GATED_LATER, SVD_OUTPUT_DIR=str(folder / "a-file" / "outputs"), SVD_ROOT_PATH="/studio",
+        HF_HOME=str(folder / "hf"),
+    )  # fmt: skip
+    running.wait_for_model(states=("failed",))
     yield running
     running.stop()
 

@@ -1,4 +1,5 @@
-"""The WebUI as a person uses it: Debian's Chromium, driven by Playwright, against a real server with the tiny model.
+"""The WebUI as a person uses it: Debian's Chromium, driven by Playwright, against a real server with the tiny model,
+at laptop (1366×768) and phone (390×844) sizes.
 
 Screenshots go to the test's temporary folder, or to $SVD_SCREENSHOTS when it is set, to be looked at.
 """
@@ -6,13 +7,18 @@ Screenshots go to the test's temporary folder, or to $SVD_SCREENSHOTS when it is
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 
 import pytest
-from conftest import write_picture
+from conftest import GATED_LATER, write_picture
+from gradio_client import Client, handle_file
 from playwright.sync_api import Page, expect, sync_playwright
-from webui_server import start_server
+from webui_server import health, readiness
+
+from svd.history import list_history
+from svd.models import CATALOGUE
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = [
@@ -25,7 +31,7 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-LAPTOP = {"width": 1366, "height": 900}
+LAPTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
 
 
@@ -39,14 +45,19 @@ def browser():
         launched.close()
 
 
+def open_page(browser, url: str, viewport=LAPTOP, ready: str = "Ready") -> Page:
+    mobile = viewport == PHONE
+    opened = browser.new_context(viewport=viewport, is_mobile=mobile, has_touch=mobile).new_page()
+    opened.goto(url)
+    expect(opened.locator("#status")).to_contain_text(ready, timeout=30_000)
+    return opened
+
+
 @pytest.fixture
 def page(browser, server):
-    context = browser.new_context(viewport=LAPTOP)
-    opened = context.new_page()
-    opened.goto(server.url)
-    expect(opened.get_by_text("Ready", exact=True)).to_be_visible(timeout=30_000)
+    opened = open_page(browser, server.url)
     yield opened
-    context.close()
+    opened.context.close()
 
 
 @pytest.fixture(scope="module")
@@ -73,82 +84,124 @@ def open_advanced(page: Page) -> None:
     expect(page.locator("#steps")).to_be_visible()
 
 
-def video_source(page: Page) -> str:
-    """The result video's address; empty until a video is shown."""
-    return page.evaluate("() => document.querySelector('#video video')?.getAttribute('src') || ''")
+def video_source(page: Page, elem_id: str = "video") -> str:
+    """The video's address; empty while no video is shown."""
+    return page.evaluate(f"() => document.querySelector('#{elem_id} video')?.getAttribute('src') || ''")
 
 
-def wait_for_video(page: Page, timeout: float = 60) -> str:
+def wait_for_video(page: Page, timeout: float = 60, elem_id: str = "video") -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        source = video_source(page)
+        source = video_source(page, elem_id)
         if source:
             return source
         time.sleep(0.1)
-    page.screenshot(path=str(Path(os.environ.get("SVD_SCREENSHOTS") or "/tmp") / "no-video.png"), full_page=True)
-    raise TimeoutError(f"no video appeared; the result area shows: {page.locator('#video').inner_text()!r}")
+    raise TimeoutError(f"no video appeared; the result area shows: {page.locator('#result').inner_text()!r}")
+
+
+def in_view(page: Page, selector: str, wait: float = 2.0) -> bool:
+    """Whether the element is wholly on screen (waiting up to `wait` seconds for a smooth scroll to end)."""
+    deadline = time.monotonic() + wait
+    while True:
+        box = page.locator(selector).bounding_box()
+        if box is not None and box["y"] >= -1 and box["y"] + box["height"] <= page.viewport_size["height"] + 1:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+
+
+def seed_value(page: Page) -> str:
+    return page.locator("#seed input").input_value()
 
 
 def test_upload_generate_and_watch(page, tmp_path, screenshots):
+    page.locator("#last-seed").click()
+    expect(page.locator(".toast-body")).to_contain_text("No run yet")
+    page.locator("#randomise").click()
+    expect(page.locator("#seed input")).not_to_have_value("-1")
+    drawn = seed_value(page)
+    page.locator("#randomise").click()
+    expect(page.locator("#seed input")).not_to_have_value(drawn)
+    assert 0 <= int(seed_value(page)) < 2**32 and 0 <= int(drawn) < 2**32
+    set_number(page, "seed", -1)
+    expect(page.locator("#result-info")).to_contain_text("Your video appears here")
+    page.locator("#examples").get_by_role("button").nth(1).click()  # an example fills the picture box
+    expect(page.locator("#notice")).to_contain_text("(crop, from 451×300)")
+
     upload(page, write_picture(tmp_path / "meadow.jpg", (800, 600), quality=95))
     expect(page.locator("#notice")).to_contain_text("The model will see 224×160 (crop, from 800×600)")
-    page.get_by_label("pad").check()  # the preview follows the fit and the size
+    page.locator("#fit input").click()
+    page.get_by_role("option", name="pad").click()  # the preview follows the fit and the size
     expect(page.locator("#notice")).to_contain_text("The model will see 224×160 (pad, from 800×600)")
-    page.get_by_label("crop").check()
-    expect(page.locator("#notice")).to_contain_text("(crop, from 800×600)")
+    page.locator("#aspect").get_by_label("16:9").check()
+    expect(page.locator("#notice")).to_contain_text("The model will see 256×144 (pad, from 800×600)")
+    page.locator("#aspect").get_by_label("Auto").check()
+    expect(page.locator("#notice")).to_contain_text("224×160 (pad")
+    assert in_view(page, "#generate") and not page.locator("#cancel").is_visible()
+    page.screenshot(path=str(screenshots / "ready-laptop.png"))
     open_advanced(page)
     set_number(page, "steps", 25)
     page.locator("#generate").click()
 
-    progress_seen = set()
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        text = page.locator("body").inner_text()
-        progress_seen |= {word for word in ("Encoding", "Denoising", "Decoding") if word in text}
-        if "Denoising" in text and "steps" in text and "left" in text:
-            page.screenshot(path=str(screenshots / "progress.png"), full_page=True)
-        if video_source(page):
-            break
-        time.sleep(0.05)
-    assert "Denoising" in progress_seen, progress_seen
+    expect(page.locator("#generate")).to_be_disabled()
+    expect(page.locator("#generate")).to_have_text("Generating…")
+    expect(page.locator("#cancel")).to_be_visible()
+    expect(page.locator("#video")).to_contain_text(re.compile("Denoising|Encoding"), timeout=30_000)
+    assert in_view(page, "#video")  # the progress is where the person looks
+    expect(page.locator("#status")).to_contain_text("Busy: generating")
+    page.screenshot(path=str(screenshots / "progress-laptop.png"))
 
     wait_for_video(page)
+    expect(page.locator("#generate")).to_be_enabled()
+    expect(page.locator("#cancel")).to_be_hidden()
     playing = page.evaluate(
         "() => { const v = document.querySelector('#video video'); return [v.muted, v.autoplay, v.loop]; }"
     )
     assert playing == [True, True, True]
-    expect(page.locator("#result-info")).to_contain_text("Seed")
-    expect(page.locator("#result-info")).to_contain_text("224×160")
-    expect(page.locator("#result-info")).to_contain_text("Took")
-    expect(page.locator("#result-info")).to_contain_text("peak VRAM n/a (CPU)")
+    info = page.locator("#result-info")
+    for text in ("Seed", "224×160 (pad)", "Took", "peak VRAM n/a (CPU)", "on the CPU"):
+        expect(info).to_contain_text(text)
     expect(page.get_by_role("button", name="Download MP4")).to_be_visible()
     expect(page.get_by_role("button", name="Download PNG frames (zip)")).to_be_visible()
     page.screenshot(path=str(screenshots / "result-laptop.png"), full_page=True)
 
-    seed = page.locator("#result-info").inner_text().split("Seed")[1].split("·")[0].strip()
-    page.get_by_role("button", name="Last seed").click()
+    seed = info.inner_text().split("Seed")[1].split("·")[0].strip()
+    page.locator("#last-seed").click()
     expect(page.locator("#seed input")).to_have_value(seed)
     set_number(page, "motion", 30)
     page.locator("#reuse").click()
     expect(page.locator("#motion input[type=number]")).to_have_value("127")
 
-    page.get_by_role("tab", name="History").click()
-    expect(page.locator("#history-table")).to_contain_text("meadow.jpg")
-    page.screenshot(path=str(screenshots / "history.png"), full_page=True)
 
+def test_an_error_after_a_success_clears_the_result_and_stays_readable(page, server, tmp_path, screenshots):
+    offset = len(server.log.read_text())
+    page.locator("#generate").click()
+    expect(page.locator("#result-info")).to_contain_text("Not generated: add a picture first")
+    upload(page, write_picture(tmp_path / "fine.png", (256, 144)))
+    open_advanced(page)
+    set_number(page, "steps", 1)
+    page.locator("#generate").click()
+    wait_for_video(page)
+    expect(page.get_by_role("button", name="Download MP4")).to_be_visible()
 
-def test_a_bad_file_gets_a_message_on_the_page(page, tmp_path, screenshots):
     whole = write_picture(tmp_path / "whole.png", (640, 480)).read_bytes()
     broken = tmp_path / "broken.png"
     broken.write_bytes(whole[: len(whole) // 3])
     upload(page, broken)
-    expect(page.locator("#notice")).to_contain_text("Cannot use this picture: broken.png is truncated or corrupt")
+    expect(page.locator("#notice")).to_contain_text("Cannot use this: broken.png is truncated or corrupt")
     page.locator("#generate").click()
-    toast = page.locator(".toast-body.error")
-    expect(toast).to_contain_text("broken.png is truncated or corrupt (image file is truncated)")
-    expect(toast).to_contain_text("export it again or choose another file")
-    page.screenshot(path=str(screenshots / "bad-file.png"), full_page=True)
-    assert "Traceback" not in page.locator("body").inner_text()
+    info = page.locator("#result-info")
+    expect(info).to_contain_text("Not generated: broken.png is truncated or corrupt (image file is truncated)")
+    expect(info).to_contain_text("export it again or choose another file")
+    expect(info).to_have_class(re.compile("run-error"))
+    assert video_source(page) == ""
+    expect(page.get_by_role("button", name="Download MP4")).to_be_hidden()
+    expect(page.locator("#reuse")).to_be_hidden()
+    time.sleep(6)  # longer than a toast stays
+    expect(info).to_contain_text("broken.png is truncated or corrupt")
+    page.screenshot(path=str(screenshots / "error-after-success.png"))
+    assert "Traceback" not in page.locator("body").inner_text() and "Traceback" not in server.log_since(offset)
 
 
 def test_cancel_stops_the_run(page, tmp_path):
@@ -157,8 +210,10 @@ def test_cancel_stops_the_run(page, tmp_path):
     set_number(page, "frames", 64)
     set_number(page, "steps", 200)  # minutes on two CPU cores
     page.locator("#generate").click()
-    expect(page.get_by_text("Denoising").first).to_be_visible(timeout=30_000)
+    expect(page.locator("#video")).to_contain_text("Denoising", timeout=30_000)
     page.locator("#cancel").click()
+    expect(page.locator("#cancel")).to_be_hidden()
+    expect(page.locator("#generate")).to_be_enabled()
     set_number(page, "frames", 8)
     set_number(page, "steps", 2)
     started = time.monotonic()
@@ -167,50 +222,166 @@ def test_cancel_stops_the_run(page, tmp_path):
     assert time.monotonic() - started < 30  # the cancelled run no longer holds the engine
 
 
-def test_waiting_users_see_their_place_in_the_queue(browser, server, tmp_path, screenshots):
+def test_a_second_user_sees_the_gpu_busy_and_gets_the_video_after(browser, server, tmp_path, screenshots):
     picture = write_picture(tmp_path / "queue.png", (256, 144))
-    context = browser.new_context(viewport=LAPTOP)
-    first, second = context.new_page(), context.new_page()
+    first, second = open_page(browser, server.url), open_page(browser, server.url)
     try:
         for tab in (first, second):
-            tab.goto(server.url)
-            expect(tab.get_by_text("Ready", exact=True)).to_be_visible(timeout=30_000)
             upload(tab, picture)
         open_advanced(first)
         set_number(first, "steps", 200)
         first.locator("#generate").click()
-        expect(first.get_by_text("Denoising").first).to_be_visible(timeout=60_000)
+        expect(first.locator("#video")).to_contain_text("Denoising", timeout=60_000)
+        expect(second.locator("#status")).to_contain_text("Busy: generating", timeout=5_000)
         second.locator("#generate").click()
-        expect(second.get_by_text("queue", exact=False).first).to_be_visible(timeout=20_000)
-        second.screenshot(path=str(screenshots / "queued.png"), full_page=True)
+        expect(second.locator("#status")).to_contain_text("Busy: generating, 1 waiting", timeout=10_000)
+        expect(second.locator("#video")).to_contain_text("queue", timeout=10_000)
+        second.screenshot(path=str(screenshots / "second-user-waiting.png"))
         first.locator("#cancel").click()
         wait_for_video(second, timeout=90)
+        expect(second.locator("#status")).to_contain_text("Ready")
     finally:
-        context.close()
+        first.context.close()
+        second.context.close()
+
+
+def test_history_is_a_gallery_to_watch_reuse_and_delete(page, server, tmp_path, screenshots):
+    client = Client(server.url, verbose=False)
+    portrait = write_picture(tmp_path / "portrait.png", (180, 320))
+    _, _, pinned = client.predict(handle_file(str(portrait)), frames=2, steps=1, size="192x192", api_name="/generate")
+    _, _, auto = client.predict(handle_file(str(portrait)), frames=2, steps=1, api_name="/generate")
+    page.get_by_role("tab", name="History").click()
+    tiles = page.locator("#history-gallery button.thumbnail-item")
+    expect(tiles.first).to_be_visible()
+    assert tiles.count() == len(list_history(server.output_dir))
+    expect(tiles.first.locator("img")).to_have_attribute("src", re.compile(re.escape(auto["poster"])))
+    page.screenshot(path=str(screenshots / "history-laptop.png"), full_page=True)
+
+    tiles.first.click()  # the newest: the auto-sized one
+    wait_for_video(page, elem_id="history-video")
+    expect(page.locator("#history-info")).to_contain_text(f"Seed {auto['seed']}")
+    page.locator("#history-reuse").click()
+    expect(page.locator("#picture img")).to_be_visible()  # the picture is back...
+    expect(page.locator("#notice")).to_contain_text("(crop, from 180×320)")
+    expect(page.locator("#aspect input[value=auto]")).to_be_checked()  # ...and the size follows the next picture
+    upload(page, write_picture(tmp_path / "wide.png", (640, 360)))
+    expect(page.locator("#notice")).to_contain_text("The model will see 256×144 (crop, from 640×360)")
+
+    page.get_by_role("tab", name="History").click()
+    tiles.nth(1).click()  # the one whose size was chosen by hand
+    expect(page.locator("#history-info")).to_contain_text(f"Seed {pinned['seed']}")
+    page.locator("#history-reuse").click()
+    expect(page.locator("#aspect input[value='192x192']")).to_be_checked()
+
+    page.get_by_role("tab", name="History").click()
+    tiles.nth(1).click()
+    count = tiles.count()
+    page.locator("#history-delete").click()
+    expect(page.locator("#history-confirm").first).to_contain_text("Delete this video, its settings, its frames")
+    page.locator("#history-keep").click()
+    expect(page.locator("#history-confirm").first).to_be_hidden()
+    page.locator("#history-delete").click()
+    page.locator("#history-really-delete").click()
+    expect(tiles).to_have_count(count - 1)
+    expect(page.locator("#history-detail")).to_be_hidden()
+    stem = pinned["video"].removesuffix(".mp4")
+    assert sorted(path.name for path in server.output_dir.glob(f"{stem}*")) == []
+
+
+def test_picking_a_model_that_is_not_downloaded_asks_first(page, hub, tiny_model_fp16):
+    hub.serve(CATALOGUE["svd"].repo_id, tiny_model_fp16)  # small weights under the catalogue's name
+    open_advanced(page)
+    for help_text in ("Denoising steps", "How closely the first frames", "Noise added to the picture", "SVD makes"):
+        expect(page.get_by_text(help_text)).to_be_visible()  # every advanced control says what it does
+    expect(page.get_by_text("Decode chunk")).to_be_hidden()  # GPU settings, hidden on a CPU
+    expect(page.get_by_text("Memory", exact=True)).to_be_hidden()
+    model = page.locator("#model input")
+    model.click()
+    page.get_by_role("option", name="SVD (14 frames)").click()
+    confirm = page.locator("#model-confirm").first
+    asked = re.compile(r"SVD \(14 frames\) is not on this server yet\. Loading it downloads \d+\.\d MB")
+    expect(confirm).to_contain_text(asked)
+    page.locator("#model-keep").click()
+    expect(confirm).to_be_hidden()
+    expect(model).to_have_value(re.compile(r"tiny \(this server's model\)"))
+    assert health(page.url.rstrip("/"))["model"] == "ready"
+
+    model.click()
+    page.get_by_role("option", name="SVD (14 frames)").click()
+    page.locator("#model-download").click()
+    expect(page.locator("#status")).to_contain_text("svd is ready", timeout=60_000)
+    expect(page.locator("#frames input[type=number]")).to_have_value("14")  # the model's own defaults
+    model.click()
+    page.get_by_role("option", name=re.compile("this server's model")).click()  # on disk: loads at once
+    expect(confirm).to_be_hidden()
+    expect(page.locator("#status")).to_contain_text("tiny is ready", timeout=60_000)
+    expect(page.locator("#frames input[type=number]")).to_have_value("8")
 
 
 def test_phone_layout_fits_the_screen(browser, server, tmp_path, screenshots):
-    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
-    phone = context.new_page()
+    phone = open_page(browser, server.url, viewport=PHONE)
     try:
-        phone.goto(server.url)
-        expect(phone.get_by_text("Ready", exact=True)).to_be_visible(timeout=30_000)
         upload(phone, write_picture(tmp_path / "portrait.png", (360, 640)))
         expect(phone.locator("#notice")).to_contain_text("144×256")
         assert phone.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
-        phone.locator("#generate").scroll_into_view_if_needed()
-        expect(phone.locator("#generate")).to_be_visible()
+        picture, generate = phone.locator("#picture").bounding_box(), phone.locator("#generate").bounding_box()
+        assert generate["y"] + generate["height"] - picture["y"] <= PHONE["height"]  # within one screen of scrolling
+        cut = phone.evaluate(
+            """() => [...document.querySelectorAll('label, [data-testid=block-info], [data-testid=block-label]')]
+                 .filter((label) => label.offsetParent && label.scrollWidth > label.clientWidth + 1)
+                 .map((label) => label.textContent.trim())"""
+        )
+        assert cut == []
         phone.screenshot(path=str(screenshots / "phone.png"), full_page=True)
+        phone.locator("#generate").click()
+        assert in_view(phone, "#video")  # pressing Generate scrolls to the result, where the progress shows
+        wait_for_video(phone)
+        phone.get_by_role("tab", name="History").click()
+        tiles = phone.locator("#history-gallery button.thumbnail-item")
+        expect(tiles.first).to_be_visible()
+        assert 2 * tiles.first.bounding_box()["width"] <= PHONE["width"]  # two tiles a row
+        phone.screenshot(path=str(screenshots / "phone-history.png"), full_page=True)
     finally:
-        context.close()
+        phone.context.close()
 
 
-def test_login_page_comes_before_the_app(browser, tiny_model, tmp_path, screenshots):
-    server = start_server(tmp_path, SVD_MODEL=str(tiny_model), SVD_AUTH="alice:wonderland")
+def test_a_server_not_set_up_yet_says_why_and_what_to_do_and_retries(browser, failing_server, hub, tiny_model_fp16,
+                                                                       screenshots):  # fmt: skip
+    assert health(failing_server.url)["model"] == "failed"  # alive (a restart would not help)...
+    status, ready = readiness(failing_server.url)
+    assert (status, ready["model"], ready["output"]) == (503, "failed", "failed")  # ...but not ready
+    log = failing_server.log.read_text()
+    assert "videos cannot be saved: the output folder" in log and "is not a folder" in log  # said at start-up
+
+    page = open_page(browser, failing_server.url, ready="Model failed")
+    try:
+        banner = page.locator("#status .banner-failed")
+        expect(banner).to_contain_text(f"{GATED_LATER} is gated (HF_TOKEN is not set)")
+        expect(banner).to_contain_text(f"Next step: accept its licence at {hub.url}/{GATED_LATER}")
+        expect(banner).to_contain_text("set HF_TOKEN to a read token of that account (in a cloud template: its")
+        color = banner.evaluate("(element) => getComputedStyle(element).borderLeftColor")
+        assert color == "rgb(220, 38, 38)"
+        page.screenshot(path=str(screenshots / "model-failed.png"))
+
+        hub.gated.discard(GATED_LATER)  # the renter accepts the licence...
+        hub.serve(GATED_LATER, tiny_model_fp16)
+        page.locator("#retry").click()  # ...and retries, without a restart
+        expect(page.locator("#status")).to_contain_text("Videos cannot be saved", timeout=60_000)
+        expect(page.locator("#status")).to_contain_text("is not a folder (a file is in the way)")
+        expect(page.locator("#status")).to_contain_text("Next step: choose another output folder")
+        assert health(failing_server.url)["model"] == "ready" and readiness(failing_server.url)[0] == 503
+        page.screenshot(path=str(screenshots / "output-failed.png"))
+        config = page.evaluate("async () => (await fetch('config')).json()")
+        assert config["root"].endswith("/studio")  # links work behind a proxy at /studio
+    finally:
+        page.context.close()
+
+
+def test_login_page_comes_before_the_app(browser, auth_server, screenshots):
     context = browser.new_context(viewport=LAPTOP)
     try:
         page = context.new_page()
-        page.goto(server.url)
+        page.goto(auth_server.url)
         expect(page.get_by_role("button", name="Login")).to_be_visible(timeout=20_000)
         assert page.locator("#generate").count() == 0
         page.screenshot(path=str(screenshots / "login.png"))
@@ -220,4 +391,3 @@ def test_login_page_comes_before_the_app(browser, tiny_model, tmp_path, screensh
         expect(page.locator("#generate")).to_be_visible(timeout=20_000)
     finally:
         context.close()
-        server.stop()

@@ -121,6 +121,8 @@ def test_without_output_videos_go_to_the_output_folder(monkeypatch, tiny_model, 
         (["--motion", "256"], "motion 256 is out of range"),
         (["--fps", "0"], "fps 0 is out of range"),
         (["--size", "wide"], "size 'wide' is not understood"),
+        (["--size", "5000x144"], "size 5000x144 is too large: use auto or at most 512 px a side"),
+        (["--seed", "-5"], "seed -5 is out of range: use a value from 0 to 4294967295, or -1 for a random one"),
         (["--crf", "60"], "crf 60 is out of range"),
         (["--frames", "many"], "argument --frames: invalid int value"),
         (["--memory", "huge"], "argument --memory: invalid choice"),
@@ -187,8 +189,9 @@ def test_model_comes_from_svd_model_when_not_given(monkeypatch, tiny_model, pict
 def test_an_output_folder_that_cannot_be_written_stops_before_the_model_loads(tiny_model, picture, tmp_path, capsys):
     loads = []
     engine_load = Engine.load
-    with read_only(tmp_path / "read-only") as folder, patch.object(
-        Engine, "load", lambda self, *args: loads.append(args) or engine_load(self, *args)
+    with (
+        read_only(tmp_path / "read-only") as folder,
+        patch.object(Engine, "load", lambda self, *args: loads.append(args) or engine_load(self, *args)),
     ):
         for output, message in (
             (f"{REPO_ROOT / 'README.md'}/clip", "README.md is not a folder (a file is in the way): choose another"),

@@ -227,7 +227,7 @@ def test_loading_a_folder_that_is_not_a_model_reports_failure(tmp_path):
 
 def test_a_failed_request_for_another_model_keeps_the_loaded_one_ready(engine, picture, tmp_path):
     loaded = engine.load()
-    for other in ("svd", str(tmp_path)):  # neither in the cache nor on the (fake) Hub; a folder that is no model
+    for other in ("svd-xt-1.1", str(tmp_path)):  # neither in the cache nor on the (fake) Hub; a folder, no model
         with pytest.raises(ModelError):
             engine.generate(request_for(picture, model=other))
         assert engine._loaded is loaded and engine.status.state == "ready"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -89,11 +90,16 @@ def test_data_folder_falls_back_from_the_volume_to_the_app_folder(tiny_model, tm
     server.stop()
     assert f"[launch] data in {volume}/svd" in server.log.read_text()
 
-    app = tmp_path / "app"
+    app = tmp_path / "app"  # laid out as the image's /app: what the Dockerfile copies there
     app.mkdir()
-    for item in ("launch.sh", "webui.py", "requirements.txt"):
-        shutil.copy2(REPO_ROOT / item, app / item)
-    shutil.copytree(REPO_ROOT / "svd", app / "svd", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy2(REPO_ROOT / "requirements.txt", app)
+    dockerfile = (REPO_ROOT / "Dockerfile").read_text()
+    for item in re.findall(r"^COPY (?:--chmod=\d+ )?(\w[\w.]*) \./", dockerfile, re.MULTILINE):
+        if (REPO_ROOT / item).is_dir():
+            shutil.copytree(REPO_ROOT / item, app / item, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(REPO_ROOT / item, app / item)
+    assert {"launch.sh", "webui.py", "svd", "ui"} <= {path.name for path in app.iterdir()}
     server = launch(tmp_path, script=app / "launch.sh", SVD_MODEL=str(tiny_model), SVD_VOLUME=str(tmp_path / "none"))
     server.stop()
     assert f"[launch] data in {app}/data" in server.log.read_text()

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,11 +30,25 @@ def health(url: str) -> dict | None:
         return None
 
 
+def readiness(url: str) -> tuple[int, dict]:
+    """`/readyz`: its status code (200 or 503) and its answer."""
+    try:
+        with urllib.request.urlopen(f"{url}/readyz", timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
 @dataclass
 class Server:
     url: str
     process: subprocess.Popen
     log: Path
+    output_dir: Path
+
+    def log_since(self, offset: int) -> str:
+        """What the server logged after `offset` characters (take the offset with `len(server.log.read_text())`)."""
+        return self.log.read_text()[offset:]
 
     def wait_for_model(self, states=("ready",), timeout: float = 120) -> dict:
         deadline = time.monotonic() + timeout
@@ -67,7 +82,7 @@ def start_server(tmp_path: Path, command: list[str] | None = None, **env: str) -
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    server = Server(f"http://127.0.0.1:{port}", process, log)
+    server = Server(f"http://127.0.0.1:{port}", process, log, Path(environment["SVD_OUTPUT_DIR"]))
     deadline = time.monotonic() + 90
     while health(server.url) is None:
         if process.poll() is not None or time.monotonic() > deadline:

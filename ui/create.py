@@ -37,7 +37,14 @@ HELP = {
     "also works in chunks (SVD-XT under 8 GB); auto picks by free GPU memory.",
     "model": "SVD makes 14 frames, SVD-XT 25; SVD-XT 1.1 is tuned for 6 fps and motion 127.",
 }
-SCROLL_TO_RESULT = "() => document.querySelector('#result')?.scrollIntoView({behavior: 'smooth', block: 'nearest'})"
+SCROLL_TO_RESULT = """() => {
+  const video = document.querySelector('#video');
+  const box = video?.getBoundingClientRect();
+  if (box && (box.top < 0 || box.bottom > window.innerHeight)) {
+    video.scrollIntoView({behavior: 'smooth', block: 'center'});
+  }
+}"""
+"""Bring the result (where the progress shows) into view; centred, so that the page moving a little keeps it there."""
 
 
 @dataclass
@@ -84,7 +91,9 @@ def build_create(engine: Engine, settings: Settings, runner: Runner) -> CreateTa
                 )
             with gr.Row():
                 generate_button = gr.Button("Generate", variant="primary", scale=3, elem_id="generate")
-                cancel_button = gr.Button("Cancel", variant="stop", scale=1, visible=False, elem_id="cancel")
+                cancel_button = gr.Button(
+                    "Cancel", variant="stop", scale=1, min_width=100, visible=False, elem_id="cancel"
+                )
             motion = gr.Slider(
                 *LIMITS["motion_bucket_id"], value=defaults.motion_bucket_id, step=1, label="Motion",
                 info="1 keeps the scene almost still; 255 makes it wild", elem_id="motion",
@@ -148,20 +157,18 @@ def build_create(engine: Engine, settings: Settings, runner: Runner) -> CreateTa
         try:
             saved = await runner.run(picture, controls, progress)
         except SvdError as error:
-            return (
-                None,
-                *_hidden_downloads(),
-                gr.Markdown(error_text(str(error)), elem_classes=["run-error"]),
-                gr.skip(),
-            )
+            message = gr.Markdown(error_text(str(error)), elem_classes=["run-error"])
+            return None, *_hidden_downloads(), message, gr.skip(), gr.Button(visible=False)
         if saved is None:
-            return gr.skip(), gr.skip(), gr.skip(), gr.Markdown("The run was cancelled.", elem_classes=[]), gr.skip()
+            cancelled = gr.Markdown("The run was cancelled.", elem_classes=[])
+            return gr.skip(), gr.skip(), gr.skip(), cancelled, gr.skip(), gr.skip()
         return (
             str(saved.video),
             gr.DownloadButton(value=str(saved.video), visible=True),
             gr.DownloadButton(value=str(saved.frames), visible=True),
             gr.Markdown(result_text(saved.record), elem_classes=[]),
             saved.record,
+            gr.Button(visible=True),
         )
 
     def start():
@@ -172,14 +179,13 @@ def build_create(engine: Engine, settings: Settings, runner: Runner) -> CreateTa
         return gr.Button("Generate", interactive=True, elem_classes=[]), gr.Button(visible=False)
 
     buttons = [generate_button, cancel_button]
-    generate_button.click(None, js=SCROLL_TO_RESULT, **private)
     started = generate_button.click(start, outputs=[*buttons, info], queue=False, show_progress="hidden", **private)
+    started.then(None, js=SCROLL_TO_RESULT, **private)  # once Cancel is there, which may move the result
     run = started.then(
-        generate_on_page, [picture, *controls], [video, download_video, download_frames, info, last_record],
+        generate_on_page, [picture, *controls], [video, download_video, download_frames, info, last_record, reuse],
         concurrency_limit=1, concurrency_id="gpu", preprocess=False, show_progress_on=video, **private,
     )  # fmt: skip
     run.then(finish, outputs=buttons, show_progress="hidden", **private)
-    run.then(lambda record: gr.Button(visible=record is not None), last_record, reuse, **private)
     cancel_button.click(finish, outputs=buttons, cancels=[run], show_progress="hidden", **private)
 
     sizing = [picture, aspect, more_size, width, height, resize, model]

@@ -56,20 +56,21 @@ def output_problem(folder: Path) -> OutputError | None:
 
 
 def banner(engine: Engine, output_dir: Path, running: int, waiting: int) -> Banner:
+    """The model's failure first, then what is under way (a download shows its progress), then an output folder
+    that cannot take videos, then whether the GPU is busy."""
     status = engine.status
     if status.state == "failed":
         return Banner("failed", "Model failed", status.message, status.advice or "")
-    problem = output_problem(output_dir)
-    if problem is not None:
-        return Banner("failed", "Videos cannot be saved", problem.cause, problem.advice or "")
-    queued = f", {waiting} waiting" if waiting else ""
-    if running or engine.generating:
-        return Banner("busy", f"Busy: generating{queued}", status.message if status.state != "ready" else "")
     if status.state == "downloading":
         share = f" ({status.fraction:.0%})" if status.fraction is not None else ""
         return Banner("downloading", f"Downloading{share}", status.message)
     if status.state == "loading":
         return Banner("loading", "Loading", status.message)
+    problem = output_problem(output_dir)
+    if problem is not None:
+        return Banner("failed", "Videos cannot be saved", problem.cause, problem.advice or "")
+    if running or engine.generating:
+        return Banner("busy", f"Busy: generating{f', {waiting} waiting' if waiting else ''}", status.message)
     if status.state == "idle":
         return Banner("idle", "Model not loaded", status.message)
     return Banner("ready", "Ready", status.message)
@@ -87,7 +88,7 @@ def build_status(engine: Engine, output_dir: Path, demo: gr.Blocks) -> None:
         return redraw()
 
     initial = banner(engine, output_dir, 0, 0)
-    with gr.Row(elem_id="status-row", equal_height=True):
+    with gr.Row(elem_id="status-row"):
         view = gr.HTML(initial.html(), elem_id="status", scale=4, min_width=240)
         retry_button = gr.Button("Retry", visible=initial.retry, scale=0, min_width=90, elem_id="retry")
     private = dict(api_visibility="private", queue=False, show_progress="hidden")
