@@ -9,6 +9,7 @@ No `from __future__ import annotations` here: Gradio reads this module's type hi
 import json
 import math
 from collections.abc import Callable
+from functools import partial
 from inspect import signature
 from typing import Literal
 
@@ -84,21 +85,12 @@ def register(runner: Runner, defaults: ModelDefaults, demo: gr.Blocks) -> list:
     ) -> tuple[FileData, FileData, dict]:
         """Animate a picture into a short MP4 with Stable Video Diffusion."""
         try:
-            controls = Controls(
-                motion=_whole("motion", motion),
-                frames=_whole("frames", frames),
-                fps=_whole("fps", fps),
-                seed=_whole("seed", seed),
-                size=_text("size", size),
-                resize=_choice("resize", resize, RESIZE_MODES),
-                steps=_whole("steps", steps),
-                min_cfg=_number("min_cfg", min_cfg),
-                max_cfg=_number("max_cfg", max_cfg),
-                noise_aug=_number("noise_aug", noise_aug),
-                decode_chunk=_whole("decode_chunk", decode_chunk),
-                memory=_choice("memory", memory, MEMORY_CHOICES),
-                model=_text("model", model),
-            )
+            given = dict(
+                motion=motion, frames=frames, fps=fps, seed=seed, size=size, resize=resize, steps=steps,
+                min_cfg=min_cfg, max_cfg=max_cfg, noise_aug=noise_aug, decode_chunk=decode_chunk, memory=memory,
+                model=model,
+            )  # fmt: skip
+            controls = Controls(**{name: check(name, given[name]) for name, check in CHECKS.items()})
             saved = await runner.run(_picture(picture), controls, progress=_no_progress)
             if saved is None:
                 raise CancelledError("the run was cancelled")
@@ -158,6 +150,14 @@ def _choice(name: str, value: object, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise InputError(f"{name} must be one of {', '.join(choices)}, not {_shown(value)}")
     return value  # type: ignore[return-value]
+
+
+CHECKS: dict[str, Callable[[str, object], object]] = {
+    "motion": _whole, "frames": _whole, "fps": _whole, "seed": _whole, "size": _text,
+    "resize": partial(_choice, choices=RESIZE_MODES), "steps": _whole, "min_cfg": _number, "max_cfg": _number,
+    "noise_aug": _number, "decode_chunk": _whole, "memory": partial(_choice, choices=MEMORY_CHOICES), "model": _text,
+}  # fmt: skip
+"""How each setting that the API takes is checked, in the order of `Controls`."""
 
 
 def _picture(value: object) -> dict | None:

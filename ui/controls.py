@@ -1,0 +1,118 @@
+"""The settings of a run: motion, length and seed in view; steps, guidance, noise, memory and the model under
+Advanced, each with a sentence that says what it does. The GPU-only ones are hidden on a CPU."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gradio as gr
+
+from svd.engine import Engine
+from svd.memory import CHOICES as MEMORY_CHOICES
+from svd.request import LIMITS, MAX_SEED, RANDOM_SEED, draw_seed
+from svd.settings import Settings
+
+from .choices import model_choices
+from .model_picker import ModelPicker
+from .text import length_text
+
+HELP = {
+    "motion": "1 keeps the scene almost still; 255 makes it wild",
+    "steps": "Denoising steps: more is slower and a little cleaner. The model's default suits most pictures.",
+    "min_cfg": "How closely the first frames follow the picture. Guidance ramps from this to the last frame's.",
+    "max_cfg": "How closely the last frames follow the picture: higher keeps it, too high over-sharpens.",
+    "noise_aug": "Noise added to the picture before animating: more gives more motion, less likeness.",
+    "decode_chunk": "Frames turned into pixels at once: fewer use less GPU memory (1 flickers); 0 follows the "
+    "memory profile.",
+    "memory": "full keeps everything on the GPU (fastest); balanced moves each model to the GPU as it runs; low "
+    "also works in chunks (SVD-XT under 8 GB); auto picks by free GPU memory.",
+    "model": "SVD makes 14 frames, SVD-XT 25; SVD-XT 1.1 is tuned for 6 fps and motion 127.",
+}
+
+
+@dataclass
+class RunSettings:
+    motion: gr.Slider
+    frames: gr.Slider
+    fps: gr.Slider
+    length: gr.Markdown
+    seed: gr.Number
+    randomise: gr.Button
+    last_seed: gr.Button
+    steps: gr.Slider
+    min_cfg: gr.Slider
+    max_cfg: gr.Slider
+    noise_aug: gr.Slider
+    decode_chunk: gr.Slider
+    memory: gr.Dropdown
+    model: gr.Dropdown
+    picker: ModelPicker
+
+    @property
+    def values(self) -> list:
+        """The controls that hold a run's settings (after the size and the fit), in `Controls` order."""
+        return [self.motion, self.frames, self.fps, self.seed, self.steps, self.min_cfg, self.max_cfg,
+                self.noise_aug, self.decode_chunk, self.memory, self.model]  # fmt: skip
+
+    @property
+    def model_defaults(self) -> list:
+        """The controls that take a newly picked model's defaults."""
+        return [self.frames, self.fps, self.motion, self.steps]
+
+
+def build_settings(engine: Engine, settings: Settings) -> RunSettings:
+    defaults = engine.source().defaults
+    motion = gr.Slider(
+        *LIMITS["motion_bucket_id"], value=defaults.motion_bucket_id, step=1, label="Motion", info=HELP["motion"],
+        elem_id="motion",
+    )  # fmt: skip
+    with gr.Row():
+        frames = gr.Slider(2, 64, value=defaults.num_frames, step=1, label="Length (frames)", elem_id="frames")
+        fps = gr.Slider(1, 30, value=defaults.fps, step=1, label="Frames per second", elem_id="fps")
+    length = gr.Markdown(length_text(defaults.motion_bucket_id, defaults.num_frames, defaults.fps))
+    with gr.Row():
+        seed = gr.Number(
+            RANDOM_SEED, label=f"Seed ({RANDOM_SEED}: new each run)", precision=0, minimum=RANDOM_SEED,
+            maximum=MAX_SEED, scale=2, min_width=120, elem_id="seed",
+        )  # fmt: skip
+        randomise = gr.Button("Randomise", size="sm", scale=1, min_width=80, elem_id="randomise")
+        last_seed = gr.Button("Last seed", size="sm", scale=1, min_width=80, elem_id="last-seed")
+    with gr.Accordion("Advanced", open=False):
+        steps = gr.Slider(
+            *LIMITS["num_inference_steps"], value=defaults.num_inference_steps, step=1, label="Steps",
+            info=HELP["steps"], elem_id="steps",
+        )  # fmt: skip
+        with gr.Row():
+            min_cfg = gr.Slider(0, 10, value=1.0, step=0.1, label="Guidance, first frame", info=HELP["min_cfg"])
+            max_cfg = gr.Slider(0, 10, value=3.0, step=0.1, label="Guidance, last frame", info=HELP["max_cfg"])
+        noise_aug = gr.Slider(
+            0, 1, value=defaults.noise_aug_strength, step=0.01, label="Noise augmentation", info=HELP["noise_aug"],
+            elem_id="noise-aug",
+        )  # fmt: skip
+        with gr.Row(visible=engine.device.type == "cuda"):
+            decode_chunk = gr.Slider(0, 32, value=0, step=1, label="Decode chunk", info=HELP["decode_chunk"])
+            memory = gr.Dropdown(list(MEMORY_CHOICES), value=settings.memory, label="Memory", info=HELP["memory"])
+        model = gr.Dropdown(
+            model_choices(settings), value=settings.model, label="Model", info=HELP["model"], elem_id="model"
+        )
+        picker = ModelPicker.build(engine, settings)
+    return RunSettings(
+        motion, frames, fps, length, seed, randomise, last_seed, steps, min_cfg, max_cfg, noise_aug, decode_chunk,
+        memory, model, picker,
+    )  # fmt: skip
+
+
+def connect_settings(run_settings: RunSettings, last_record: gr.State) -> None:
+    private = dict(api_visibility="private")
+    sliders = [run_settings.motion, run_settings.frames, run_settings.fps]
+    for slider in sliders:
+        slider.change(length_text, sliders, run_settings.length, show_progress="hidden", **private)
+    run_settings.randomise.click(draw_seed, outputs=run_settings.seed, **private)
+    run_settings.last_seed.click(_last_seed, last_record, run_settings.seed, **private)
+
+
+def _last_seed(record: dict | None):
+    if record is None:
+        gr.Info("No run yet: Last seed brings back the seed of your last video once you have made one.")
+        return gr.skip()
+    return record["seed"]
