@@ -295,7 +295,7 @@ class Engine:
                 pass  # raised below, once the exception and the tensors its traceback holds are gone
             if loaded.profile is None:
                 self._release_memory()
-                raise OutOfMemoryError(out_of_memory_message(settings, "loading the model"))
+                raise _out_of_memory(settings, "loading the model")
         if not loaded.sped_up:
             apply_options(loaded.pipe, self.speed)
             loaded.sped_up = True
@@ -357,7 +357,7 @@ class Engine:
             self._release_memory()
             if failure == "cancelled":
                 raise CancelledError(f"cancelled after {len(step_times)} of {total} steps")
-            raise OutOfMemoryError(out_of_memory_message(settings, "generating"))
+            raise _out_of_memory(settings, "generating")
         pipeline_seconds = time.perf_counter() - started
         frames = np.stack([np.asarray(frame) for frame in output.frames[0]])
         peaks = (None, None)
@@ -373,3 +373,10 @@ class Engine:
 
 class _Cancelled(Exception):
     """Raised inside the pipeline's step callback to stop the denoising loop."""
+
+
+def _out_of_memory(settings: GenerationSettings, doing: str) -> OutOfMemoryError:
+    size = (settings.width, settings.height)
+    return OutOfMemoryError(
+        out_of_memory_message(doing, size, settings.num_frames, settings.memory_profile, settings.decode_chunk_size)
+    )

@@ -10,15 +10,12 @@ On a CPU the profiles do not apply: everything stays in RAM, and the placement i
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import torch
 from diffusers import StableVideoDiffusionPipeline
 
 from .errors import InputError
-
-if TYPE_CHECKING:
-    from .request import GenerationSettings
 
 Profile = Literal["full", "balanced", "low", "cpu"]
 PROFILES: tuple[Profile, ...] = ("full", "balanced", "low")
@@ -98,14 +95,14 @@ def _disable_forward_chunking(unet: torch.nn.Module) -> None:
             module.set_chunk_feed_forward(chunk_size=None, dim=0)
 
 
-def out_of_memory_message(settings: GenerationSettings, doing: str) -> str:
+def out_of_memory_message(doing: str, size: tuple[int, int], num_frames: int, profile: str, decode_chunk: int) -> str:
     """What to try after running out of GPU memory: a lower profile, a smaller decode chunk, a smaller video."""
-    lower = LOWER_PROFILE.get(settings.memory_profile)  # type: ignore[call-overload]
+    lower = LOWER_PROFILE.get(profile)  # type: ignore[call-overload]
     advice = [f"the '{lower}' memory profile"] if lower else []
-    if settings.decode_chunk_size > 1:
-        advice.append(f"a smaller decode chunk (now {settings.decode_chunk_size})")
+    if decode_chunk > 1:
+        advice.append(f"a smaller decode chunk (now {decode_chunk})")
     advice.append("fewer frames or a smaller size")
     return (
-        f"the GPU ran out of memory {doing} ({settings.width}x{settings.height}, {settings.num_frames} frames, "
-        f"memory profile '{settings.memory_profile}'): try {', or '.join(advice)}"
+        f"the GPU ran out of memory {doing} ({size[0]}x{size[1]}, {num_frames} frames, memory profile '{profile}'): "
+        f"try {', or '.join(advice)}"
     )
