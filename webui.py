@@ -32,6 +32,11 @@ from ui.status import build_status, output_problem
 
 log = logging.getLogger("svd.webui")
 
+LOGIN_MESSAGE = (
+    "Log in to use SVD studio. After a few wrong passwords, each further try must wait a while, longer each time "
+    "(the page then says the credentials are wrong even when they are right: wait and try again)."
+)
+
 CSS = """
 #status .banner { padding: 10px 14px; border-radius: 8px; border-left: 6px solid; line-height: 1.4; }
 #status .banner > * { display: block; }
@@ -117,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         server_port=args.port or settings.port,
         share=args.share,
         auth=logins or None,
+        auth_message=LOGIN_MESSAGE,
         root_path=settings.root_path or None,
         allowed_paths=[str(settings.output_dir.resolve())],
         max_file_size=f"{settings.max_upload_mb}mb",

@@ -383,6 +383,7 @@ def test_login_page_comes_before_the_app(browser, auth_server, screenshots):
         page = context.new_page()
         page.goto(auth_server.url)
         expect(page.get_by_role("button", name="Login")).to_be_visible(timeout=20_000)
+        expect(page.get_by_text("After a few wrong passwords, each further try must wait")).to_be_visible()
         assert page.locator("#generate").count() == 0
         page.screenshot(path=str(screenshots / "login.png"))
         page.get_by_label("username").fill("alice")
