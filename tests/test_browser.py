@@ -284,8 +284,10 @@ def test_history_is_a_gallery_to_watch_reuse_and_delete(page, server, tmp_path, 
     page.locator("#history-really-delete").click()
     expect(tiles).to_have_count(count - 1)
     expect(page.locator("#history-detail")).to_be_hidden()
-    stem = pinned["video"].removesuffix(".mp4")
-    assert sorted(path.name for path in server.output_dir.glob(f"{stem}*")) == []
+    named = ("video", "frames", "input_picture", "poster")
+    gone = [pinned["video"].replace(".mp4", ".json"), *(pinned[key] for key in named)]
+    assert [name for name in gone if (server.output_dir / name).exists()] == []
+    assert all((server.output_dir / auto[key]).is_file() for key in named)  # the other one stays
 
 
 def test_picking_a_model_that_is_not_downloaded_asks_first(page, hub, tiny_model_fp16):
