@@ -8,7 +8,6 @@ the list of sidecars, and finds each file by the name its sidecar gives, never b
 from __future__ import annotations
 
 import dataclasses
-import io
 import platform
 import re
 import time
@@ -94,10 +93,8 @@ def write_poster(frame: np.ndarray, path: Path) -> Path:
     """A small JPEG of a frame, for the history's gallery."""
     poster = Image.fromarray(frame)
     poster.thumbnail(POSTER_SIZE)
-    buffer = io.BytesIO()
-    poster.save(buffer, format="JPEG", quality=85)
     with atomic_path(path) as temporary:
-        temporary.write_bytes(buffer.getvalue())
+        poster.save(temporary, format="JPEG", quality=85)
     return path
 
 
