@@ -1,14 +1,15 @@
 """Fetching model weights from the Hugging Face Hub into its cache, and explaining why it failed.
 
-Only the fp16 variant is fetched (about 4.5 GB for SVD-XT instead of 14 GB), through huggingface_hub's
-`snapshot_download`, which honours `HF_TOKEN`, `HF_HOME`, `HF_ENDPOINT` and `HF_HUB_OFFLINE`.
+Only the files a load needs are fetched (`allow_patterns`): for SVD the fp16 variant (about 4.5 GB for SVD-XT instead
+of 14 GB), for other models (depth) their own short list. The fetching is huggingface_hub's `snapshot_download`, which
+honours `HF_TOKEN`, `HF_HOME`, `HF_ENDPOINT` and `HF_HUB_OFFLINE`.
 """
 
 from __future__ import annotations
 
 import shutil
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from huggingface_hub import constants, snapshot_download
@@ -42,44 +43,49 @@ DISK_MARGIN_BYTES = 512 * 1024**2
 ProgressReport = Callable[[int, int], None]
 
 
-def cached_model_path(repo_id: str) -> Path | None:
+def cached_model_path(repo_id: str, allow_patterns: Sequence[str] = FP16_FILES) -> Path | None:
     """The complete cached snapshot of `repo_id`, without touching the network: from the Hugging Face cache, or
     else from the read-only cache baked into the Docker image (`SVD_BAKED_CACHE`)."""
     baked = Settings.from_env().baked_cache
     for cache in (None, *([baked] if baked else [])):  # None: huggingface_hub's own cache (HF_HOME, HF_HUB_CACHE)
         try:
-            return Path(snapshot_download(repo_id, allow_patterns=FP16_FILES, local_files_only=True, cache_dir=cache))
+            return Path(
+                snapshot_download(repo_id, allow_patterns=list(allow_patterns), local_files_only=True, cache_dir=cache)
+            )
         except LocalEntryNotFoundError:
             continue
     return None
 
 
-def download_model(repo_id: str, on_progress: ProgressReport | None = None) -> Path:
-    """Download the fp16 files of `repo_id` into the Hub cache, after checking there is room for them.
+def download_model(
+    repo_id: str, on_progress: ProgressReport | None = None, allow_patterns: Sequence[str] = FP16_FILES
+) -> Path:
+    """Download the files of `repo_id` that match `allow_patterns` (SVD's fp16 files unless told) into the Hub
+    cache, after checking there is room for them.
 
     huggingface_hub draws its own progress bars on a terminal; `on_progress(done_bytes, total_bytes)` is also called
     as bytes arrive, for the WebUI's status line and for logs where no terminal shows the bars.
     """
     try:
-        check_free_disk(Path(constants.HF_HUB_CACHE), _bytes_to_fetch(repo_id), repo_id)
+        check_free_disk(Path(constants.HF_HUB_CACHE), _bytes_to_fetch(repo_id, allow_patterns), repo_id)
         tqdm_class = _reporting_tqdm(on_progress) if on_progress else None
-        return Path(snapshot_download(repo_id, allow_patterns=FP16_FILES, tqdm_class=tqdm_class))
+        return Path(snapshot_download(repo_id, allow_patterns=list(allow_patterns), tqdm_class=tqdm_class))
     except ModelError:
         raise
     except Exception as error:  # network and Hub failures of every kind end as one line for the user
         raise explain_hub_error(error, repo_id) from None
 
 
-def download_size(repo_id: str) -> int:
+def download_size(repo_id: str, allow_patterns: Sequence[str] = FP16_FILES) -> int:
     """How many bytes `download_model(repo_id)` would fetch (0 when it is cached), asked from the Hub."""
     try:
-        return _bytes_to_fetch(repo_id)
+        return _bytes_to_fetch(repo_id, allow_patterns)
     except Exception as error:
         raise explain_hub_error(error, repo_id) from None
 
 
-def _bytes_to_fetch(repo_id: str) -> int:
-    planned = snapshot_download(repo_id, allow_patterns=FP16_FILES, dry_run=True)
+def _bytes_to_fetch(repo_id: str, allow_patterns: Sequence[str]) -> int:
+    planned = snapshot_download(repo_id, allow_patterns=list(allow_patterns), dry_run=True)
     return sum(item.file_size or 0 for item in planned if item.will_download)
 
 

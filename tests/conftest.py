@@ -1,4 +1,5 @@
-"""Shared fixtures: a fake Hub as HF_ENDPOINT, an empty HF cache, the tiny model (fp32 and fp16 variant) and pictures.
+"""Shared fixtures: a fake Hub as HF_ENDPOINT, an empty HF cache, the tiny models (SVD in fp32 and fp16, depth) and
+pictures.
 
 The environment is set before huggingface_hub is imported, exactly as a user's HF_ENDPOINT and HF_HOME would be.
 """
@@ -34,6 +35,7 @@ for variable in ("HF_TOKEN", "HF_HUB_OFFLINE", "SVD_MODEL", "SVD_MEMORY", "SVD_D
 
 from webui_server import start_server  # noqa: E402
 
+from svd.depth import save_random_depth_model  # noqa: E402
 from svd.engine import Engine  # noqa: E402
 from svd.random_model import save_random_model  # noqa: E402
 
@@ -62,6 +64,12 @@ def tiny_model_fp16(tmp_path_factory) -> Path:
     folder = save_random_model("tiny", tmp_path_factory.mktemp("models") / "tiny-fp16", variant="fp16")
     HUB.serve(TINY_REPO, folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_depth_model(tmp_path_factory) -> Path:
+    """A random-weight Depth-Anything folder in the Hub repository's layout; it loads in a fraction of a second."""
+    return save_random_depth_model(tmp_path_factory.mktemp("models") / "tiny-depth")
 
 
 @pytest.fixture(scope="session")
