@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
         logins = read_logins(settings)
-        engine = Engine(device=settings.device, default_model=settings.model)
+        engine = Engine(device=settings.device, default_model=settings.model, default_depth_model=settings.depth_model)
         engine.source()
         check_profile(settings.memory)
     except SvdError as error:

@@ -33,13 +33,14 @@ from flops import StageFlops, count_stage_flops
 from PIL import Image
 
 from svd.download import cached_model_path, download_model
-from svd.engine import Engine, GenerationResult
+from svd.engine import Engine
 from svd.errors import SvdError
 from svd.image import InputImage
 from svd.logs import setup_logging
 from svd.models import resolve_model
 from svd.random_model import save_random_model
 from svd.request import GenerationRequest
+from svd.results import GenerationResult
 from svd.sizing import parse_size
 from svd.speed import SpeedOptions
 from svd.store import save_generation, versions

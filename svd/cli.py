@@ -12,8 +12,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from .camera.moves import MOVES, NO_CAMERA
+from .depth import DEPTH_FILES, DEPTH_MODELS, save_random_depth_model
 from .download import download_model
-from .engine import Engine, GenerationResult, Progress
+from .engine import Engine
 from .errors import InputError, ModelError, SvdError, first_line
 from .files import check_output_folder
 from .image import InputImage, load_image
@@ -22,6 +24,7 @@ from .memory import CHOICES as MEMORY_CHOICES
 from .models import CATALOGUE, resolve_model
 from .random_model import architecture_defaults, save_random_model
 from .request import GenerationRequest
+from .results import GenerationResult, Progress
 from .settings import Settings
 from .sizing import RESIZE_MODES, parse_size
 from .store import new_stem, safe_name, save_generation, timestamped_stem
@@ -70,15 +73,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     generate.add_argument("--crf", type=int, default=DEFAULT_CRF, help="H.264 quality, 0-51, lower is better")
     generate.add_argument("--save-frames", action="store_true", help="also write PNG frames to <stem>_frames/")
+    camera = generate.add_argument_group("camera move (see `python -m svd cameras`)")
+    camera.add_argument("--camera", default=NO_CAMERA, metavar="MOVE", help=f"{', '.join(MOVES)} (default none)")
+    camera.add_argument("--camera-strength", type=float, help="how closely the video follows the move, 0-1")
+    camera.add_argument("--camera-amount", type=float, default=1.0, help="how far the camera goes, 0.1-3 (default 1)")
+    camera.add_argument(
+        "--save-guide", action="store_true", help="also write the move's guide video as <stem>_guide.mp4"
+    )
+    camera.add_argument(
+        "--depth-model",
+        default=settings.depth_model,
+        help=f"depth model for orbits: {', '.join(DEPTH_MODELS)}, a Hub id or a folder (default %(default)s)",
+    )
     generate.set_defaults(run=run_generate)
 
+    cameras = commands.add_parser("cameras", help="list the camera moves")
+    cameras.set_defaults(run=run_cameras)
+
     download = commands.add_parser("download", help="fetch a model's fp16 weights into the Hugging Face cache")
-    download.add_argument("model", help=f"{', '.join(CATALOGUE)} or a Hub id")
+    download.add_argument("model", help=f"{', '.join([*CATALOGUE, *DEPTH_MODELS])} or a Hub id")
     download.set_defaults(run=run_download)
 
     make_tiny = commands.add_parser("make-tiny", help="write a tiny random-weight model (it generates noise)")
     make_tiny.add_argument("folder", type=Path)
     make_tiny.add_argument("--variant", choices=("fp16",), help="write fp16 variant weights, as the Hub repos have")
+    make_tiny.add_argument("--depth", action="store_true", help="write a tiny random-weight depth model instead")
     make_tiny.set_defaults(run=run_make_tiny)
     return parser
 
@@ -136,7 +155,8 @@ def run_generate(args: argparse.Namespace) -> int:
             failures += 1
             continue
         stem = _output_stem(args.output, is_batch, request.image.name)
-        saved = save_generation(result, stem, crf=args.crf, frames="folder" if args.save_frames else None)
+        frames = "folder" if args.save_frames else None
+        saved = save_generation(result, stem, crf=args.crf, frames=frames, guide=args.save_guide)
         _report(result, saved.video)
     return 2 if failures else 0
 
@@ -192,6 +212,10 @@ def _request(picture: InputImage, args: argparse.Namespace, size: tuple[int, int
         resize=args.resize,
         decode_chunk_size=args.decode_chunk,
         memory=args.memory,
+        camera=args.camera,
+        camera_strength=args.camera_strength,
+        camera_amount=args.camera_amount,
+        depth_model=args.depth_model,
     )
 
 
@@ -219,9 +243,10 @@ def _generate_with_bar(engine: Engine, request: GenerationRequest) -> Generation
 def _report(result: GenerationResult, video: Path) -> None:
     settings = result.settings
     total = sum(value for key, value in result.timings.items() if key in ("load", "pipeline"))
+    camera = f", camera {settings.camera} (strength {settings.camera_strength:g})" if settings.camera_strength else ""
     print(
         f"{result.input.name}: seed {settings.seed}, {settings.width}x{settings.height}, "
-        f"{settings.num_frames} frames at {settings.fps} fps, {total:.1f}s",
+        f"{settings.num_frames} frames at {settings.fps} fps{camera}, {total:.1f}s",
         file=sys.stderr,
     )
     if result.notice:
@@ -229,7 +254,20 @@ def _report(result: GenerationResult, video: Path) -> None:
     print(video)
 
 
+def run_cameras(args: argparse.Namespace) -> int:
+    width = max(len(name) for name in MOVES)
+    for move in MOVES.values():
+        defaults = f" (travel {move.travel}, strength {move.strength:g})" if move.name != NO_CAMERA else ""
+        print(f"{move.name:<{width}}  {move.summary}{defaults}")
+    return 0
+
+
 def run_download(args: argparse.Namespace) -> int:
+    depth_repo = DEPTH_MODELS.get(args.model.strip(), args.model.strip())
+    if depth_repo in DEPTH_MODELS.values():
+        print(f"downloading the depth model {depth_repo}...", file=sys.stderr)
+        print(download_model(depth_repo, allow_patterns=DEPTH_FILES))
+        return 0
     source = resolve_model(args.model)
     if source.is_local:
         print(f"{args.model} is a local folder; there is nothing to download", file=sys.stderr)
@@ -241,6 +279,13 @@ def run_download(args: argparse.Namespace) -> int:
 
 
 def run_make_tiny(args: argparse.Namespace) -> int:
+    if args.depth:
+        if args.variant:
+            raise InputError("--variant is for the SVD model; the tiny depth model has only fp32 weights")
+        folder = save_random_depth_model(args.folder)
+        print("note: the tiny depth model has random weights: its depth maps are noise", file=sys.stderr)
+        print(folder)
+        return 0
     folder = save_random_model("tiny", args.folder, variant=args.variant)
     print(f"note: {architecture_defaults('tiny').notice}", file=sys.stderr)
     print(folder)

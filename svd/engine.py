@@ -13,17 +13,19 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import torch
 from diffusers import StableVideoDiffusionPipeline
+from PIL import Image
 
+from .camera.stage import CameraRun, run_camera_stage
+from .depth import DEFAULT_DEPTH_MODEL, DepthEstimator, resolve_depth_model
 from .device import describe_device, resolve_device
 from .download import cached_model_path, download_model
 from .errors import CancelledError, ModelError, OutOfMemoryError, SvdError, first_line
-from .image import InputImage
 from .memory import (
     DECODE_CHUNK,
     Profile,
@@ -44,48 +46,12 @@ from .models import (
     resolve_model,
 )
 from .request import GenerationRequest, GenerationSettings, resolve_settings
+from .results import EngineStatus, GenerationResult, Progress
 from .sizing import fit_image
 from .speed import SpeedOptions, apply_options, attention_context, check_options
 from .timing import StageTimer
 
 logger = logging.getLogger("svd")
-
-
-@dataclass(frozen=True)
-class Progress:
-    """A progress report: `stage` is encoding, denoising or decoding; `step` of `total` denoising steps."""
-
-    stage: str
-    step: int
-    total: int
-    eta_seconds: float | None = None
-
-
-@dataclass(frozen=True)
-class EngineStatus:
-    """What the engine's model is doing. `failed` is only ever the server's own model failing with nothing loaded:
-    a request for another model that fails gets the error itself and leaves the status as it was."""
-
-    state: Literal["idle", "downloading", "loading", "ready", "failed"]
-    message: str
-    fraction: float | None = None
-    advice: str | None = None
-    """For `failed`: what to do about it."""
-
-
-@dataclass
-class GenerationResult:
-    frames: np.ndarray
-    """(frames, height, width, 3) uint8 RGB."""
-    settings: GenerationSettings
-    input: InputImage
-    timings: dict[str, float]
-    step_seconds: list[float]
-    peak_vram_bytes: int | None
-    peak_vram_reserved_bytes: int | None
-    device: str
-    dtype: str
-    notice: str | None = None
 
 
 @dataclass
@@ -106,16 +72,26 @@ ProgressCallback = Callable[[Progress], None]
 class Engine:
     """Loads models on demand (downloading them if needed) and turns `GenerationRequest`s into frames."""
 
-    def __init__(self, device: str = "auto", default_model: str = DEFAULT_MODEL, speed: SpeedOptions | None = None):
+    def __init__(
+        self,
+        device: str = "auto",
+        default_model: str = DEFAULT_MODEL,
+        speed: SpeedOptions | None = None,
+        default_depth_model: str = DEFAULT_DEPTH_MODEL,
+    ):
         self.device = resolve_device(device)
         self.device_name = describe_device(self.device)
         self.speed = speed or SpeedOptions()
         self.dtype = torch.float16 if self.device.type == "cuda" else torch.float32
         self.default_model = default_model
+        self.default_depth_model = default_depth_model
         self.status = EngineStatus("idle", "no model loaded")
         self.generating = False
         """True while a request runs on the device (not while one waits for the model)."""
         self._loaded: LoadedModel | None = None
+        self._depth = DepthEstimator()
+        self._depth_lock = threading.Lock()
+        """Guards the depth model alone, so camera previews need not wait for a generation to end."""
         self._default_failure: EngineStatus | None = None
         self._lock = threading.RLock()
         self._decode_steps_estimate = 1.0
@@ -220,18 +196,32 @@ class Engine:
             return cached
         self.status = EngineStatus("downloading", f"downloading {source.name} ({source.repo_id})", 0.0)
         logger.info(self.status.message)
+        return download_model(source.repo_id, on_progress=self._download_reporter(source.name))
+
+    def _download_reporter(self, name: str) -> Callable[[int, int], None]:
+        """A download progress callback that keeps the status (and every tenth, the log) up to date."""
         logged_tenths = 0
 
         def report(done: int, total: int) -> None:
             nonlocal logged_tenths
             fraction = min(done / total, 1.0) if total else None
-            text = f"downloading {source.name}: {done / 1e9:.2f} of {total / 1e9:.2f} GB"
+            text = f"downloading {name}: {done / 1e9:.2f} of {total / 1e9:.2f} GB"
             self.status = EngineStatus("downloading", text, fraction)
             if fraction is not None and int(fraction * 10) > logged_tenths:
                 logged_tenths = int(fraction * 10)
                 logger.info(f"{text} ({fraction:.0%})")
 
-        return download_model(source.repo_id, on_progress=report)
+        return report
+
+    def disparity(self, picture: Image.Image, model: str | None = None) -> np.ndarray:
+        """The picture's relative disparity (1 nearest) from depth model `model` (default: the engine's), which is
+        loaded, and downloaded if needed, on first use."""
+        name = resolve_depth_model(model or self.default_depth_model).name
+        with self._depth_lock:
+            if self._depth.name != name:
+                self._depth.load(name, self.device, self.dtype, self._download_reporter(f"the depth model {name}"))
+                self.status = self._settled_status()
+            return self._depth.estimate(picture)
 
     # Generation
 
@@ -239,11 +229,14 @@ class Engine:
         """Resolve and validate the request's settings without loading anything, so errors come at once."""
         source = self.source(request.model)
         profile = choose_profile(request.memory, self.device)
+        request = replace(request, depth_model=request.depth_model or self.default_depth_model)
         settings = resolve_settings(request, source.name, source.defaults, profile, DECODE_CHUNK[profile])
         if self.speed.decode_chunk_from_memory and request.decode_chunk_size is None and self.device.type == "cuda":
             usable = usable_gpu_bytes(self.device)
             chunk = decode_chunk_for_memory(usable, settings.width, settings.height, settings.num_frames, self.dtype)
             settings = replace(settings, decode_chunk_size=chunk)
+        if settings.depth_model is not None:
+            settings = replace(settings, depth_model=resolve_depth_model(settings.depth_model).name)
         return settings
 
     def generate(
@@ -261,26 +254,28 @@ class Engine:
             self.generating = True
             try:
                 self._place(loaded, settings)
-                frames, timer, pipeline_seconds, peaks = self._run(loaded.pipe, request, settings, progress, cancel)
+                run = self._run(loaded.pipe, request, settings, progress, cancel)
             finally:
                 self.generating = False
-        steps = timer.calls["unet"]
-        timings.update(timer.totals())
+        steps = run.timer.calls["unet"]
+        timings.update(run.camera.timings if run.camera else {})
+        timings.update(run.timer.totals())
         timings["denoise"] = timings.pop("unet", 0.0)
-        timings["pipeline"] = pipeline_seconds
+        timings["pipeline"] = run.seconds
         if steps and timings.get("vae_decode"):
             self._decode_steps_estimate = timings["vae_decode"] / (sum(steps) / len(steps))
         return GenerationResult(
-            frames=frames,
+            frames=run.frames,
             settings=settings,
             input=request.image,
             timings=timings,
             step_seconds=steps,
-            peak_vram_bytes=peaks[0],
-            peak_vram_reserved_bytes=peaks[1],
+            peak_vram_bytes=run.peaks[0],
+            peak_vram_reserved_bytes=run.peaks[1],
             device=self.device.type,
             dtype=str(self.dtype).removeprefix("torch."),
             notice=loaded.source.defaults.notice,
+            guide=run.camera.guide.frames if run.camera else None,
         )
 
     def _place(self, loaded: LoadedModel, settings: GenerationSettings) -> None:
@@ -307,7 +302,7 @@ class Engine:
         settings: GenerationSettings,
         progress: ProgressCallback | None,
         cancel: threading.Event | None,
-    ) -> tuple[np.ndarray, StageTimer, float, tuple[int | None, int | None]]:
+    ) -> _Run:
         total = settings.num_inference_steps
         report = progress or (lambda update: None)
         timer = StageTimer(pipe, self.device)
@@ -330,6 +325,9 @@ class Engine:
         failure: str | None = None
         started = time.perf_counter()
         try:
+            camera = run_camera_stage(pipe, picture, settings, partial(self.disparity, model=settings.depth_model))
+            starting_point = camera.pipeline_arguments if camera else {}
+            total = len(starting_point["sigmas"]) - 1 if starting_point else total
             with timer, attention_context(self.speed):
                 output = pipe(
                     image=picture,
@@ -346,6 +344,7 @@ class Engine:
                     generator=torch.Generator("cpu").manual_seed(settings.seed),
                     output_type="pil",
                     callback_on_step_end=on_step_end,
+                    **starting_point,
                 )
         except torch.cuda.OutOfMemoryError:
             failure = "out of memory"
@@ -358,17 +357,28 @@ class Engine:
             if failure == "cancelled":
                 raise CancelledError(f"cancelled after {len(step_times)} of {total} steps")
             raise _out_of_memory(settings, "generating")
-        pipeline_seconds = time.perf_counter() - started
+        seconds = time.perf_counter() - started
         frames = np.stack([np.asarray(frame) for frame in output.frames[0]])
         peaks = (None, None)
         if self.device.type == "cuda":
             peaks = (torch.cuda.max_memory_allocated(self.device), torch.cuda.max_memory_reserved(self.device))
-        return frames, timer, pipeline_seconds, peaks
+        return _Run(frames, timer, seconds, peaks, camera)
 
     def _release_memory(self) -> None:
         gc.collect()
         if self.device.type == "cuda":
             torch.cuda.empty_cache()
+
+
+@dataclass
+class _Run:
+    """What one pipeline run gave: frames, its stage timer, its wall time, peak memory, and the camera stage."""
+
+    frames: np.ndarray
+    timer: StageTimer
+    seconds: float
+    peaks: tuple[int | None, int | None]
+    camera: CameraRun | None
 
 
 class _Cancelled(Exception):

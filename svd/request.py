@@ -9,6 +9,8 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
+from .camera.moves import AMOUNT_RANGE, NO_CAMERA, STRENGTH_RANGE, check_move
+from .depth import DEFAULT_DEPTH_MODEL
 from .errors import InputError
 from .image import InputImage
 from .memory import check_profile
@@ -29,6 +31,8 @@ LIMITS: dict[str, tuple[float, float]] = {
     "max_guidance_scale": (0.0, 20.0),
     "decode_chunk_size": (1, 128),
     "seed": (0, MAX_SEED),
+    "camera_strength": STRENGTH_RANGE,
+    "camera_amount": AMOUNT_RANGE,
 }
 """Accepted ranges, checked for both the CLI and the WebUI."""
 
@@ -42,6 +46,8 @@ OPTION_NAMES = {
     "max_guidance_scale": "max guidance",
     "decode_chunk_size": "decode chunk",
     "seed": "seed",
+    "camera_strength": "camera strength",
+    "camera_amount": "camera amount",
 }
 
 
@@ -65,6 +71,12 @@ class GenerationRequest:
     resize: ResizeMode = "crop"
     decode_chunk_size: int | None = None
     memory: str = "auto"
+    camera: str = NO_CAMERA
+    camera_strength: float | None = None
+    """None: the move's default."""
+    camera_amount: float = 1.0
+    depth_model: str | None = None
+    """For moves that need depth (orbit); None: the default depth model."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +100,13 @@ class GenerationSettings:
     resize: ResizeMode
     size_choice: str
     """How the size was chosen: `auto`, or the `WxH` that was asked for (before snapping)."""
+    camera: str = NO_CAMERA
+    camera_strength: float | None = None
+    """How closely the video follows the camera's guide, 0 to 1 (None without a camera move)."""
+    camera_amount: float | None = None
+    """How far the camera travels, as a multiple of the move's usual travel (None without a camera move)."""
+    depth_model: str | None = None
+    """The depth model a move that needs depth used."""
 
 
 def draw_seed() -> int:
@@ -102,6 +121,8 @@ def resolve_settings(
     if request.resize not in RESIZE_MODES:
         raise InputError(f"resize mode '{request.resize}' is not known: use one of {', '.join(RESIZE_MODES)}")
     seed = draw_seed() if request.seed in (None, RANDOM_SEED) else request.seed
+    move = check_move(request.camera)
+    moving = move.name != NO_CAMERA
     width, height = choose_size(request.image.size, defaults, request.size)
     num_frames = _pick(request.num_frames, defaults.num_frames)
     settings = GenerationSettings(
@@ -120,6 +141,10 @@ def resolve_settings(
         memory_profile=memory_profile,
         resize=request.resize,
         size_choice="auto" if request.size is None else f"{request.size[0]}x{request.size[1]}",
+        camera=move.name,
+        camera_strength=_pick(request.camera_strength, move.strength) if moving else None,
+        camera_amount=request.camera_amount if moving else None,
+        depth_model=(request.depth_model or DEFAULT_DEPTH_MODEL) if move.needs_depth else None,
     )
     check_limits(settings)
     return settings
@@ -128,6 +153,8 @@ def resolve_settings(
 def check_limits(settings: GenerationSettings) -> None:
     for key, (low, high) in LIMITS.items():
         value = getattr(settings, key)
+        if value is None:
+            continue
         if not low <= value <= high:
             extra = f", or {RANDOM_SEED} for a random one" if key == "seed" else ""
             raise InputError(

@@ -15,6 +15,8 @@ from .errors import InputError
 
 ENVIRONMENT: dict[str, str] = {
     "SVD_MODEL": "Model: a catalogue id (svd, svd-xt, svd-xt-1.1), a Hub id or a local folder. Default svd-xt.",
+    "SVD_DEPTH_MODEL": "Depth model for orbit moves: depth-anything-v2-small, a Hub id or a local folder. "
+    "Default depth-anything-v2-small.",
     "SVD_MEMORY": "Memory profile: auto, full, balanced or low. Default auto.",
     "SVD_DEVICE": "Device: auto, cuda or cpu. Default auto.",
     "SVD_OUTPUT_DIR": "Folder for videos, sidecars and history. Default ./outputs.",
@@ -42,6 +44,7 @@ ENVIRONMENT: dict[str, str] = {
 @dataclass(frozen=True)
 class Settings:
     model: str = "svd-xt"
+    depth_model: str = "depth-anything-v2-small"
     memory: str = "auto"
     device: str = "auto"
     output_dir: Path = Path("outputs")
@@ -61,6 +64,7 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
         return cls(
             model=environ.get("SVD_MODEL") or cls.model,
+            depth_model=environ.get("SVD_DEPTH_MODEL") or cls.depth_model,
             memory=environ.get("SVD_MEMORY") or cls.memory,
             device=environ.get("SVD_DEVICE") or cls.device,
             output_dir=Path(environ.get("SVD_OUTPUT_DIR") or cls.output_dir),

@@ -23,14 +23,15 @@ import transformers
 from PIL import Image
 
 from . import __version__
-from .engine import GenerationResult
 from .files import atomic_path, write_json
 from .image import InputImage
+from .results import GenerationResult
 from .video import DEFAULT_CRF, write_mp4, write_png_frames, write_png_zip
 
 FRAMES_SUFFIX = "_frames"
 INPUT_SUFFIX = "_input"
 POSTER_SUFFIX = "_poster.jpg"
+GUIDE_SUFFIX = "_guide.mp4"
 POSTER_SIZE = (480, 480)
 BROWSER_FORMATS = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp"}
 """Input pictures in these formats are kept as they came (a browser shows them); others are kept as PNG."""
@@ -48,10 +49,14 @@ class SavedGeneration:
 
 
 def save_generation(
-    result: GenerationResult, stem: Path, crf: int = DEFAULT_CRF, frames: FramesFormat | None = None
+    result: GenerationResult,
+    stem: Path,
+    crf: int = DEFAULT_CRF,
+    frames: FramesFormat | None = None,
+    guide: bool = False,
 ) -> SavedGeneration:
-    """Write the MP4, the input picture, a poster, the PNG frames if asked (a folder or a zip) and, last, the
-    sidecar; each appears only when complete."""
+    """Write the MP4, the input picture, a poster, the PNG frames if asked (a folder or a zip), the camera's guide
+    video if asked and, last, the sidecar; each appears only when complete."""
     video = _beside(stem, ".mp4")
     started = time.perf_counter()
     write_mp4(result.frames, video, fps=result.settings.fps, crf=crf)
@@ -65,8 +70,12 @@ def save_generation(
         write_png_zip(result.frames, frames_path)
     picture = write_input_picture(result.input, stem)
     poster = write_poster(result.frames[0], _beside(stem, POSTER_SUFFIX))
+    guide_path = None
+    if guide and result.guide is not None:
+        guide_path = _beside(stem, GUIDE_SUFFIX)
+        write_mp4(result.guide, guide_path, fps=result.settings.fps, crf=crf)
     timings["total"] = sum(value for key, value in timings.items() if key in _TOTAL_STAGES)
-    files = {"video": video, "frames": frames_path, "input_picture": picture, "poster": poster}
+    files = {"video": video, "frames": frames_path, "input_picture": picture, "poster": poster, "guide": guide_path}
     record = sidecar_record(result, files, crf, timings)
     sidecar = _beside(stem, ".json")
     write_json(sidecar, record)

@@ -14,12 +14,12 @@ from conftest import write_picture
 from mounts import fill, read_only, tmpfs
 from PIL import Image
 
-from svd.engine import GenerationResult
 from svd.errors import OutputError
 from svd.files import check_output_folder, remove_stale_partials
 from svd.history import delete_generation, list_history, output_file
 from svd.image import load_image
 from svd.request import GenerationSettings
+from svd.results import GenerationResult
 from svd.store import new_stem, safe_name, save_generation, timestamped_stem
 
 

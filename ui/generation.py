@@ -17,12 +17,13 @@ from pathlib import Path
 
 import anyio
 
-from svd.engine import Engine, Progress
+from svd.engine import Engine
 from svd.errors import CancelledError, InputError, SvdError, first_line
 from svd.files import check_output_folder
 from svd.image import InputImage, load_image
 from svd.models import served_model_name
 from svd.request import GenerationRequest
+from svd.results import Progress
 from svd.settings import Settings
 from svd.sizing import parse_size
 from svd.store import SavedGeneration, save_generation, timestamped_stem

@@ -1,0 +1,50 @@
+"""What the engine reports: progress during a run, the state of its model, and a finished generation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from .image import InputImage
+from .request import GenerationSettings
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A progress report: `stage` is encoding, denoising or decoding; `step` of `total` denoising steps."""
+
+    stage: str
+    step: int
+    total: int
+    eta_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class EngineStatus:
+    """What the engine's model is doing. `failed` is only ever the server's own model failing with nothing loaded:
+    a request for another model that fails gets the error itself and leaves the status as it was."""
+
+    state: Literal["idle", "downloading", "loading", "ready", "failed"]
+    message: str
+    fraction: float | None = None
+    advice: str | None = None
+    """For `failed`: what to do about it."""
+
+
+@dataclass
+class GenerationResult:
+    frames: np.ndarray
+    """(frames, height, width, 3) uint8 RGB."""
+    settings: GenerationSettings
+    input: InputImage
+    timings: dict[str, float]
+    step_seconds: list[float]
+    peak_vram_bytes: int | None
+    peak_vram_reserved_bytes: int | None
+    device: str
+    dtype: str
+    notice: str | None = None
+    guide: np.ndarray | None = None
+    """The camera move's guide frames, when there is a move."""
