@@ -3,6 +3,7 @@
     python bench/bench.py                    # full-size SVD-XT architecture with random weights, on the GPU
     python bench/bench.py --model svd-xt     # a real model (catalogue id, Hub id or folder)
     python bench/bench.py --tiny             # the tiny model, on the CPU: proves the harness works, times nothing
+    python bench/bench.py --variants plain --camera orbit-left   # the cost and saving of a camera move
 
 Each variant is a fresh `svd.engine.Engine` with its speed options and memory profile, loading the model from a
 folder in diffusers layout, generating with a fixed seed and writing the MP4 through `svd.store`. After the warm-up
@@ -32,12 +33,14 @@ import torch
 from flops import StageFlops, count_stage_flops
 from PIL import Image
 
+from svd.camera.moves import MOVES, NO_CAMERA
 from svd.download import cached_model_path, download_model
 from svd.engine import Engine
 from svd.errors import SvdError
 from svd.image import InputImage
 from svd.logs import setup_logging
 from svd.models import resolve_model
+from svd.random_depth_model import save_random_depth_model
 from svd.random_model import save_random_model
 from svd.request import GenerationRequest
 from svd.results import GenerationResult
@@ -79,6 +82,8 @@ VARIANTS = {
 GPU_DEFAULT = list(VARIANTS)
 CPU_DEFAULT = ["plain", "attention-math", "channels-last", "fuse-qkv"]
 STAGES = ("image_encoder", "vae_encode", "unet_step", "denoise", "vae_decode", "video_encode", "end_to_end")
+CAMERA_STAGES = {"camera_depth", "camera_guide", "camera_encode"}
+"""Present when the request has a camera move: depth estimation (orbits), guide rendering, guide VAE encode."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
 
     picture = test_picture(width, height)
     request = dict(num_frames=frames, num_inference_steps=steps, size=(width, height), seed=args.seed)
+    if args.camera != NO_CAMERA:
+        depth = args.depth_model or str(random_depth_model(workdir, "tiny" if args.tiny else "small"))
+        request.update(camera=args.camera, camera_strength=args.camera_strength, depth_model=depth)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     reference: np.ndarray | None = None
@@ -114,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
             row["deviation"] = deviation(frames_made, reference)
         row.update(
             model=model, width=width, height=height, num_frames=frames, steps=steps, flops=flops.as_dict(),
+            camera=args.camera, camera_strength=row.pop("camera_strength", None),
             device=describe_device(device), versions=versions(), command=shlex.join(["python", *sys.argv]),
         )  # fmt: skip
         with out.open("a") as results:
@@ -135,6 +144,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=1, help="untimed runs per variant (compilation happens here)")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per variant; medians are reported")
     parser.add_argument("--variants", help=f"comma-separated, from: {', '.join(VARIANTS)}")
+    parser.add_argument("--camera", default=NO_CAMERA, choices=list(MOVES), help="a camera move (default none)")
+    parser.add_argument("--camera-strength", type=float, help="default: the move's")
+    parser.add_argument("--depth-model", help="for orbits (default: random weights of Depth-Anything-V2-Small)")
     parser.add_argument("--workdir", help="where the random model and the videos go (reused between runs)")
     parser.add_argument("--out", default="bench/results.jsonl", help="JSON lines are appended here")
     return parser.parse_args(argv)
@@ -146,6 +158,13 @@ def random_model(workdir: Path, architecture: str, device: str) -> Path:
     if not (folder / "model_index.json").exists():
         variant = "fp16" if device == "cuda" else None
         save_random_model(architecture, folder, variant=variant, device=device)
+    return folder
+
+
+def random_depth_model(workdir: Path, architecture: str) -> Path:
+    folder = workdir / f"depth-{architecture}"
+    if not (folder / "config.json").exists():
+        save_random_depth_model(folder, architecture)
     return folder
 
 
@@ -177,6 +196,7 @@ def run_variant(variant, model, device, picture, request, flops: StageFlops, arg
             torch.cuda.empty_cache()
     row["medians"] = stage_medians(runs)
     row["decode_chunk_size"] = runs[0][0].settings.decode_chunk_size
+    row["camera_strength"] = runs[0][0].settings.camera_strength
     row["peak_vram_allocated"] = max((result.peak_vram_bytes or 0) for result, _ in runs) or None
     row["peak_vram_reserved"] = max((result.peak_vram_reserved_bytes or 0) for result, _ in runs) or None
     medians = row["medians"]
@@ -201,6 +221,8 @@ def stage_medians(runs: list[tuple[GenerationResult, float]]) -> dict[str, float
         per_stage["vae_decode"].append(timings["vae_decode"])
         per_stage["video_encode"].append(video_seconds)
         per_stage["end_to_end"].append(timings["pipeline"] + video_seconds)
+        for stage in CAMERA_STAGES & timings.keys():
+            per_stage.setdefault(stage, []).append(timings[stage])
     return {stage: statistics.median(values) for stage, values in per_stage.items()}
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .camera.moves import MOVES, NO_CAMERA
-from .depth import DEPTH_FILES, DEPTH_MODELS, save_random_depth_model
+from .depth import DEPTH_FILES, DEPTH_MODELS
 from .download import download_model
 from .engine import Engine
 from .errors import InputError, ModelError, SvdError, first_line
@@ -22,6 +22,7 @@ from .image import InputImage, load_image
 from .logs import setup_logging
 from .memory import CHOICES as MEMORY_CHOICES
 from .models import CATALOGUE, resolve_model
+from .random_depth_model import save_random_depth_model
 from .random_model import architecture_defaults, save_random_model
 from .request import GenerationRequest
 from .results import GenerationResult, Progress

@@ -16,13 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
-from transformers import (
-    DepthAnythingConfig,
-    DepthAnythingForDepthEstimation,
-    Dinov2Config,
-    Pipeline,
-    pipeline,
-)
+from transformers import Pipeline, pipeline
 from transformers.models.auto.modeling_auto import MODEL_FOR_DEPTH_ESTIMATION_MAPPING_NAMES
 
 from .download import cached_model_path, download_model
@@ -174,51 +168,3 @@ class DepthEstimator:
         if self._metric:
             predicted = 1.0 / predicted.clamp(min=1e-6)
         return normalise_disparity(predicted)
-
-
-TINY_PROCESSOR = {
-    "do_normalize": True,
-    "do_pad": False,
-    "do_rescale": True,
-    "do_resize": True,
-    "ensure_multiple_of": 14,
-    "image_mean": [0.485, 0.456, 0.406],
-    "image_processor_type": "DPTImageProcessor",
-    "image_std": [0.229, 0.224, 0.225],
-    "keep_aspect_ratio": True,
-    "resample": 3,
-    "rescale_factor": 1 / 255,
-    "size": {"height": 56, "width": 56},
-}
-"""Depth-Anything-V2-Small's preprocessor_config.json, resizing to 56 instead of 518 so it runs in milliseconds."""
-
-
-def save_random_depth_model(folder: Path, seed: int = 0) -> Path:
-    """Write a tiny random-weight Depth-Anything model in the Hub repository's layout (its maps are noise)."""
-    torch.manual_seed(seed)
-    backbone = Dinov2Config(
-        hidden_size=32,
-        num_hidden_layers=4,
-        num_attention_heads=2,
-        mlp_ratio=2,
-        image_size=56,
-        patch_size=14,
-        out_indices=[1, 2, 3, 4],
-        reshape_hidden_states=False,
-    )
-    config = DepthAnythingConfig(
-        backbone_config=backbone,
-        patch_size=14,
-        reassemble_hidden_size=32,
-        reassemble_factors=[4, 2, 1, 0.5],
-        neck_hidden_sizes=[8, 16, 32, 32],
-        fusion_hidden_size=16,
-        head_hidden_size=8,
-    )
-    model = DepthAnythingForDepthEstimation(config).eval()
-    with torch.no_grad():
-        model.head.conv3.bias.fill_(1.0)  # keeps the random map above the final ReLU, so it is not flat zero
-    folder.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(folder, safe_serialization=True)
-    (folder / "preprocessor_config.json").write_text(json.dumps(TINY_PROCESSOR, indent=2) + "\n")
-    return folder

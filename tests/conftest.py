@@ -35,8 +35,8 @@ for variable in ("HF_TOKEN", "HF_HUB_OFFLINE", "SVD_MODEL", "SVD_MEMORY", "SVD_D
 
 from webui_server import start_server  # noqa: E402
 
-from svd.depth import save_random_depth_model  # noqa: E402
 from svd.engine import Engine  # noqa: E402
+from svd.random_depth_model import save_random_depth_model  # noqa: E402
 from svd.random_model import save_random_model  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -79,9 +79,11 @@ def engine(tiny_model) -> Engine:
 
 
 @pytest.fixture(scope="session")
-def server(tiny_model, tmp_path_factory):
-    """`webui.py` running with the tiny model, shared by the API and the browser tests."""
-    running = start_server(tmp_path_factory.mktemp("webui"), SVD_MODEL=str(tiny_model))
+def server(tiny_model, tiny_depth_model, tmp_path_factory):
+    """`webui.py` running with the tiny models, shared by the API and the browser tests."""
+    running = start_server(
+        tmp_path_factory.mktemp("webui"), SVD_MODEL=str(tiny_model), SVD_DEPTH_MODEL=str(tiny_depth_model)
+    )
     running.wait_for_model()
     yield running
     running.stop()

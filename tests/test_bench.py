@@ -33,7 +33,7 @@ def test_harness_runs_on_the_cpu_with_the_tiny_model(tmp_path):
     out = tmp_path / "results.jsonl"
     result = subprocess.run(
         [sys.executable, "bench/bench.py", "--tiny", "--frames", "3", "--steps", "1", "--warmup", "1",
-         "--repeats", "1", "--variants", "plain,channels-last,fuse-qkv",
+         "--repeats", "1", "--variants", "plain,channels-last,fuse-qkv", "--camera", "zoom-in",
          "--workdir", str(tmp_path), "--out", str(out)],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
@@ -42,8 +42,10 @@ def test_harness_runs_on_the_cpu_with_the_tiny_model(tmp_path):
     assert [row["variant"] for row in rows] == ["plain", "channels-last", "fuse-qkv"]
     for row in rows:
         assert set(row["medians"]) == {
-            "image_encoder", "vae_encode", "unet_step", "denoise", "vae_decode", "video_encode", "end_to_end"
+            "image_encoder", "vae_encode", "unet_step", "denoise", "vae_decode", "video_encode", "end_to_end",
+            "camera_guide", "camera_encode",
         }  # fmt: skip
+        assert (row["camera"], row["camera_strength"]) == ("zoom-in", 0.5)
         assert all(seconds > 0 for seconds in row["medians"].values())
         assert row["tflops_per_second"]["unet"] > 0 and row["flops"]["steps"] == 1
         assert row["deviation"]["max_abs"] <= 1  # exact switches: the same video up to rounding
