@@ -50,7 +50,7 @@ def orbit_frames(picture: np.ndarray, disparity: np.ndarray, angles: np.ndarray)
         u, v, z = _project(points.reshape(-1, 3), math.radians(angle), pivot, focal, width, height)
         image, distance, hit = _splat(u, v, z, colours, width, height)
         frames.append(_fill_from_background(image, distance, hit))
-        uncovered.append(~hit)
+        uncovered.append(~hit.numpy())
     return np.stack(frames), np.stack(uncovered)
 
 
@@ -64,49 +64,58 @@ def _project(points: np.ndarray, angle: float, pivot: float, focal: float, width
     return focal * seen_x / seen_z + width / 2, focal * points[:, 1] / seen_z + height / 2, seen_z
 
 
-def _splat(u, v, z, colours, width: int, height: int):
-    """The nearest point's colour and depth per pixel: first each point's own pixel, then its neighbours' pixels
-    for any pixel still empty (closing the one-pixel cracks that a slight magnification opens)."""
-    image = torch.zeros(height * width, 3, dtype=torch.uint8)
-    distance = torch.full((height * width,), torch.inf, dtype=torch.float64)
-    hit = torch.zeros(height * width, dtype=torch.bool)
-    u, v, z = torch.from_numpy(u), torch.from_numpy(v), torch.from_numpy(z)
-    colours = torch.from_numpy(colours)
-    footprints = [[(0.0, 0.0)], [(-0.5, -0.5), (0.5, -0.5), (-0.5, 0.5), (0.5, 0.5)]]
-    for footprint in footprints:
-        empty = ~hit
-        for du, dv in footprint:
-            col, row = torch.floor(u + du).long(), torch.floor(v + dv).long()
-            inside = (col >= 0) & (col < width) & (row >= 0) & (row < height)
-            index = (row * width + col)[inside]
-            keep = empty[index]
-            index, depth, colour = index[keep], z[inside][keep], colours[inside][keep]
-            nearest = distance.scatter_reduce(0, index, depth, reduce="amin")
-            wins = depth <= nearest[index]
-            distance, image[index[wins]] = nearest, colour[wins]
-            hit[index] = True
-    return image.view(height, width, 3).numpy(), distance.view(height, width).numpy(), hit.view(height, width).numpy()
+def _splat(u: np.ndarray, v: np.ndarray, z: np.ndarray, colours: np.ndarray, width: int, height: int):
+    """The nearest point's colour and depth per pixel, and which pixels a point landed on."""
+    col, row = torch.from_numpy(np.floor(u)).long(), torch.from_numpy(np.floor(v)).long()
+    depth = torch.from_numpy(z)
+    inside = (col >= 0) & (col < width) & (row >= 0) & (row < height)
+    index = torch.where(inside, row * width + col, height * width)  # points outside land on a spare last slot
+    distance = torch.full((height * width + 1,), torch.inf, dtype=depth.dtype)
+    distance = distance.scatter_reduce(0, index, depth, reduce="amin")
+    wins = inside & (depth <= distance[index])
+    image = torch.zeros(height * width + 1, 3, dtype=torch.uint8)
+    image[index[wins]] = torch.from_numpy(colours)[wins]
+    distance = distance[:-1].view(height, width)
+    return _close_cracks(image[:-1].view(height, width, 3), distance, torch.isfinite(distance))
 
 
-def _fill_from_background(image: np.ndarray, distance: np.ndarray, hit: np.ndarray) -> np.ndarray:
+NEIGHBOURS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0, 0)]
+
+
+def _close_cracks(image: torch.Tensor, distance: torch.Tensor, hit: torch.Tensor):
+    """Give each empty pixel its nearest neighbour's colour and depth: this closes the one-pixel cracks that a
+    slight magnification opens between splats (wider holes keep all but their edge empty)."""
+    height, width = hit.shape
+    padded_distance = torch.nn.functional.pad(distance, (1, 1, 1, 1), value=torch.inf)
+    padded_image = torch.nn.functional.pad(image.permute(2, 0, 1), (1, 1, 1, 1)).permute(1, 2, 0)
+    best_distance, best_image = distance.clone(), image.clone()
+    for dy, dx in NEIGHBOURS:
+        rows, cols = slice(1 + dy, 1 + dy + height), slice(1 + dx, 1 + dx + width)
+        closer = ~hit & (padded_distance[rows, cols] < best_distance)
+        best_distance = torch.where(closer, padded_distance[rows, cols], best_distance)
+        best_image = torch.where(closer[..., None], padded_image[rows, cols], best_image)
+    return best_image, best_distance, torch.isfinite(best_distance)
+
+
+def _fill_from_background(image: torch.Tensor, distance: torch.Tensor, hit: torch.Tensor) -> np.ndarray:
     """Fill the empty pixels of each row from the nearest filled pixel on its farther side; rows with nothing in
     them are then filled the same way column by column."""
     image, distance, hit = _fill_rows(image, distance, hit)
-    image, _, _ = _fill_rows(image.transpose(1, 0, 2), distance.T, hit.T)
-    return np.ascontiguousarray(image.transpose(1, 0, 2))
+    image, _, _ = _fill_rows(image.transpose(0, 1), distance.T, hit.T)
+    return image.transpose(0, 1).contiguous().numpy()
 
 
-def _fill_rows(image: np.ndarray, distance: np.ndarray, hit: np.ndarray):
+def _fill_rows(image: torch.Tensor, distance: torch.Tensor, hit: torch.Tensor):
     height, width = hit.shape
-    cols = np.broadcast_to(np.arange(width), (height, width))
-    left = np.maximum.accumulate(np.where(hit, cols, -1), axis=1)
-    right = np.minimum.accumulate(np.where(hit, cols, width)[:, ::-1], axis=1)[:, ::-1]
+    cols = torch.arange(width).expand(height, width)
+    left = torch.where(hit, cols, -1).cummax(dim=1).values
+    right = torch.where(hit, cols, width).flip(1).cummin(dim=1).values.flip(1)
     has_left, has_right = left >= 0, right < width
-    rows = np.arange(height)[:, None]
-    left_distance = np.where(has_left, distance[rows, left.clip(0, width - 1)], -np.inf)
-    right_distance = np.where(has_right, distance[rows, right.clip(0, width - 1)], -np.inf)
-    source = np.where(left_distance >= right_distance, left, right).clip(0, width - 1)
+    left_distance = torch.where(has_left, distance.gather(1, left.clamp(0, width - 1)), -torch.inf)
+    right_distance = torch.where(has_right, distance.gather(1, right.clamp(0, width - 1)), -torch.inf)
+    source = torch.where(left_distance >= right_distance, left, right).clamp(0, width - 1)
     fill = ~hit & (has_left | has_right)
-    image = np.where(fill[..., None], image[rows, source], image)
-    distance = np.where(fill, distance[rows, source], distance)
+    filled_image = image.gather(1, source[..., None].expand(height, width, 3))
+    image = torch.where(fill[..., None], filled_image, image)
+    distance = torch.where(fill, distance.gather(1, source), distance)
     return image, distance, hit | fill
