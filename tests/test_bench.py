@@ -10,6 +10,8 @@ import pytest
 from conftest import REPO_ROOT
 from mp4 import decode
 
+from svd.camera.moves import MOVES, NO_CAMERA
+
 sys.path.insert(0, str(REPO_ROOT / "bench"))
 from flops import count_stage_flops
 
@@ -64,3 +66,13 @@ def test_unknown_variant_is_refused(tmp_path):
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert result.returncode != 0 and "unknown variants warp-speed" in result.stderr
+
+
+def test_guide_timer_times_every_move():
+    result = subprocess.run(
+        [sys.executable, "bench/guides.py", "--size", "256x144", "--frames", "3", "--repeats", "1"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    timed = {line.split()[0]: float(line.split()[1]) for line in result.stdout.splitlines()[1:]}
+    assert list(timed) == [move for move in MOVES if move != NO_CAMERA] and all(s >= 0 for s in timed.values())
