@@ -23,6 +23,7 @@ from svd.logs import setup_logging
 from svd.memory import check_profile
 from svd.settings import Settings, read_logins
 from ui.api import FillApiDefaults, register
+from ui.camera import CAMERA_CSS
 from ui.create import build_create
 from ui.generation import Runner
 from ui.history import build_history
@@ -131,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
             "middleware": [Middleware(LoginThrottle), Middleware(FillApiDefaults, defaults=api_defaults)],
         },
         show_error=False,
-        css=CSS,
+        css=CSS + CAMERA_CSS,
         js=MUTE_VIDEOS,
     )
     return 0

@@ -33,6 +33,7 @@ os.environ.update(
 for variable in ("HF_TOKEN", "HF_HUB_OFFLINE", "SVD_MODEL", "SVD_MEMORY", "SVD_DEVICE", "SVD_OUTPUT_DIR"):
     os.environ.pop(variable, None)
 
+from chromium import launch_chromium, open_page  # noqa: E402
 from webui_server import start_server  # noqa: E402
 
 from svd.engine import Engine  # noqa: E402
@@ -105,6 +106,29 @@ def auth_server(tiny_model, tmp_path_factory):
     running.wait_for_model()
     yield running
     running.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, headless, one per test module."""
+    with launch_chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def page(browser, server):
+    """A fresh laptop-sized page of the shared server, once its model is ready."""
+    opened = open_page(browser, server.url)
+    yield opened
+    opened.context.close()
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory) -> Path:
+    """Where the browser tests' screenshots go, to be looked at: $SVD_SCREENSHOTS, or a temporary folder."""
+    folder = Path(os.environ.get("SVD_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 GATED_LATER = "svd-tests/gated-until-accepted"

@@ -23,6 +23,7 @@ from mounts import fill, read_only, tmpfs
 from mp4 import decode
 from webui_server import health, readiness, start_server
 
+from svd.camera.moves import MOVES
 from svd.history import list_history
 
 
@@ -111,6 +112,14 @@ def test_bad_files_get_a_clear_message_and_the_app_keeps_serving(client, server,
         (dict(size=[256, 144]), "size must be text, not [256, 144]"),
         (dict(resize="zoom"), "resize must be one of crop, pad, stretch, not 'zoom'"),
         (dict(memory=None), "memory must be one of auto, full, balanced, low, not None"),
+        (
+            dict(camera="spin"),
+            "camera must be one of none, locked, pan-left, pan-right, tilt-up, tilt-down, zoom-in, zoom-out, "
+            "orbit-left, orbit-right, shake, not 'spin'",
+        ),
+        (dict(camera="zoom-in", camera_strength=2), "camera strength 2 is out of range: use a value from 0 to 1"),
+        (dict(camera="zoom-in", camera_amount=5), "camera amount 5 is out of range: use a value from 0.1 to 3"),
+        (dict(camera_amount="far"), "camera_amount must be a number, not 'far'"),
     ],
 )
 def test_bad_values_get_one_line_that_names_them(client, picture, settings, message):
@@ -184,13 +193,15 @@ def test_view_api_describes_every_parameter_with_its_choices_and_names_the_retur
     parameters = re.findall(r"- \[Api\] (\w+): (.*)", shown.split("Returns:")[0])
     assert [name for name, _ in parameters] == [
         "picture", "motion", "frames", "fps", "seed", "size", "resize", "steps", "min_cfg", "max_cfg", "noise_aug",
-        "decode_chunk", "memory", "model",
+        "decode_chunk", "memory", "model", "camera", "camera_strength", "camera_amount",
     ]  # fmt: skip
     assert all(line.rstrip().endswith(")") and " (" in line for _, line in parameters)  # each has a description
     described = dict(parameters)
     assert described["size"].startswith("Literal['auto', '256x144', '144x256', '192x192'")
     assert described["resize"].startswith("Literal['crop', 'pad', 'stretch']")
     assert described["memory"].startswith("Literal['auto', 'full', 'balanced', 'low']")
+    assert described["camera"].startswith(f"Literal[{', '.join(repr(name) for name in MOVES)}] (not required")
+    assert described["camera_strength"].startswith("float | None (not required, defaults to:   None)")
     assert "video: filepath (the MP4" in shown and "settings: dict(str, Any) (every setting used" in shown
     assert "Any \n" not in shown
 

@@ -17,6 +17,7 @@ import gradio as gr
 from gradio import FileData
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from svd.camera.moves import AMOUNT_RANGE, MOVES, NO_CAMERA, CameraMove
 from svd.errors import CancelledError, InputError, SvdError
 from svd.memory import CHOICES as MEMORY_CHOICES
 from svd.models import CATALOGUE, ModelDefaults
@@ -52,7 +53,19 @@ def parameter_help(defaults: ModelDefaults) -> dict[str, str]:
         "run), low (also chunked; SVD-XT under 8 GB) or auto (by free memory); ignored on a CPU",
         "model": "empty for the server's model, or svd, svd-xt, svd-xt-1.1, a Hub id (owner/name) or a folder in "
         "the server's models folder",
+        "camera": "camera move: the video follows a guide of the move made from the picture; none leaves the camera "
+        "to the model",
+        "camera_strength": "how closely the video follows the camera move, 0-1 (0 is plain SVD); null for the move's "
+        f"own default ({_by_kind(lambda move: f'{move.strength:g}')}); settings returns the one used",
+        "camera_amount": f"how far the camera travels, {AMOUNT_RANGE[0]:g}-{AMOUNT_RANGE[1]:g}, as a multiple of the "
+        f"move's usual travel ({_by_kind(lambda move: None if move.name == 'locked' else move.travel)})",
     }
+
+
+def _by_kind(text: Callable[[CameraMove], str | None]) -> str:
+    """`text(move)` for each kind of camera move (pan-left and pan-right are one kind; None leaves a kind out)."""
+    kinds = {name.split("-")[0]: text(move) for name, move in MOVES.items() if name != NO_CAMERA}
+    return ", ".join(f"{kind} {value}" for kind, value in kinds.items() if value is not None)
 
 
 RETURNS = (
@@ -66,6 +79,7 @@ def register(runner: Runner, defaults: ModelDefaults, demo: gr.Blocks) -> list:
     """Add `/generate` to the app, on the GPU's one-at-a-time queue; returns its inputs' defaults, in order."""
     SizeChoice = Literal[("auto", *(f"{width}x{height}" for width, height in buckets(defaults)))]
     ModelChoice = Literal[("", *CATALOGUE)]
+    CameraChoice = Literal[tuple(MOVES)]
 
     async def generate(
         picture: FileData,
@@ -82,13 +96,17 @@ def register(runner: Runner, defaults: ModelDefaults, demo: gr.Blocks) -> list:
         decode_chunk: int = 0,
         memory: Literal["auto", "full", "balanced", "low"] = runner.settings.memory,  # type: ignore[assignment]
         model: ModelChoice | str = "",
+        camera: CameraChoice = NO_CAMERA,  # type: ignore[valid-type]
+        # `float`, not `float | None`: view_api itself adds `| None` to a parameter whose default is None
+        camera_strength: float = None,  # type: ignore[assignment]  # noqa: RUF013
+        camera_amount: float = 1.0,
     ) -> tuple[FileData, FileData, dict]:
         """Animate a picture into a short MP4 with Stable Video Diffusion."""
         try:
             given = dict(
                 motion=motion, frames=frames, fps=fps, seed=seed, size=size, resize=resize, steps=steps,
                 min_cfg=min_cfg, max_cfg=max_cfg, noise_aug=noise_aug, decode_chunk=decode_chunk, memory=memory,
-                model=model,
+                model=model, camera=camera, camera_strength=camera_strength, camera_amount=camera_amount,
             )  # fmt: skip
             controls = Controls(**{name: check(name, given[name]) for name, check in CHECKS.items()})
             saved = await runner.run(_picture(picture), controls, progress=_no_progress)
@@ -140,6 +158,10 @@ def _number(name: str, value: object) -> float:
     return float(value)
 
 
+def _number_or_none(name: str, value: object) -> float | None:
+    return None if value is None else _number(name, value)
+
+
 def _text(name: str, value: object) -> str:
     if not isinstance(value, str):
         raise InputError(f"{name} must be text, not {_shown(value)}")
@@ -156,6 +178,7 @@ CHECKS: dict[str, Callable[[str, object], object]] = {
     "motion": _whole, "frames": _whole, "fps": _whole, "seed": _whole, "size": _text,
     "resize": partial(_choice, choices=RESIZE_MODES), "steps": _whole, "min_cfg": _number, "max_cfg": _number,
     "noise_aug": _number, "decode_chunk": _whole, "memory": partial(_choice, choices=MEMORY_CHOICES), "model": _text,
+    "camera": partial(_choice, choices=tuple(MOVES)), "camera_strength": _number_or_none, "camera_amount": _number,
 }  # fmt: skip
 """How each setting that the API takes is checked, in the order of `Controls`."""
 

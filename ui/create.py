@@ -1,4 +1,4 @@
-"""The Create tab: the picture and how it is framed, Generate and Cancel, the settings, and the result.
+"""The Create tab: the picture and how it is framed, Generate and Cancel, the camera, the settings, and the result.
 
 Laid out for the person in front of it: at laptop size the result sits beside the controls, in view while a run
 goes; on a phone Generate follows the picture within a screen, and pressing it scrolls to the result.
@@ -13,6 +13,8 @@ import gradio as gr
 from svd.engine import Engine
 from svd.settings import Settings
 
+from .camera import build_camera, connect_camera
+from .camera_previews import CameraPreviews
 from .controls import build_settings, connect_settings
 from .framing import build_framing, connect_framing
 from .generation import Runner
@@ -38,21 +40,25 @@ def build_create(engine: Engine, settings: Settings, runner: Runner) -> CreateTa
             with gr.Row():
                 generate = gr.Button("Generate", variant="primary", scale=3, elem_id="generate")
                 cancel = gr.Button("Cancel", variant="stop", scale=1, min_width=100, visible=False, elem_id="cancel")
+            camera = build_camera()
             run_settings = build_settings(engine, settings)
         with gr.Column(scale=1, min_width=320, elem_id="result"):
             result = build_result()
 
-    controls = [*framing.size_controls, framing.resize, *run_settings.values]
+    controls = [*framing.size_controls, framing.resize, *run_settings.values, *camera.values]
     run = connect_run(runner, generate, cancel, [framing.picture, *controls], result)
     show_preview = connect_framing(framing, engine, settings, run_settings.model)
     connect_settings(run_settings, result.last_record)
+    sizing = [framing.picture, *framing.size_controls, framing.resize, run_settings.model]
+    length = [run_settings.frames, run_settings.fps]
+    connect_camera(camera, CameraPreviews(engine, settings), sizing, framing.framed, length)
     result.reuse.click(
         lambda record: controls_from(engine, settings, record), result.last_record, controls, api_visibility="private"
     )
     run_settings.picker.connect(
         run_settings.model,
         [framing.aspect, framing.more_size, *run_settings.model_defaults],
-        [framing.picture, *framing.size_controls, framing.resize, run_settings.model],
+        sizing,
         framing.preview_outputs,
         show_preview,
     )

@@ -53,6 +53,10 @@ class Controls:
     decode_chunk: int
     memory: str
     model: str
+    camera: str
+    camera_strength: float | None
+    """None: the move's default."""
+    camera_amount: float
 
 
 def uploaded_picture(payload: dict | None) -> InputImage | None:
@@ -87,6 +91,9 @@ def to_request(picture: InputImage, controls: Controls, settings: Settings) -> G
         resize=controls.resize,  # type: ignore[arg-type]
         decode_chunk_size=controls.decode_chunk or None,
         memory=controls.memory,
+        camera=controls.camera,
+        camera_strength=controls.camera_strength,
+        camera_amount=controls.camera_amount,
     )
 
 

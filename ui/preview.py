@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from PIL import Image
 
 from svd.engine import Engine
 from svd.errors import SvdError
+from svd.image import InputImage
 from svd.models import served_model_name
 from svd.settings import Settings
 from svd.sizing import choose_size, fit_image, parse_size
@@ -13,16 +16,35 @@ from svd.sizing import choose_size, fit_image, parse_size
 from .generation import uploaded_picture
 
 
+@dataclass(frozen=True)
+class Framed:
+    picture: InputImage
+    size: tuple[int, int]
+    fitted: Image.Image
+    """The picture at `size`, as the run fits it."""
+
+
+def framed_picture(
+    engine: Engine, settings: Settings, payload: dict | None, size: str, resize: str, model: str
+) -> Framed | None:
+    """The uploaded picture framed as a run with these settings frames it; None without a picture. A picture or a
+    size that cannot be used is an `SvdError`."""
+    image = uploaded_picture(payload)
+    if image is None:
+        return None
+    defaults = engine.source(served_model_name(model or "", settings.model, settings.models_dir)).defaults
+    chosen = choose_size(image.size, defaults, parse_size(size))
+    return Framed(image, chosen, fit_image(image.image, chosen, resize))  # type: ignore[arg-type]
+
+
 def preview(
     engine: Engine, settings: Settings, picture: dict | None, size: str, resize: str, model: str
 ) -> tuple[Image.Image | None, str]:
     try:
-        image = uploaded_picture(picture)
-        if image is None:
-            return None, ""
-        defaults = engine.source(served_model_name(model or "", settings.model, settings.models_dir)).defaults
-        chosen = choose_size(image.size, defaults, parse_size(size))
-        fitted = fit_image(image.image, chosen, resize)  # type: ignore[arg-type]
+        framed = framed_picture(engine, settings, picture, size, resize, model)
     except SvdError as error:
         return None, f"**Cannot use this:** {error}"
-    return fitted, f"The model will see **{chosen[0]}×{chosen[1]}** ({resize}, from {image.size[0]}×{image.size[1]})."
+    if framed is None:
+        return None, ""
+    (width, height), (from_width, from_height) = framed.size, framed.picture.size
+    return framed.fitted, f"The model will see **{width}×{height}** ({resize}, from {from_width}×{from_height})."

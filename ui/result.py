@@ -57,12 +57,14 @@ def connect_run(
 
     async def generate_on_page(
         picture, aspect, more_size, width, height, resize, motion, frames, fps, seed, steps, min_cfg, max_cfg,
-        noise_aug, decode_chunk, memory, model, progress=gr.Progress(),  # noqa: B008
+        noise_aug, decode_chunk, memory, model, camera, camera_strength, camera_amount,
+        progress=gr.Progress(),  # noqa: B008
     ):  # fmt: skip
         controls = Controls(
             motion=motion, frames=frames, fps=fps, seed=RANDOM_SEED if seed is None else seed,
             size=size_spec(aspect, more_size, width, height), resize=resize, steps=steps, min_cfg=min_cfg,
             max_cfg=max_cfg, noise_aug=noise_aug, decode_chunk=decode_chunk, memory=memory, model=model,
+            camera=camera, camera_strength=camera_strength, camera_amount=camera_amount,
         )  # fmt: skip
         try:
             saved = await runner.run(picture, controls, progress)

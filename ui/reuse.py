@@ -1,13 +1,15 @@
 """Reuse: put a past generation's settings back into the controls.
 
 The size comes back as it was chosen: `auto` stays auto, so the next picture gets its own aspect, and only a size
-picked by hand is pinned again. A run on a CPU comes back with the memory profile `auto`.
+picked by hand is pinned again. A run on a CPU comes back with the memory profile `auto`. A generation from before
+camera moves comes back with none.
 """
 
 from __future__ import annotations
 
 import gradio as gr
 
+from svd.camera.moves import MOVES, NO_CAMERA
 from svd.engine import Engine
 from svd.errors import SvdError
 from svd.memory import CHOICES as MEMORY_CHOICES
@@ -20,7 +22,7 @@ def controls_from(engine: Engine, settings: Settings, record: dict | None) -> li
     """Values for the Create tab's controls (in `CreateTab.controls` order) that reproduce `record`."""
     if record is None:
         gr.Info("Nothing to reuse yet: generate a video, or pick one in the History tab.")
-        return [gr.skip()] * 16
+        return [gr.skip()] * 19
     models = [value for _, value in model_choices(settings)]
     model = record["model"] if record["model"] in models else settings.model
     try:
@@ -37,5 +39,13 @@ def controls_from(engine: Engine, settings: Settings, record: dict | None) -> li
         height if height is not None else gr.skip(),
         record["resize"], record["motion_bucket_id"], record["num_frames"], record["fps"], record["seed"],
         record["num_inference_steps"], record["min_guidance_scale"], record["max_guidance_scale"],
-        record["noise_aug_strength"], record["decode_chunk_size"], memory, model,
+        record["noise_aug_strength"], record["decode_chunk_size"], memory, model, *_camera_values(record),
     ]  # fmt: skip
+
+
+def _camera_values(record: dict) -> tuple[str, float, float]:
+    """The move, strength and amount of `record`; none and the defaults where it has none."""
+    camera = record.get("camera") if record.get("camera") in MOVES else NO_CAMERA
+    strength = record.get("camera_strength")
+    amount = record.get("camera_amount")
+    return camera, MOVES[camera].strength if strength is None else strength, 1.0 if amount is None else amount

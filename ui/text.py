@@ -32,10 +32,18 @@ def result_text(record: dict) -> str:
         f"{record['num_frames']} frames at {record['fps']} fps ({record['duration_seconds']:.1f} s) · "
         f"motion {record['motion_bucket_id']} · noise {record['noise_aug_strength']} · "
         f"{record['num_inference_steps']} steps · guidance {record['min_guidance_scale']}→"
-        f"{record['max_guidance_scale']} · decode chunk {record['decode_chunk_size']}  \n"
+        f"{record['max_guidance_scale']} · decode chunk {record['decode_chunk_size']}{camera_text(record)}  \n"
         f"**Took** {record['timings'].get('total', 0):.1f} s · **peak VRAM** {vram_text} · model {record['model']} · "
         f"{placement} · `{record['video']}`"
     )
+
+
+def camera_text(record: dict) -> str:
+    """The camera move of a finished generation, if it had one (older sidecars have no camera keys)."""
+    if record.get("camera") in (None, "none"):
+        return ""
+    strength, amount = record["camera_strength"], record["camera_amount"]
+    return f" · **camera** {record['camera']} (strength {strength:g}, amount {amount:g})"
 
 
 def error_text(message: str) -> str:
