@@ -43,7 +43,9 @@ def warp_along_path(picture: np.ndarray, path: CameraPath) -> tuple[np.ndarray, 
     height, width = picture.shape[:2]
     source = torch.from_numpy(picture).permute(2, 0, 1)[None].float()
     rows, cols = torch.meshgrid(torch.arange(height) + 0.5, torch.arange(width) + 0.5, indexing="ij")
-    targets = torch.stack([cols, rows, torch.ones_like(cols)], dim=-1).double()
+    targets = torch.stack([cols, rows, torch.ones_like(cols)], dim=-1)
+    to_grid = np.array([[2 / width, 0, -1], [0, 2 / height, -1], [0, 0, 1]])
+    """From pixel coordinates to `grid_sample`'s, in which the picture spans -1 to 1."""
     frames, uncovered = [], []
     for i in range(path.num_frames):
         matrix = source_from_target(width, height, path.yaw[i], path.pitch[i], path.roll[i], path.zoom[i])
@@ -51,11 +53,10 @@ def warp_along_path(picture: np.ndarray, path: CameraPath) -> tuple[np.ndarray, 
             frames.append(picture.copy())
             uncovered.append(np.zeros((height, width), dtype=bool))
             continue
-        mapped = targets @ torch.from_numpy(matrix).T
-        xy = mapped[..., :2] / mapped[..., 2:]
-        outside = (xy[..., 0] < 0) | (xy[..., 0] > width) | (xy[..., 1] < 0) | (xy[..., 1] > height)
-        grid = (2 * xy / torch.tensor([width, height], dtype=xy.dtype) - 1).float()[None]
-        seen = F.grid_sample(source, grid, mode="bicubic", padding_mode="border", align_corners=False)
+        mapped = targets @ torch.from_numpy(to_grid @ matrix).float().T
+        grid = mapped[..., :2] / mapped[..., 2:]
+        outside = (grid.abs() > 1).any(dim=-1)
+        seen = F.grid_sample(source, grid[None], mode="bicubic", padding_mode="border", align_corners=False)
         frames.append(seen[0].permute(1, 2, 0).round().clamp(0, 255).to(torch.uint8).numpy())
         uncovered.append(outside.numpy())
     return np.stack(frames), np.stack(uncovered)
