@@ -196,17 +196,18 @@ class Engine:
             return cached
         self.status = EngineStatus("downloading", f"downloading {source.name} ({source.repo_id})", 0.0)
         logger.info(self.status.message)
-        return download_model(source.repo_id, on_progress=self._download_reporter(source.name))
+        return download_model(source.repo_id, on_progress=self._download_reporter(source.name, to_status=True))
 
-    def _download_reporter(self, name: str) -> Callable[[int, int], None]:
-        """A download progress callback that keeps the status (and every tenth, the log) up to date."""
+    def _download_reporter(self, name: str, to_status: bool) -> Callable[[int, int], None]:
+        """A download progress callback that logs every tenth and, `to_status`, keeps the status up to date."""
         logged_tenths = 0
 
         def report(done: int, total: int) -> None:
             nonlocal logged_tenths
             fraction = min(done / total, 1.0) if total else None
             text = f"downloading {name}: {done / 1e9:.2f} of {total / 1e9:.2f} GB"
-            self.status = EngineStatus("downloading", text, fraction)
+            if to_status:
+                self.status = EngineStatus("downloading", text, fraction)
             if fraction is not None and int(fraction * 10) > logged_tenths:
                 logged_tenths = int(fraction * 10)
                 logger.info(f"{text} ({fraction:.0%})")
@@ -215,12 +216,13 @@ class Engine:
 
     def disparity(self, picture: Image.Image, model: str | None = None) -> np.ndarray:
         """The picture's relative disparity (1 nearest) from depth model `model` (default: the engine's), which is
-        loaded, and downloaded if needed, on first use."""
+        loaded, and downloaded if needed, on first use. Its download is logged but leaves the status to the SVD
+        model, which may be loading at the same time."""
         name = resolve_depth_model(model or self.default_depth_model).name
         with self._depth_lock:
             if self._depth.name != name:
-                self._depth.load(name, self.device, self.dtype, self._download_reporter(f"the depth model {name}"))
-                self.status = self._settled_status()
+                report = self._download_reporter(f"the depth model {name}", to_status=False)
+                self._depth.load(name, self.device, self.dtype, report)
             return self._depth.estimate(picture)
 
     # Generation

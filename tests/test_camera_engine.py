@@ -143,3 +143,15 @@ def test_cli_names_a_depth_model_that_cannot_be_used(tiny_model, picture, capsys
     args = ["generate", str(picture), "--model", str(tiny_model), "--camera", "orbit-left"]
     assert run_main([*args, "--depth-model", str(tiny_model)]) == 2
     assert_one_line_error(capsys.readouterr().err, f"'{tiny_model}' is not a depth model folder")
+
+
+def test_the_depth_model_downloads_on_first_use_and_leaves_the_status_to_svd(engine, hub, tiny_depth_model, caplog):
+    """A camera preview may fetch the depth model while the SVD model loads: only the log follows that download."""
+    repo_id = "svd-tests/tiny-depth-for-the-engine"
+    hub.serve(repo_id, tiny_depth_model)
+    engine.load()
+    before = engine.status
+    with caplog.at_level("INFO", logger="svd"):
+        disparity = engine.disparity(Image.new("RGB", (96, 64), "grey"), model=repo_id)
+    assert disparity.shape == (64, 96) and engine.status == before
+    assert any(f"downloading the depth model {repo_id}" in message for message in caplog.messages)
