@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 from conftest import write_picture
 from gradio_client import Client, handle_file
 from mp4 import decode
@@ -68,6 +69,12 @@ def test_camera_previews_are_looping_guides_of_the_picture_as_the_run_frames_it(
     assert all(files[caption].n_frames == 8 for caption in ("Pan left", "Zoom in", "Orbit left", "Shake"))
     assert frames(files["Pan left"]) != frames(files["Zoom in"])
     assert frames(files["Orbit left"]) != frames(files["Orbit right"])
+    files["Pan left"].seek(7)
+    last = np.asarray(files["Pan left"].convert("RGB"), dtype=float)
+    fitted = np.asarray(Image.open(picture).convert("RGB").resize((160, 90)), dtype=float)
+    # The scene slid right; the strip it uncovered at the left edge is greyed, the rest keeps the picture's colours.
+    assert np.abs(last[:, :8] - 128).mean() < 0.6 * np.abs(fitted[:, :8] - 128).mean()
+    assert np.abs(last[:, -40:] - 128).mean() > 0.8 * np.abs(fitted[:, -40:] - 128).mean()
 
     square = previews.tiles(payload, "192x192", "pad", "", frames=25, fps=7, amount=2.0, with_depth=False)
     pan = Image.open(square.items[2][0])

@@ -22,7 +22,7 @@ log = logging.getLogger("svd.webui")
 
 HELP = {
     "camera": "How the camera moves: the video follows a rough guide of the move made from your picture (shown "
-    "below). None leaves the camera to the model.",
+    "below; greyed areas are new to the camera, and the model paints them). None leaves the camera to the model.",
     "camera_strength": "0 ignores the move, 1 copies its guide; each move has its own default.",
     "camera_amount": "How far the camera goes: 1 is the move's usual distance, 2 twice as far.",
 }

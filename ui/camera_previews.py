@@ -45,6 +45,16 @@ def move_label(name: str) -> str:
     return "None (free)" if name == NO_CAMERA else name.replace("-", " ").capitalize()
 
 
+SHADE = 0.5
+"""How far the areas a move uncovers are blended towards grey in a preview, to show that the model paints them."""
+
+
+def shade_uncovered(frames: np.ndarray, uncovered: np.ndarray) -> np.ndarray:
+    """The guide frames with the areas the move uncovers (filled by edge extension) blended towards grey."""
+    shaded = frames * (1 - SHADE) + 128 * SHADE
+    return np.where(uncovered[..., None], shaded.round(), frames).astype(np.uint8)
+
+
 @dataclass(frozen=True)
 class Tiles:
     items: list[tuple[str, str]] | None
@@ -123,7 +133,7 @@ class CameraPreviews:
         guide = render_guide(
             clip.still, move.name, clip.frames, clip.amount, disparity=disparity() if move.needs_depth else None
         )
-        return [Image.fromarray(frame) for frame in guide.frames]
+        return [Image.fromarray(frame) for frame in shade_uncovered(guide.frames, guide.uncovered)]
 
     def _path(self, clip: Clip, name: str) -> Path:
         return self.folder / f"{clip.key}-{name}.webp"
