@@ -79,6 +79,7 @@ choose_data_dir() {
   export HF_HOME="${HF_HOME:-$DATA/huggingface}"
   export SVD_OUTPUT_DIR="${SVD_OUTPUT_DIR:-$DATA/outputs}"
   export SVD_MODELS_DIR="${SVD_MODELS_DIR:-$DATA/models}"
+  export SVD_STYLES_FILE="${SVD_STYLES_FILE:-$DATA/styles.json}"
   mkdir -p "$HF_HOME" "$SVD_OUTPUT_DIR" "$SVD_MODELS_DIR"
   local free_gb
   free_gb="$(df -Pk "$DATA" | awk 'NR == 2 {print int($4 / 1048576)}')"
