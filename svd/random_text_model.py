@@ -8,6 +8,7 @@ character, alone and at the end of a word, and no merges (one token per characte
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import torch
@@ -15,7 +16,11 @@ from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionXLPi
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
 from transformers.convert_slow_tokenizer import bytes_to_unicode
 
+from .text_models import DEFAULTS_FILE
+
 START, END = "<|startoftext|>", "<|endoftext|>"
+TINY_DEFAULTS = {"steps": 2, "guidance": 2.0, "pixels": 128 * 96}
+"""Small pictures in few steps, so a first frame takes a fraction of a second on a CPU."""
 
 
 def save_random_text_model(folder: Path, seed: int = 0) -> Path:
@@ -46,6 +51,7 @@ def save_random_text_model(folder: Path, seed: int = 0) -> Path:
         tokenizer_2=tokenizers[1], unet=unet, scheduler=scheduler,
     )  # fmt: skip
     pipe.save_pretrained(folder, safe_serialization=True)
+    (folder / DEFAULTS_FILE).write_text(json.dumps(TINY_DEFAULTS) + "\n")
     return folder
 
 

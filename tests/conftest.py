@@ -39,6 +39,7 @@ from webui_server import start_server  # noqa: E402
 from svd.engine import Engine  # noqa: E402
 from svd.random_depth_model import save_random_depth_model  # noqa: E402
 from svd.random_model import save_random_model  # noqa: E402
+from svd.random_text_model import save_random_text_model  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TINY_REPO = "svd-tests/tiny-svd"
@@ -71,6 +72,12 @@ def tiny_model_fp16(tmp_path_factory) -> Path:
 def tiny_depth_model(tmp_path_factory) -> Path:
     """A random-weight Depth-Anything folder in the Hub repository's layout; it loads in a fraction of a second."""
     return save_random_depth_model(tmp_path_factory.mktemp("models") / "tiny-depth")
+
+
+@pytest.fixture(scope="session")
+def tiny_text_model(tmp_path_factory) -> Path:
+    """A random-weight text-to-image model in SDXL's diffusers layout."""
+    return save_random_text_model(tmp_path_factory.mktemp("models") / "tiny-text")
 
 
 @pytest.fixture(scope="session")

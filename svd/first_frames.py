@@ -1,0 +1,138 @@
+"""First frames from text: a style preset fills the prompt, a text-to-image pipeline renders candidates at its own
+resolution for the video's aspect, and each candidate is fitted to the video's size as an uploaded picture is.
+
+Candidate i uses seed s + i, one at a time, so each equals the diffusers pipeline called directly with its seed.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from diffusers import AutoPipelineForText2Image, DiffusionPipeline
+from PIL import Image
+
+from .download import cached_model_path, download_model
+from .errors import InputError, ModelError, first_line
+from .memory import Profile
+from .sizing import fit_image
+from .styles import Style
+from .text_models import TextModel, download_patterns, render_size
+
+MAX_CANDIDATES = 8
+
+
+@dataclass(frozen=True)
+class FirstFrames:
+    pictures: list[Image.Image]
+    """Each fitted to the video's size."""
+    seeds: list[int]
+    prompt: str
+    """The prompt that reached the model: the style's template filled in."""
+    negative_prompt: str
+    model: str
+    steps: int
+    guidance: float
+    notice: str | None = None
+    """Said to the user, e.g. that the prompt was cut to what the text encoder takes."""
+
+
+class FirstFrameMaker:
+    """Holds one loaded text-to-image pipeline and makes first frames with it."""
+
+    def __init__(self, device: torch.device):
+        self.device = device
+        self._pipe: DiffusionPipeline | None = None
+        self._model: TextModel | None = None
+        self._profile: Profile | None = None
+        self._lock = threading.Lock()
+
+    def load(self, model: TextModel, on_progress: Callable[[int, int], None] | None = None) -> DiffusionPipeline:
+        """Load `model` (downloading it into the Hub cache if needed) unless it is the loaded one."""
+        if self._model == model and self._pipe is not None:
+            return self._pipe
+        path = model.path or _fetch(model, on_progress)
+        dtype = model.cuda_dtype if self.device.type == "cuda" else torch.float32
+        try:
+            pipe = AutoPipelineForText2Image.from_pretrained(path, variant=model.variant, dtype=dtype)
+        except (OSError, ValueError, RuntimeError, KeyError) as error:
+            raise ModelError(
+                f"cannot load the text-to-image model {model.name} ({first_line(error)})",
+                "download it again or check that the folder is a complete diffusers text-to-image model",
+            ) from None
+        pipe.set_progress_bar_config(disable=True)
+        self._pipe, self._model, self._profile = pipe, model, None
+        return pipe
+
+    def place(self, profile: Profile) -> None:
+        """Put the pipeline where the memory profile says: all on the GPU for `full`, else each part moved to the
+        GPU only while it runs, so it and SVD are never both on the GPU."""
+        if self._pipe is None or self.device.type != "cuda" or profile == self._profile:
+            return
+        if profile == "full":
+            self._pipe.to(self.device)
+        else:
+            self._pipe.enable_model_cpu_offload(device=self.device)
+        self._profile = profile
+
+    def make(
+        self,
+        model: TextModel,
+        prompt: str,
+        style: Style,
+        video_size: tuple[int, int],
+        count: int,
+        seed: int,
+        negative_prompt: str = "",
+        steps: int | None = None,
+        guidance: float | None = None,
+    ) -> FirstFrames:
+        """`count` first frames for `prompt` in `style`, fitted to `video_size`."""
+        if not prompt.strip():
+            raise InputError("the prompt is empty", "describe the picture to start the video from")
+        if not 1 <= count <= MAX_CANDIDATES:
+            raise InputError(f"{count} first frames is out of range", f"ask for 1 to {MAX_CANDIDATES}")
+        text, negative = style.apply(prompt, negative_prompt)
+        steps = model.steps if steps is None else steps
+        guidance = model.guidance if guidance is None else guidance
+        width, height = render_size(video_size, model.pixels)
+        with self._lock:
+            pipe = self.load(model)
+            notice = _cut_notice(pipe, text)
+            pictures = []
+            for index in range(count):
+                rendered = pipe(
+                    prompt=text,
+                    negative_prompt=negative or None,
+                    width=width,
+                    height=height,
+                    num_inference_steps=steps,
+                    guidance_scale=guidance,
+                    generator=torch.Generator("cpu").manual_seed(seed + index),
+                ).images[0]
+                pictures.append(fit_image(rendered, video_size))
+        seeds = [seed + index for index in range(count)]
+        return FirstFrames(pictures, seeds, text, negative, model.name, steps, guidance, notice)
+
+
+def _fetch(model: TextModel, on_progress: Callable[[int, int], None] | None) -> Path:
+    assert model.repo_id is not None
+    patterns = download_patterns(model)
+    return cached_model_path(model.repo_id, allow_patterns=patterns) or download_model(
+        model.repo_id, on_progress=on_progress, allow_patterns=patterns
+    )
+
+
+def _cut_notice(pipe: DiffusionPipeline, text: str) -> str | None:
+    """Whether the text encoder will cut the prompt, said in a line: it takes `model_max_length` tokens."""
+    tokenizer = getattr(pipe, "tokenizer", None)
+    if tokenizer is None:
+        return None
+    tokens = len(tokenizer(text).input_ids)
+    limit = tokenizer.model_max_length
+    if tokens <= limit:
+        return None
+    return f"the prompt (with its style) is {tokens} tokens and the text encoder takes {limit}: the end was cut"
