@@ -8,11 +8,14 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from dataclasses import replace
 from pathlib import Path
 
+from PIL import Image
 from tqdm import tqdm
 
 from .camera.moves import MOVES, NO_CAMERA
+from .cli_text import add_text_commands, add_text_options, picture_from_text
 from .depth import DEPTH_FILES, DEPTH_MODELS
 from .download import download_model
 from .engine import Engine
@@ -24,6 +27,7 @@ from .memory import CHOICES as MEMORY_CHOICES
 from .models import CATALOGUE, resolve_model
 from .random_depth_model import save_random_depth_model
 from .random_model import architecture_defaults, save_random_model
+from .random_text_model import save_random_text_model
 from .request import GenerationRequest
 from .results import GenerationResult, Progress
 from .settings import Settings
@@ -31,6 +35,8 @@ from .sizing import RESIZE_MODES, parse_size
 from .store import new_stem, safe_name, save_generation, timestamped_stem
 from .video import DEFAULT_CRF
 
+PLACEHOLDER = InputImage(Image.new("RGB", (64, 64)), name="prompt", sha256="")
+"""Stands in for the picture that a prompt will make, to check the video's settings first."""
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 """Files picked up from an input folder (a file named on the command line is tried whatever its suffix)."""
 
@@ -48,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     generate = commands.add_parser("generate", help="animate pictures into MP4 videos")
-    generate.add_argument("images", nargs="+", metavar="IMAGE", help="picture files or folders of pictures")
+    generate.add_argument("images", nargs="*", metavar="IMAGE", help="picture files or folders of pictures")
     generate.add_argument("-o", "--output", help="output stem (OUT gives OUT.mp4 and OUT.json); a folder for batches")
     generate.add_argument(
         "--model",
@@ -86,10 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=settings.depth_model,
         help=f"depth model for orbits: {', '.join(DEPTH_MODELS)}, a Hub id or a folder (default %(default)s)",
     )
+    add_text_options(generate)
     generate.set_defaults(run=run_generate)
 
     cameras = commands.add_parser("cameras", help="list the camera moves")
     cameras.set_defaults(run=run_cameras)
+    add_text_commands(commands)
 
     download = commands.add_parser("download", help="fetch a model's fp16 weights into the Hugging Face cache")
     download.add_argument("model", help=f"{', '.join([*CATALOGUE, *DEPTH_MODELS])} or a Hub id")
@@ -98,7 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     make_tiny = commands.add_parser("make-tiny", help="write a tiny random-weight model (it generates noise)")
     make_tiny.add_argument("folder", type=Path)
     make_tiny.add_argument("--variant", choices=("fp16",), help="write fp16 variant weights, as the Hub repos have")
-    make_tiny.add_argument("--depth", action="store_true", help="write a tiny random-weight depth model instead")
+    kind = make_tiny.add_mutually_exclusive_group()
+    kind.add_argument("--depth", action="store_true", help="write a tiny random-weight depth model instead")
+    kind.add_argument("--text-to-image", action="store_true", help="write a tiny random text-to-image model instead")
     make_tiny.set_defaults(run=run_make_tiny)
     return parser
 
@@ -131,15 +141,23 @@ def run_generate(args: argparse.Namespace) -> int:
     engine = Engine(device=args.device, default_model=args.model)
     source = engine.source()
     size = parse_size(args.size)
+    if bool(args.images) == (args.prompt is not None):
+        raise InputError("give pictures or --prompt TEXT (one of them)", "see python -m svd generate --help")
     paths, is_batch, failures = _expand_inputs(args.images)
     pictures: list[InputImage] = []
+    text = None
+    if args.prompt is not None:
+        engine.prepare(_request(PLACEHOLDER, args, None))  # the video's settings fail before any model loads
+        picture, text = picture_from_text(engine, args)
+        pictures.append(picture)
+        size = picture.size
     for path in paths:
         try:
             pictures.append(load_image(path))
         except InputError as error:
             print(f"error: {error}", file=sys.stderr)
             failures += 1
-    requests = [_request(picture, args, size) for picture in pictures]
+    requests = [replace(_request(picture, args, size), text=text) for picture in pictures]
     if not requests:
         return 2
     engine.prepare(requests[0])  # settings errors come now, before the model loads
@@ -280,14 +298,15 @@ def run_download(args: argparse.Namespace) -> int:
 
 
 def run_make_tiny(args: argparse.Namespace) -> int:
+    if args.variant and (args.depth or args.text_to_image):
+        raise InputError("--variant is for the SVD model; the tiny depth and text-to-image models are fp32 only")
     if args.depth:
-        if args.variant:
-            raise InputError("--variant is for the SVD model; the tiny depth model has only fp32 weights")
-        folder = save_random_depth_model(args.folder)
-        print("note: the tiny depth model has random weights: its depth maps are noise", file=sys.stderr)
-        print(folder)
-        return 0
-    folder = save_random_model("tiny", args.folder, variant=args.variant)
-    print(f"note: {architecture_defaults('tiny').notice}", file=sys.stderr)
+        folder, note = save_random_depth_model(args.folder), "the tiny depth model's maps are noise"
+    elif args.text_to_image:
+        folder, note = save_random_text_model(args.folder), "the tiny text-to-image model makes noise, not pictures"
+    else:
+        folder = save_random_model("tiny", args.folder, variant=args.variant)
+        note = architecture_defaults("tiny").notice
+    print(f"note: {note}", file=sys.stderr)
     print(folder)
     return 0

@@ -6,6 +6,7 @@ the seed, and validates every value, so bad settings fail before any model is lo
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from dataclasses import dataclass
 
@@ -51,6 +52,18 @@ OPTION_NAMES = {
 }
 
 
+@dataclass(frozen=True)
+class TextSource:
+    """Where a text-to-video run's picture came from: the user's prompt and negative prompt, the style preset that
+    was applied to them, and the text-to-image model and seed that made the first frame."""
+
+    prompt: str
+    negative_prompt: str
+    style: str
+    t2i_model: str
+    t2i_seed: int
+
+
 @dataclass
 class GenerationRequest:
     """One picture to animate. `None` means "the model's default" (or, for the seed, "draw one at random")."""
@@ -77,6 +90,8 @@ class GenerationRequest:
     camera_amount: float = 1.0
     depth_model: str | None = None
     """For moves that need depth (orbit); None: the default depth model."""
+    text: TextSource | None = None
+    """For text to video: the prompt the picture was made from."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +122,12 @@ class GenerationSettings:
     """How far the camera travels, as a multiple of the move's usual travel (None without a camera move)."""
     depth_model: str | None = None
     """The depth model a move that needs depth used."""
+    prompt: str | None = None
+    """Text to video: the prompt (and below, the rest of what made the first frame); None for a picture."""
+    negative_prompt: str | None = None
+    style: str | None = None
+    t2i_model: str | None = None
+    t2i_seed: int | None = None
 
 
 def draw_seed() -> int:
@@ -145,6 +166,7 @@ def resolve_settings(
         camera_strength=_pick(request.camera_strength, move.strength) if moving else None,
         camera_amount=request.camera_amount if moving else None,
         depth_model=(request.depth_model or DEFAULT_DEPTH_MODEL) if move.needs_depth else None,
+        **(dataclasses.asdict(request.text) if request.text else {}),
     )
     check_limits(settings)
     return settings

@@ -37,6 +37,14 @@ def buckets(defaults: ModelDefaults) -> list[tuple[int, int]]:
     return [snap_size((columns * unit, rows * unit), defaults) for columns, rows in BUCKET_SHAPES]
 
 
+def aspect_size(name: str, defaults: ModelDefaults) -> tuple[int, int]:
+    """The model's bucket for an aspect name (`16:9`, `9:16`, `1:1`, ...)."""
+    sizes = dict(zip(ASPECT_NAMES, buckets(defaults), strict=True))
+    if name.strip() not in sizes:
+        raise InputError(f"aspect '{name[:20]}' is not known", f"use one of {', '.join(ASPECT_NAMES)}")
+    return sizes[name.strip()]
+
+
 def nearest_bucket(picture_size: tuple[int, int], defaults: ModelDefaults) -> tuple[int, int]:
     """The bucket whose aspect ratio is closest to the picture's (compared on a log scale)."""
     aspect = math.log(picture_size[0] / picture_size[1])

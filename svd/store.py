@@ -30,6 +30,8 @@ from .video import DEFAULT_CRF, write_mp4, write_png_frames, write_png_zip
 
 FRAMES_SUFFIX = "_frames"
 INPUT_SUFFIX = "_input"
+FIRST_FRAME_SUFFIX = "_first_frame"
+"""The input picture of a text-to-video run: the first frame made from the prompt."""
 POSTER_SUFFIX = "_poster.jpg"
 GUIDE_SUFFIX = "_guide.mp4"
 POSTER_SIZE = (480, 480)
@@ -68,7 +70,8 @@ def save_generation(
     elif frames == "zip":
         frames_path = _beside(stem, FRAMES_SUFFIX + ".zip")
         write_png_zip(result.frames, frames_path)
-    picture = write_input_picture(result.input, stem)
+    from_text = result.settings.prompt is not None
+    picture = write_input_picture(result.input, stem, FIRST_FRAME_SUFFIX if from_text else INPUT_SUFFIX)
     poster = write_poster(result.frames[0], _beside(stem, POSTER_SUFFIX))
     guide_path = None
     if guide and result.guide is not None:
@@ -76,6 +79,8 @@ def save_generation(
         write_mp4(result.guide, guide_path, fps=result.settings.fps, crf=crf)
     timings["total"] = sum(value for key, value in timings.items() if key in _TOTAL_STAGES)
     files = {"video": video, "frames": frames_path, "input_picture": picture, "poster": poster, "guide": guide_path}
+    if from_text:
+        files["first_frame"] = picture
     record = sidecar_record(result, files, crf, timings)
     sidecar = _beside(stem, ".json")
     write_json(sidecar, record)
@@ -85,11 +90,11 @@ def save_generation(
 _TOTAL_STAGES = ("load", "pipeline", "video_encode")
 
 
-def write_input_picture(picture: InputImage, stem: Path) -> Path:
+def write_input_picture(picture: InputImage, stem: Path, name: str = INPUT_SUFFIX) -> Path:
     """Keep the picture a generation started from, so it can be reused: its own file when a browser can show it,
     else a PNG of the upright sRGB picture the model saw."""
     suffix = BROWSER_FORMATS.get(picture.format or "")
-    path = _beside(stem, INPUT_SUFFIX + (suffix or ".png"))
+    path = _beside(stem, name + (suffix or ".png"))
     with atomic_path(path) as temporary:
         if suffix:
             temporary.write_bytes(picture.data)
