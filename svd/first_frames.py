@@ -17,7 +17,7 @@ from PIL import Image
 
 from .download import cached_model_path, download_model
 from .errors import InputError, ModelError, first_line
-from .memory import Profile
+from .memory import FULL_MIN_BYTES, Profile, available_gpu_bytes
 from .sizing import fit_image
 from .styles import Style
 from .text_models import TextModel, download_patterns, render_size
@@ -68,15 +68,22 @@ class FirstFrameMaker:
         return pipe
 
     def place(self, profile: Profile) -> None:
-        """Put the pipeline where the memory profile says: all on the GPU for `full`, else each part moved to the
-        GPU only while it runs, so it and SVD are never both on the GPU."""
-        if self._pipe is None or self.device.type != "cuda" or profile == self._profile:
+        """Put the pipeline where SVD's memory profile leaves room for it: kept on the GPU beside SVD only under
+        `full` and when the GPU holds SVD's `full` budget plus these weights (an 80 GB card, not a 24 GB one);
+        otherwise each part moves to the GPU only while it runs, so the two models take turns."""
+        if self._pipe is None or self.device.type != "cuda":
             return
-        if profile == "full":
+        room = FULL_MIN_BYTES + weight_bytes(self._pipe)
+        placement: Profile = "full" if profile == "full" and available_gpu_bytes(self.device) >= room else "balanced"
+        if placement == self._profile:
+            return
+        self._pipe.remove_all_hooks()
+        if placement == "full":
             self._pipe.to(self.device)
         else:
+            self._pipe.to("cpu")
             self._pipe.enable_model_cpu_offload(device=self.device)
-        self._profile = profile
+        self._profile = placement
 
     def make(
         self,
@@ -116,6 +123,12 @@ class FirstFrameMaker:
                 pictures.append(fit_image(rendered, video_size))
         seeds = [seed + index for index in range(count)]
         return FirstFrames(pictures, seeds, text, negative, model.name, steps, guidance, notice)
+
+
+def weight_bytes(pipe: DiffusionPipeline) -> int:
+    """The bytes of the pipeline's weights, all components together."""
+    modules = [part for part in pipe.components.values() if isinstance(part, torch.nn.Module)]
+    return sum(tensor.numel() * tensor.element_size() for module in modules for tensor in module.parameters())
 
 
 def _fetch(model: TextModel, on_progress: Callable[[int, int], None] | None) -> Path:
