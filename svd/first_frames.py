@@ -20,7 +20,7 @@ from .errors import InputError, ModelError, first_line
 from .memory import FULL_MIN_BYTES, Profile, available_gpu_bytes
 from .sizing import fit_image
 from .styles import Style
-from .text_models import TextModel, download_patterns, render_size
+from .text_models import TEXT_MODELS, TextModel, download_patterns, render_size, with_folder_defaults
 
 MAX_CANDIDATES = 8
 
@@ -50,11 +50,14 @@ class FirstFrameMaker:
         self._profile: Profile | None = None
         self._lock = threading.Lock()
 
-    def load(self, model: TextModel, on_progress: Callable[[int, int], None] | None = None) -> DiffusionPipeline:
-        """Load `model` (downloading it into the Hub cache if needed) unless it is the loaded one."""
-        if self._model == model and self._pipe is not None:
-            return self._pipe
+    def load(self, model: TextModel, on_progress: Callable[[int, int], None] | None = None) -> TextModel:
+        """Load `model` (downloading it into the Hub cache if needed) unless it is the loaded one; returns it as
+        its files describe it (a Hub model outside the catalogue states its own defaults)."""
+        if self._pipe is not None and self._model is not None and model.name == self._model.name:
+            return self._model
         path = model.path or _fetch(model, on_progress)
+        if model.name not in TEXT_MODELS:
+            model = with_folder_defaults(model, path)
         dtype = model.cuda_dtype if self.device.type == "cuda" else torch.float32
         try:
             pipe = AutoPipelineForText2Image.from_pretrained(path, variant=model.variant, dtype=dtype)
@@ -65,7 +68,12 @@ class FirstFrameMaker:
             ) from None
         pipe.set_progress_bar_config(disable=True)
         self._pipe, self._model, self._profile = pipe, model, None
-        return pipe
+        return model
+
+    @property
+    def pipeline(self) -> DiffusionPipeline | None:
+        """The loaded text-to-image pipeline, if any."""
+        return self._pipe
 
     def place(self, profile: Profile) -> None:
         """Put the pipeline where SVD's memory profile leaves room for it: kept on the GPU beside SVD only under
@@ -103,11 +111,13 @@ class FirstFrameMaker:
         if not 1 <= count <= MAX_CANDIDATES:
             raise InputError(f"{count} first frames is out of range", f"ask for 1 to {MAX_CANDIDATES}")
         text, negative = style.apply(prompt, negative_prompt)
-        steps = model.steps if steps is None else steps
-        guidance = model.guidance if guidance is None else guidance
-        width, height = render_size(video_size, model.pixels)
         with self._lock:
-            pipe = self.load(model)
+            model = self.load(model)
+            pipe = self._pipe
+            assert pipe is not None
+            steps = model.steps if steps is None else steps
+            guidance = model.guidance if guidance is None else guidance
+            width, height = render_size(video_size, model.pixels)
             notice = _cut_notice(pipe, text)
             pictures = []
             for index in range(count):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -52,10 +52,18 @@ TEXT_MODELS: dict[str, TextModel] = {
     )
 }  # fmt: skip
 DEFAULT_TEXT_MODEL = "dreamshaper-xl-lightning"
-DEFAULTS_FILE = "svd_text_defaults.json"
+DEFAULTS_FILE = "svd_text_defaults.json"  # also in SHARED_FILES below
 """Optional file in a model folder stating its `steps`, `guidance` and `pixels` (the tiny model writes one)."""
 
-SHARED_FILES = ["model_index.json", "*/config.json", "*/*.json", "*/*.txt", "*/*.model", "scheduler/*"]
+SHARED_FILES = [
+    "model_index.json",
+    "svd_text_defaults.json",
+    "*/config.json",
+    "*/*.json",
+    "*/*.txt",
+    "*/*.model",
+    "scheduler/*",
+]
 """Configs, tokenizers (vocab, merges, sentencepiece) and shard indexes, whatever the weights' variant."""
 
 
@@ -75,16 +83,22 @@ def resolve_text_model(name: str) -> TextModel:
     path = Path(name).expanduser()
     if path.is_dir():
         check_text_model_folder(path)
-        variant = "fp16" if any(path.glob("*/*.fp16.safetensors")) else None
-        stated = json.loads((path / DEFAULTS_FILE).read_text()) if (path / DEFAULTS_FILE).is_file() else {}
-        known = {key: stated[key] for key in ("steps", "guidance", "pixels") if key in stated}
-        return TextModel(name, path=path, variant=variant, **known)
+        return with_folder_defaults(TextModel(name, path=path), path)
     if _HUB_ID.match(name) and not path.exists():
         return TextModel(name, repo_id=name)
     raise ModelError(
         f"unknown text-to-image model '{name}'",
         f"use one of {', '.join(TEXT_MODELS)}, a Hub id such as owner/name, or a local folder in diffusers layout",
     )
+
+
+def with_folder_defaults(model: TextModel, path: Path) -> TextModel:
+    """`model` as its folder describes it: its weights variant, and the steps, guidance and pixel count that its
+    `svd_text_defaults.json` states (a model outside the catalogue is known only once it is on disk)."""
+    variant = "fp16" if any(path.glob("*/*.fp16.safetensors")) else None
+    stated = json.loads((path / DEFAULTS_FILE).read_text()) if (path / DEFAULTS_FILE).is_file() else {}
+    known = {key: stated[key] for key in ("steps", "guidance", "pixels") if key in stated}
+    return replace(model, variant=variant, **known)
 
 
 def check_text_model_folder(path: Path) -> None:

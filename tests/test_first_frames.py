@@ -42,7 +42,8 @@ def test_each_candidate_equals_the_pipeline_called_directly_with_its_seed(maker,
 
 def test_the_styled_prompt_is_what_reaches_the_text_encoder(maker, tiny_text_model):
     model = resolve_text_model(str(tiny_text_model))
-    pipe = maker.load(model)
+    maker.load(model)
+    pipe = maker.pipeline
     seen: list[torch.Tensor] = []
     handle = pipe.text_encoder.register_forward_pre_hook(lambda module, args: seen.append(args[0].clone()))
     try:
@@ -66,6 +67,20 @@ def test_bad_prompts_are_one_line_and_a_long_one_is_said_to_be_cut(maker, tiny_t
     long = maker.make(model, "a very long prompt " * 10, none, VIDEO_SIZE, count=1, seed=0)
     assert long.notice is not None and "the text encoder takes 77: the end was cut" in long.notice
     assert maker.make(model, "a cat", none, VIDEO_SIZE, count=1, seed=0).notice is None
+
+
+def test_a_hub_model_downloads_into_the_shared_cache_and_states_its_own_defaults(tiny_text_model, hub):
+    hub.serve("svd-tests/tiny-text", tiny_text_model)
+    maker = FirstFrameMaker(torch.device("cpu"))
+    reports: list[tuple[int, int]] = []
+    loaded = maker.load(resolve_text_model("svd-tests/tiny-text"), on_progress=lambda *report: reports.append(report))
+    assert (loaded.steps, loaded.guidance, loaded.pixels) == (2, 2.0, 128 * 96)  # its svd_text_defaults.json
+    assert reports and reports[-1][0] == reports[-1][1] > 0
+    frames = maker.make(loaded, "a cat", load_styles()["none"], VIDEO_SIZE, count=1, seed=3)
+    assert frames.steps == 2 and frames.pictures[0].size == VIDEO_SIZE
+    hub.gated.add("svd-tests/gated-text")
+    with pytest.raises(ModelError, match="svd-tests/gated-text is gated \\(HF_TOKEN is not set\\)"):
+        FirstFrameMaker(torch.device("cpu")).load(resolve_text_model("svd-tests/gated-text"))
 
 
 def test_names_resolve_like_svd_models(tiny_text_model, tiny_model):
