@@ -92,3 +92,11 @@ def test_names_resolve_like_svd_models(tiny_text_model, tiny_model):
         resolve_text_model("no such")
     with pytest.raises(ModelError, match="is not a text-to-image model folder: it holds a StableVideoDiffusion"):
         resolve_text_model(str(tiny_model))
+
+
+@pytest.mark.parametrize(
+    ("video", "rendered"),
+    [((1024, 576), (1344, 768)), ((576, 1024), (768, 1344)), ((768, 768), (1024, 1024)), ((896, 640), (1216, 896))],
+)
+def test_first_frames_render_at_about_the_models_pixel_count_in_the_videos_aspect(video, rendered):
+    assert render_size(video, 1024 * 1024) == rendered  # SDXL's own 16:9, 9:16 and square buckets
