@@ -17,6 +17,8 @@ ENVIRONMENT: dict[str, str] = {
     "SVD_MODEL": "Model: a catalogue id (svd, svd-xt, svd-xt-1.1), a Hub id or a local folder. Default svd-xt.",
     "SVD_DEPTH_MODEL": "Depth model for orbit moves: depth-anything-v2-small, a Hub id or a local folder. "
     "Default depth-anything-v2-small.",
+    "SVD_T2I_MODEL": "Text-to-image model that makes the WebUI's first frames: dreamshaper-xl-lightning, "
+    "flux-schnell, a Hub id or a local folder. Default dreamshaper-xl-lightning.",
     "SVD_STYLES_FILE": "JSON file of extra style presets (the same form as svd/styles.json). Default ./styles.json; "
     "launch.sh puts it in the data folder.",
     "SVD_MEMORY": "Memory profile: auto, full, balanced or low. Default auto.",
@@ -47,6 +49,7 @@ ENVIRONMENT: dict[str, str] = {
 class Settings:
     model: str = "svd-xt"
     depth_model: str = "depth-anything-v2-small"
+    t2i_model: str = "dreamshaper-xl-lightning"
     styles_file: Path = Path("styles.json")
     memory: str = "auto"
     device: str = "auto"
@@ -68,6 +71,7 @@ class Settings:
         return cls(
             model=environ.get("SVD_MODEL") or cls.model,
             depth_model=environ.get("SVD_DEPTH_MODEL") or cls.depth_model,
+            t2i_model=environ.get("SVD_T2I_MODEL") or cls.t2i_model,
             styles_file=Path(environ.get("SVD_STYLES_FILE") or cls.styles_file),
             memory=environ.get("SVD_MEMORY") or cls.memory,
             device=environ.get("SVD_DEVICE") or cls.device,

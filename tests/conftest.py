@@ -87,11 +87,12 @@ def engine(tiny_model) -> Engine:
 
 
 @pytest.fixture(scope="session")
-def server(tiny_model, tiny_depth_model, tmp_path_factory):
+def server(tiny_model, tiny_depth_model, tiny_text_model, tmp_path_factory):
     """`webui.py` running with the tiny models, shared by the API and the browser tests."""
     running = start_server(
-        tmp_path_factory.mktemp("webui"), SVD_MODEL=str(tiny_model), SVD_DEPTH_MODEL=str(tiny_depth_model)
-    )
+        tmp_path_factory.mktemp("webui"), SVD_MODEL=str(tiny_model), SVD_DEPTH_MODEL=str(tiny_depth_model),
+        SVD_T2I_MODEL=str(tiny_text_model),
+    )  # fmt: skip
     running.wait_for_model()
     yield running
     running.stop()
