@@ -263,7 +263,7 @@ def test_a_read_only_output_folder_is_said_before_any_work(client, server, pictu
 
 
 def test_page_is_up_before_the_model_and_generate_waits_for_the_download(tiny_model_fp16, hub, tmp_path):
-    hub.delay = 0.4  # seconds per file, so the download is slow enough to watch
+    hub.delay = 1.0  # seconds per file, so the download is slow enough to watch (the page starts in about as long)
     try:
         server = start_server(tmp_path, SVD_MODEL=TINY_REPO, HF_HOME=str(tmp_path / "hf"))
         try:
