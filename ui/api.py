@@ -7,9 +7,7 @@ No `from __future__ import annotations` here: Gradio reads this module's type hi
 """
 
 import json
-import math
 from collections.abc import Callable
-from functools import partial
 from inspect import signature
 from typing import Literal
 
@@ -19,11 +17,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from svd.camera.moves import AMOUNT_RANGE, MOVES, NO_CAMERA, CameraMove
 from svd.errors import CancelledError, InputError, SvdError
-from svd.memory import CHOICES as MEMORY_CHOICES
 from svd.models import CATALOGUE, ModelDefaults
 from svd.request import LIMITS, MAX_SEED, RANDOM_SEED
-from svd.sizing import RESIZE_MODES, buckets, size_limits
+from svd.sizing import buckets, size_limits
 
+from .api_checks import CHECKS, checked, shown
 from .generation import Controls, Runner
 
 API_NAME = "generate"
@@ -75,8 +73,9 @@ RETURNS = (
 )
 
 
-def register(runner: Runner, defaults: ModelDefaults, demo: gr.Blocks) -> list:
-    """Add `/generate` to the app, on the GPU's one-at-a-time queue; returns its inputs' defaults, in order."""
+def register(runner: Runner, defaults: ModelDefaults, demo: gr.Blocks) -> dict[str, list]:
+    """Add `/generate` to the app, on the GPU's one-at-a-time queue; returns its inputs' defaults, in order, by
+    endpoint."""
     SizeChoice = Literal[("auto", *(f"{width}x{height}" for width, height in buckets(defaults)))]
     ModelChoice = Literal[("", *CATALOGUE)]
     CameraChoice = Literal[tuple(MOVES)]
@@ -108,8 +107,8 @@ def register(runner: Runner, defaults: ModelDefaults, demo: gr.Blocks) -> list:
                 min_cfg=min_cfg, max_cfg=max_cfg, noise_aug=noise_aug, decode_chunk=decode_chunk, memory=memory,
                 model=model, camera=camera, camera_strength=camera_strength, camera_amount=camera_amount,
             )  # fmt: skip
-            controls = Controls(**{name: check(name, given[name]) for name, check in CHECKS.items()})
-            saved = await runner.run(_picture(picture), controls, progress=_no_progress)
+            controls = Controls(**checked(CHECKS, given))
+            saved = await runner.run(_picture(picture), controls, progress=no_progress)
             if saved is None:
                 raise CancelledError("the run was cancelled")
         except SvdError as error:
@@ -118,8 +117,13 @@ def register(runner: Runner, defaults: ModelDefaults, demo: gr.Blocks) -> list:
 
     gr.api(generate, api_name=API_NAME, concurrency_limit=1, concurrency_id="gpu")
     describe(demo, generate, parameter_help(defaults), RETURNS)
+    return {API_NAME: input_defaults(generate)}
+
+
+def input_defaults(function: Callable) -> list:
+    """An endpoint's inputs' defaults, in order (None for a required one)."""
     return [
-        None if value.default is value.empty else value.default for value in signature(generate).parameters.values()
+        None if value.default is value.empty else value.default for value in signature(function).parameters.values()
     ]
 
 
@@ -137,71 +141,31 @@ def describe(
         component._api_info = {**component._api_info, "description": description}
 
 
-def _no_progress(*args, **kwargs) -> None:
+def no_progress(*args, **kwargs) -> None:
     """API calls have no progress bar to draw."""
-
-
-def _shown(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _whole(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value % 1:
-        raise InputError(f"{name} must be a whole number, not {_shown(value)}")
-    return int(value)
-
-
-def _number(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise InputError(f"{name} must be a number, not {_shown(value)}")
-    return float(value)
-
-
-def _number_or_none(name: str, value: object) -> float | None:
-    return None if value is None else _number(name, value)
-
-
-def _text(name: str, value: object) -> str:
-    if not isinstance(value, str):
-        raise InputError(f"{name} must be text, not {_shown(value)}")
-    return value
-
-
-def _choice(name: str, value: object, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        raise InputError(f"{name} must be one of {', '.join(choices)}, not {_shown(value)}")
-    return value  # type: ignore[return-value]
-
-
-CHECKS: dict[str, Callable[[str, object], object]] = {
-    "motion": _whole, "frames": _whole, "fps": _whole, "seed": _whole, "size": _text,
-    "resize": partial(_choice, choices=RESIZE_MODES), "steps": _whole, "min_cfg": _number, "max_cfg": _number,
-    "noise_aug": _number, "decode_chunk": _whole, "memory": partial(_choice, choices=MEMORY_CHOICES), "model": _text,
-    "camera": partial(_choice, choices=tuple(MOVES)), "camera_strength": _number_or_none, "camera_amount": _number,
-}  # fmt: skip
-"""How each setting that the API takes is checked, in the order of `Controls`."""
 
 
 def _picture(value: object) -> dict | None:
     if value is None or (isinstance(value, dict) and value.get("path")):
         return value  # type: ignore[return-value]
     raise InputError(
-        f"picture must be a file, not {_shown(value)}: with gradio_client pass handle_file('photo.jpg'); over HTTP, "
+        f"picture must be a file, not {shown(value)}: with gradio_client pass handle_file('photo.jpg'); over HTTP, "
         'a FileData object {"path": ..., "meta": {"_type": "gradio.FileData"}}'
     )
 
 
 class FillApiDefaults:
-    """ASGI middleware: a plain HTTP call of `/call/generate` that leaves out trailing values gets their defaults,
+    """ASGI middleware: a plain HTTP call of `/call/<endpoint>` that leaves out trailing values gets their defaults,
     as gradio_client does, instead of Gradio's bare error (Gradio checks the count before any code of ours runs)."""
 
-    def __init__(self, app: ASGIApp, defaults: list):
+    def __init__(self, app: ASGIApp, defaults: dict[str, list]):
         self.app = app
         self.defaults = defaults
+        """Each endpoint's inputs' defaults, by its name."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or not scope["path"].endswith(f"/call/{API_NAME}"):
+        name = _called(scope)
+        if name not in self.defaults:
             await self.app(scope, receive, send)
             return
         body = b""
@@ -210,7 +174,7 @@ class FillApiDefaults:
             body += message.get("body", b"")
             if not message.get("more_body"):
                 break
-        body = self._filled(body)
+        body = _filled(body, self.defaults[name])
         headers = [(key, value) for key, value in scope["headers"] if key != b"content-length"]
         scope = {**scope, "headers": [*headers, (b"content-length", str(len(body)).encode())]}
         sent = False
@@ -224,12 +188,20 @@ class FillApiDefaults:
 
         await self.app(scope, replay, send)
 
-    def _filled(self, body: bytes) -> bytes:
-        try:
-            payload = json.loads(body)
-        except ValueError:
-            return body
-        data = payload.get("data") if isinstance(payload, dict) else None
-        if not isinstance(data, list) or len(data) >= len(self.defaults):
-            return body
-        return json.dumps({**payload, "data": [*data, *self.defaults[len(data) :]]}).encode()
+
+def _called(scope: Scope) -> str | None:
+    """The endpoint that a `POST .../call/<endpoint>` calls."""
+    if scope["type"] != "http" or scope["method"] != "POST" or "/call/" not in scope["path"]:
+        return None
+    return scope["path"].rpartition("/call/")[2]
+
+
+def _filled(body: bytes, defaults: list) -> bytes:
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return body
+    data = payload.get("data") if isinstance(payload, dict) else None
+    if not isinstance(data, list) or len(data) >= len(defaults):
+        return body
+    return json.dumps({**payload, "data": [*data, *defaults[len(data) :]]}).encode()
