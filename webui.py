@@ -3,7 +3,8 @@
     python webui.py [--share] [--host HOST] [--port PORT]
 
 The page is served at once; the model downloads and loads in the background while the status banner says how it
-goes. Scripts use the `/generate` endpoint: `Client(url).predict(handle_file("photo.jpg"), api_name="/generate")`.
+goes. Scripts use the `/generate` endpoint: `Client(url).predict(handle_file("photo.jpg"), api_name="/generate")`,
+and `/first_frames` and `/text_to_video` to start from a prompt.
 """
 
 from __future__ import annotations
@@ -23,13 +24,16 @@ from svd.logs import setup_logging
 from svd.memory import check_profile
 from svd.settings import Settings, read_logins
 from ui.api import FillApiDefaults, register
+from ui.api_text import register_text
 from ui.camera import CAMERA_CSS
+from ui.candidates import CandidateMaker
 from ui.create import build_create
 from ui.generation import Runner
 from ui.history import build_history
 from ui.login_limit import LoginThrottle
 from ui.routes import health_routes
 from ui.status import build_status, output_problem
+from ui.text_source import TEXT_CSS
 
 log = logging.getLogger("svd.webui")
 
@@ -46,8 +50,8 @@ CSS = """
   background: #fff6e0; border-color: #d97706; color: #713f12; }
 #status .banner-idle { background: #f1f5f9; border-color: #64748b; color: #1e293b; }
 #status .banner-failed { background: #fdecec; border-color: #dc2626; color: #7f1d1d; }
-#result-info.run-error { background: #fdecec; border-left: 6px solid #dc2626; color: #7f1d1d; padding: 8px 12px;
-  border-radius: 8px; }
+#result-info.run-error, #text-notice.run-error { background: #fdecec; border-left: 6px solid #dc2626; color: #7f1d1d;
+  padding: 8px 12px; border-radius: 8px; }
 #generate.running::before { content: ""; width: 1em; height: 1em; margin-right: 0.5em; border-radius: 50%;
   border: 2px solid currentColor; border-right-color: transparent; animation: spin 0.8s linear infinite; }
 @keyframes spin { to { transform: rotate(360deg); } }
@@ -65,20 +69,22 @@ MUTE_VIDEOS = """
 """Result videos autoplay and loop muted (Gradio's video player has no muted option); browsers allow muted autoplay."""
 
 
-def build_app(engine: Engine, settings: Settings) -> tuple[gr.Blocks, list]:
-    """The page and the API; also returns the `/generate` inputs' defaults, for plain HTTP callers."""
+def build_app(engine: Engine, settings: Settings) -> tuple[gr.Blocks, dict[str, list]]:
+    """The page and the API; also returns each endpoint's inputs' defaults, for plain HTTP callers."""
     runner = Runner(engine, settings)
+    maker = CandidateMaker(engine, settings)
     with gr.Blocks(title="SVD studio") as demo:
         with gr.Row(equal_height=True):
             with gr.Column(scale=1, min_width=260):
-                gr.Markdown("# SVD studio\nAny picture in, a short video out, with Stable Video Diffusion.")
+                gr.Markdown("# SVD studio\nAny picture or prompt in, a short video out, with Stable Video Diffusion.")
             with gr.Column(scale=2, min_width=300):
                 build_status(engine, settings.output_dir, demo)
         with gr.Tabs() as tabs:
             with gr.Tab("Create", id="create"):
-                create = build_create(engine, settings, runner)
+                create = build_create(engine, settings, runner, maker)
             build_history(engine, settings, create, tabs)
-        api_defaults = register(runner, engine.source().defaults, demo)
+        defaults = engine.source().defaults
+        api_defaults = {**register(runner, defaults, demo), **register_text(runner, maker, defaults, demo)}
     return demo, api_defaults
 
 
@@ -132,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
             "middleware": [Middleware(LoginThrottle), Middleware(FillApiDefaults, defaults=api_defaults)],
         },
         show_error=False,
-        css=CSS + CAMERA_CSS,
+        css=CSS + CAMERA_CSS + TEXT_CSS,
         js=MUTE_VIDEOS,
     )
     return 0

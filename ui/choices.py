@@ -7,6 +7,8 @@ from svd.settings import Settings
 from svd.sizing import ASPECT_NAMES, buckets
 
 AUTO, MORE, CUSTOM = "auto", "more", "custom"
+PICTURE, TEXT = "Picture", "Text"
+"""Where the video's picture comes from: an upload, or first frames made from a prompt."""
 MAIN_ASPECTS = 3
 """16:9, 9:16 and 1:1 get buttons of their own; the other buckets and a custom size are under "More"."""
 

@@ -1,4 +1,5 @@
-"""The Create tab: the picture and how it is framed, Generate and Cancel, the camera, the settings, and the result.
+"""The Create tab: the picture (uploaded, or made from text) and how it is framed, Generate and Cancel, the camera,
+the settings, and the result.
 
 Laid out for the person in front of it: at laptop size the result sits beside the controls, in view while a run
 goes; on a phone Generate follows the picture within a screen, and pressing it scrolls to the result.
@@ -15,11 +16,13 @@ from svd.settings import Settings
 
 from .camera import build_camera, connect_camera
 from .camera_previews import CameraPreviews
+from .candidates import CandidateMaker
 from .controls import build_settings, connect_settings
 from .framing import build_framing, connect_framing
 from .generation import Runner
-from .result import build_result, connect_run
+from .result import RunEvents, build_result, generate_run
 from .reuse import controls_from
+from .text_source import build_source, build_text_panel, connect_text_panel, text_to_video_run
 
 
 @dataclass
@@ -29,13 +32,15 @@ class CreateTab:
     picture: gr.Image
     controls: list[gr.components.Component]
     """In the order `reuse.controls_from` returns values for them."""
-    run: gr.events.Dependency
-    """The generation event: the History tab refreshes after it."""
+    runs: list[gr.events.Dependency]
+    """The generation events (Generate, Text to video): the History tab refreshes after each."""
 
 
-def build_create(engine: Engine, settings: Settings, runner: Runner) -> CreateTab:
+def build_create(engine: Engine, settings: Settings, runner: Runner, maker: CandidateMaker) -> CreateTab:
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=320):
+            source = build_source()
+            text = build_text_panel(source, maker.styles, maker.styles_problem)
             framing = build_framing(engine.source().defaults)
             with gr.Row():
                 generate = gr.Button("Generate", variant="primary", scale=3, elem_id="generate")
@@ -46,7 +51,14 @@ def build_create(engine: Engine, settings: Settings, runner: Runner) -> CreateTa
             result = build_result()
 
     controls = [*framing.size_controls, framing.resize, *run_settings.values, *camera.values]
-    run = connect_run(runner, generate, cancel, [framing.picture, *controls], result)
+    runs = RunEvents(generate, cancel, result)
+    runs.add(generate, generate_run(runner), [framing.picture, *controls, text.made, text.source])
+    runs.add(
+        text.text_to_video, text_to_video_run(maker, runner), [*text.text_values, *controls],
+        [framing.picture, text.made, text.notice],
+    )  # fmt: skip
+    runs.connect_cancel()
+    connect_text_panel(text, maker, framing, controls, camera, run_settings.motion)
     show_preview = connect_framing(framing, engine, settings, run_settings.model)
     connect_settings(run_settings, result.last_record)
     sizing = [framing.picture, *framing.size_controls, framing.resize, run_settings.model]
@@ -62,4 +74,4 @@ def build_create(engine: Engine, settings: Settings, runner: Runner) -> CreateTa
         framing.preview_outputs,
         show_preview,
     )
-    return CreateTab(picture=framing.picture, controls=controls, run=run)
+    return CreateTab(picture=framing.picture, controls=controls, runs=runs.runs)

@@ -27,6 +27,7 @@ class Framing:
     more_size: gr.Dropdown
     width: gr.Number
     height: gr.Number
+    examples: gr.Examples | None
 
     @property
     def size_controls(self) -> list:
@@ -49,9 +50,10 @@ def build_framing(defaults: ModelDefaults) -> Framing:
             buttons=["fullscreen"], elem_id="framed",
         )  # fmt: skip
     notice = gr.Markdown(elem_id="notice")
-    examples = example_pictures()
-    if examples:
-        gr.Examples(examples, inputs=picture, label="Or try an example", elem_id="examples")
+    pictures = example_pictures()
+    examples = None
+    if pictures:
+        examples = gr.Examples(pictures, inputs=picture, label="Or try an example", elem_id="examples")
     with gr.Row():
         aspect = gr.Radio(aspect_choices(defaults), value=AUTO, label="Aspect", scale=4, elem_id="aspect")
         resize = gr.Dropdown(list(RESIZE_MODES), value="crop", label="Fit", scale=1, min_width=110, elem_id="fit")
@@ -59,7 +61,7 @@ def build_framing(defaults: ModelDefaults) -> Framing:
         more_size = gr.Dropdown(more_choices(defaults), label="More sizes", min_width=160, elem_id="more-size")
         width = gr.Number(defaults.width, label="Width", precision=0, minimum=64, visible=False, elem_id="width")
         height = gr.Number(defaults.height, label="Height", precision=0, minimum=64, visible=False, elem_id="height")
-    return Framing(picture, framed, notice, aspect, resize, more_row, more_size, width, height)
+    return Framing(picture, framed, notice, aspect, resize, more_row, more_size, width, height, examples)
 
 
 def connect_framing(framing: Framing, engine: Engine, settings: Settings, model: gr.Dropdown):

@@ -7,22 +7,24 @@ failure logs its traceback.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
 
+from svd.cli import PLACEHOLDER
 from svd.engine import Engine
 from svd.errors import CancelledError, InputError, SvdError, first_line
 from svd.files import check_output_folder
 from svd.image import InputImage, load_image
 from svd.models import served_model_name
-from svd.request import GenerationRequest
+from svd.request import GenerationRequest, TextSource
 from svd.results import Progress
 from svd.settings import Settings
 from svd.sizing import parse_size
@@ -59,6 +61,18 @@ class Controls:
     camera_amount: float
 
 
+@dataclass(frozen=True)
+class MadeFromText:
+    """A first frame made from text: the SHA-256 of its PNG and what made it. A run whose picture has these bytes
+    records the text in its sidecar; once the picture is replaced, the text no longer applies."""
+
+    sha256: str
+    text: TextSource
+
+    def text_for(self, picture: InputImage) -> TextSource | None:
+        return self.text if picture.sha256 == self.sha256 else None
+
+
 def uploaded_picture(payload: dict | None) -> InputImage | None:
     """The picture in an image input's raw payload. Events that read it skip Gradio's preprocessing
     (`preprocess=False`; Gradio still checks that it received the file), so our validation sees the original bytes
@@ -75,7 +89,9 @@ def _load_upload(path: str, name: str) -> InputImage:
     return load_image(path, name=name)
 
 
-def to_request(picture: InputImage, controls: Controls, settings: Settings) -> GenerationRequest:
+def to_request(
+    picture: InputImage, controls: Controls, settings: Settings, text: TextSource | None = None
+) -> GenerationRequest:
     return GenerationRequest(
         image=picture,
         model=served_model_name(controls.model, settings.model, settings.models_dir),
@@ -94,7 +110,23 @@ def to_request(picture: InputImage, controls: Controls, settings: Settings) -> G
         camera=controls.camera,
         camera_strength=controls.camera_strength,
         camera_amount=controls.camera_amount,
+        text=text,
     )
+
+
+@contextlib.contextmanager
+def explained(undone: str) -> Iterator[None]:
+    """Any failure inside becomes an `SvdError` of one line; `undone` says what did not happen, for the log."""
+    try:
+        yield
+    except SvdError as error:
+        log.info(f"{undone}: {error}")
+        raise
+    except Exception as error:
+        log.exception("unexpected failure")
+        raise SvdError(
+            f"unexpected failure ({type(error).__name__}: {first_line(error)})", "the server log has the details"
+        ) from None
 
 
 class Runner:
@@ -104,47 +136,56 @@ class Runner:
         self.engine = engine
         self.settings = settings
 
-    async def run(self, picture: dict | None, controls: Controls, progress: ProgressBar) -> SavedGeneration | None:
+    async def run(
+        self, picture: dict | None, controls: Controls, progress: ProgressBar, made: MadeFromText | None = None
+    ) -> SavedGeneration | None:
         """Generate in a worker thread. When Gradio cancels this event (the Cancel button, or a client's cancel),
-        the engine is told at once and stops within a step; the event's slot is free meanwhile. None if cancelled."""
+        the engine is told at once and stops within a step; the event's slot is free meanwhile. None if cancelled.
+        `made`: the first frame the page or the API made from text, recorded if `picture` is that frame."""
         cancel = threading.Event()
         try:
             return await anyio.to_thread.run_sync(
-                self._run, picture, controls, progress, cancel, abandon_on_cancel=True
+                self._run, picture, controls, progress, made, cancel, abandon_on_cancel=True
             )
         except anyio.get_cancelled_exc_class():
             cancel.set()
             raise
 
+    def check(self, controls: Controls) -> None:
+        """Refuse bad settings and an output folder that cannot take the video, before any work: for text to video,
+        before the first frame is made (`controls.size` is then the first frame's)."""
+        self._check(to_request(PLACEHOLDER, controls, self.settings))
+
+    def _check(self, request: GenerationRequest) -> None:
+        self.engine.prepare(request)
+        check_output_folder(self.settings.output_dir)
+
     def _run(
-        self, payload: dict | None, controls: Controls, progress: ProgressBar, cancel: threading.Event
+        self,
+        payload: dict | None,
+        controls: Controls,
+        progress: ProgressBar,
+        made: MadeFromText | None,
+        cancel: threading.Event,
     ) -> SavedGeneration | None:
-        try:
+        with explained("not generated"):
             picture = uploaded_picture(payload)
             if picture is None:
                 raise InputError(NO_PICTURE)
-            request = to_request(picture, controls, self.settings)
-            self.engine.prepare(request)
-            check_output_folder(self.settings.output_dir)
+            request = to_request(picture, controls, self.settings, made.text_for(picture) if made else None)
+            self._check(request)
             self._wait_for_model(progress)
 
             def show(update: Progress) -> None:
                 left = f" · about {update.eta_seconds:.0f} s left" if update.eta_seconds is not None else ""
                 progress((update.step, update.total), desc=f"{update.stage.capitalize()}{left}", unit="steps")
 
-            result = self.engine.generate(request, progress=show, cancel=cancel)
+            try:
+                result = self.engine.generate(request, progress=show, cancel=cancel)
+            except CancelledError:
+                return None
             progress(1.0, desc="Writing the MP4")
             return save_generation(result, timestamped_stem(self.settings.output_dir, picture.name), frames="zip")
-        except CancelledError:
-            return None
-        except SvdError as error:
-            log.info(f"not generated: {error}")
-            raise
-        except Exception as error:
-            log.exception("unexpected failure")
-            raise SvdError(
-                f"unexpected failure ({type(error).__name__}: {first_line(error)})", "the server log has the details"
-            ) from None
 
     def _wait_for_model(self, progress: ProgressBar) -> None:
         while self.engine.status.state in ("downloading", "loading"):

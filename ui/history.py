@@ -82,7 +82,7 @@ def build_history(engine: Engine, settings: Settings, create: CreateTab, tabs: g
 
     private = dict(api_visibility="private")
     listing = [gallery, records, empty]
-    for event in (tab.select, refresh.click, create.run.success):
+    for event in (tab.select, refresh.click, *(run.success for run in create.runs)):
         event(refreshed, outputs=listing, show_progress="hidden", **private)
     gallery.select(pick, records, [detail, video, info, download, selected, confirm], **private)
     reuse.click(reused, selected, [create.picture, *create.controls, tabs], **private)

@@ -1,4 +1,4 @@
-"""The result area, and the run that Generate and Cancel drive.
+"""The result area, and the runs that Generate and Text to video start and Cancel stops.
 
 While a run goes, Generate shows a spinner and cannot be pressed again, Cancel appears, and the page brings the
 video into view, where the queue position and then the progress show. A failed run clears the result area and
@@ -7,16 +7,19 @@ says why there, until the next run.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import gradio as gr
 
-from svd.errors import SvdError
+from svd.errors import InputError, SvdError
 from svd.request import RANDOM_SEED
+from svd.store import SavedGeneration
 
-from .choices import size_spec
+from .choices import TEXT, size_spec
 from .generation import Controls, Runner
-from .text import EMPTY_RESULT, error_text, result_text
+from .status import GPU_QUEUE
+from .text import EMPTY_RESULT, NO_FIRST_FRAME, error_text, result_text
 
 SCROLL_TO_RESULT = """() => {
   const video = document.querySelector('#video');
@@ -49,58 +52,103 @@ def build_result() -> ResultArea:
     return ResultArea(video, download_video, download_frames, info, reuse, gr.State(None))
 
 
-def connect_run(
-    runner: Runner, generate: gr.Button, cancel: gr.Button, inputs: list, result: ResultArea
-) -> gr.events.Dependency:
-    """Wire Generate and Cancel; `inputs` are the picture and then the controls in `reuse.controls_from` order.
-    Returns the generation event."""
+def page_controls(
+    aspect, more_size, width, height, resize, motion, frames, fps, seed, steps, min_cfg, max_cfg, noise_aug,
+    decode_chunk, memory, model, camera, camera_strength, camera_amount,
+) -> Controls:  # fmt: skip
+    """The controls' values (in `reuse.controls_from` order) as the settings of a run."""
+    return Controls(
+        motion=motion, frames=frames, fps=fps, seed=RANDOM_SEED if seed is None else seed,
+        size=size_spec(aspect, more_size, width, height), resize=resize, steps=steps, min_cfg=min_cfg,
+        max_cfg=max_cfg, noise_aug=noise_aug, decode_chunk=decode_chunk, memory=memory, model=model,
+        camera=camera, camera_strength=camera_strength, camera_amount=camera_amount,
+    )  # fmt: skip
 
-    async def generate_on_page(
-        picture, aspect, more_size, width, height, resize, motion, frames, fps, seed, steps, min_cfg, max_cfg,
-        noise_aug, decode_chunk, memory, model, camera, camera_strength, camera_amount,
-        progress=gr.Progress(),  # noqa: B008
-    ):  # fmt: skip
-        controls = Controls(
-            motion=motion, frames=frames, fps=fps, seed=RANDOM_SEED if seed is None else seed,
-            size=size_spec(aspect, more_size, width, height), resize=resize, steps=steps, min_cfg=min_cfg,
-            max_cfg=max_cfg, noise_aug=noise_aug, decode_chunk=decode_chunk, memory=memory, model=model,
-            camera=camera, camera_strength=camera_strength, camera_amount=camera_amount,
-        )  # fmt: skip
+
+def shown(saved: SavedGeneration | None) -> tuple:
+    """What the result area shows after a run: its video, downloads and settings, or that it was cancelled."""
+    if saved is None:
+        cancelled = gr.Markdown("The run was cancelled.", elem_classes=[])
+        return gr.skip(), gr.skip(), gr.skip(), cancelled, gr.skip(), gr.skip()
+    return (
+        str(saved.video),
+        gr.DownloadButton(value=str(saved.video), visible=True),
+        gr.DownloadButton(value=str(saved.frames), visible=True),
+        gr.Markdown(result_text(saved.record), elem_classes=[]),
+        saved.record,
+        gr.Button(visible=True),
+    )
+
+
+def failed(error: SvdError) -> tuple:
+    """The result area after a failed run: cleared, with why, until the next run."""
+    message = gr.Markdown(error_text(str(error)), elem_classes=["run-error"])
+    hidden = gr.DownloadButton(value=None, visible=False)
+    return None, hidden, hidden, message, gr.skip(), gr.Button(visible=False)
+
+
+def generate_run(runner: Runner) -> Callable:
+    """Generate: the picture, the controls (in `reuse.controls_from` order), the first frame made from text that
+    the picture may be, and the picture's source (Picture or Text)."""
+
+    async def generate_on_page(picture, *values, progress=gr.Progress()):  # noqa: B008
+        *settings, made, source = values
         try:
-            saved = await runner.run(picture, controls, progress)
+            if picture is None and source == TEXT:
+                raise InputError(NO_FIRST_FRAME)
+            saved = await runner.run(picture, page_controls(*settings), progress, made)
         except SvdError as error:
-            message = gr.Markdown(error_text(str(error)), elem_classes=["run-error"])
-            hidden = gr.DownloadButton(value=None, visible=False)
-            return None, hidden, hidden, message, gr.skip(), gr.Button(visible=False)
-        if saved is None:
-            cancelled = gr.Markdown("The run was cancelled.", elem_classes=[])
-            return gr.skip(), gr.skip(), gr.skip(), cancelled, gr.skip(), gr.skip()
-        return (
-            str(saved.video),
-            gr.DownloadButton(value=str(saved.video), visible=True),
-            gr.DownloadButton(value=str(saved.frames), visible=True),
-            gr.Markdown(result_text(saved.record), elem_classes=[]),
-            saved.record,
-            gr.Button(visible=True),
+            return failed(error)
+        return shown(saved)
+
+    return generate_on_page
+
+
+class RunEvents:
+    """The buttons that start a run (Generate, Text to video) and Cancel: while a run goes, Generate shows a
+    spinner and cannot be pressed, Cancel appears, and the page brings the video into view."""
+
+    def __init__(self, generate: gr.Button, cancel: gr.Button, result: ResultArea):
+        self.generate = generate
+        self.cancel = cancel
+        self.result = result
+        self.runs: list[gr.events.Dependency] = []
+
+    @property
+    def outputs(self) -> list:
+        """What a run's function returns first (`shown` and `failed` give them)."""
+        result = self.result
+        return [result.video, result.download_video, result.download_frames, result.info, result.last_record,
+                result.reuse]  # fmt: skip
+
+    def add(self, button: gr.Button, run: Callable, inputs: list, more_outputs: list | None = None):
+        """`button` starts `run` on the GPU queue; returns the run event."""
+        private = dict(api_visibility="private")
+        started = button.click(
+            self._start, outputs=[self.generate, self.cancel, self.result.info], queue=False, show_progress="hidden",
+            **private,
+        )  # fmt: skip
+        started.then(None, js=SCROLL_TO_RESULT, **private)  # once Cancel is there, which may move the result
+        event = started.then(
+            run, inputs, [*self.outputs, *(more_outputs or [])], concurrency_limit=1, concurrency_id=GPU_QUEUE,
+            preprocess=False, show_progress_on=self.result.video, **private,
+        )  # fmt: skip
+        event.then(self._finish, outputs=[self.generate, self.cancel], show_progress="hidden", **private)
+        self.runs.append(event)
+        return event
+
+    def connect_cancel(self) -> None:
+        """Cancel stops whichever run goes (call once every run is added)."""
+        buttons = [self.generate, self.cancel]
+        self.cancel.click(
+            self._finish, outputs=buttons, cancels=self.runs, show_progress="hidden", api_visibility="private"
         )
 
-    def start():
+    @staticmethod
+    def _start():
         running = gr.Button("Generating…", interactive=False, elem_classes=["running"])
         return running, gr.Button(visible=True), gr.Markdown("**Generating…** the progress shows on the video.")
 
-    def finish():
+    @staticmethod
+    def _finish():
         return gr.Button("Generate", interactive=True, elem_classes=[]), gr.Button(visible=False)
-
-    private = dict(api_visibility="private")
-    buttons = [generate, cancel]
-    outputs = [result.video, result.download_video, result.download_frames, result.info, result.last_record,
-               result.reuse]  # fmt: skip
-    started = generate.click(start, outputs=[*buttons, result.info], queue=False, show_progress="hidden", **private)
-    started.then(None, js=SCROLL_TO_RESULT, **private)  # once Cancel is there, which may move the result
-    run = started.then(
-        generate_on_page, inputs, outputs, concurrency_limit=1, concurrency_id="gpu", preprocess=False,
-        show_progress_on=result.video, **private,
-    )  # fmt: skip
-    run.then(finish, outputs=buttons, show_progress="hidden", **private)
-    cancel.click(finish, outputs=buttons, cancels=[run], show_progress="hidden", **private)
-    return run

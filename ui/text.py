@@ -4,9 +4,12 @@ from __future__ import annotations
 
 MOTION_WORDS = ((40, "almost still"), (90, "gentle"), (160, "moderate"), (210, "lively"), (255, "wild"))
 EMPTY_RESULT = (
-    "**Your video appears here.** Add a picture (or pick an example), then press **Generate**: the video plays on a "
-    "loop here, with downloads of the MP4 and of its frames, and the settings it used."
+    "**Your video appears here.** Add a picture (or pick an example, or make one from text), then press "
+    "**Generate**: the video plays on a loop here, with downloads of the MP4 and of its frames, and the settings it "
+    "used."
 )
+
+NO_FIRST_FRAME = "no first frame yet: press Make first frames and pick one, or press Text to video"
 
 
 def motion_words(motion_bucket: float) -> str:
@@ -32,7 +35,8 @@ def result_text(record: dict) -> str:
         f"{record['num_frames']} frames at {record['fps']} fps ({record['duration_seconds']:.1f} s) · "
         f"motion {record['motion_bucket_id']} · noise {record['noise_aug_strength']} · "
         f"{record['num_inference_steps']} steps · guidance {record['min_guidance_scale']}→"
-        f"{record['max_guidance_scale']} · decode chunk {record['decode_chunk_size']}{camera_text(record)}  \n"
+        f"{record['max_guidance_scale']} · decode chunk {record['decode_chunk_size']}{camera_text(record)}"
+        f"{prompt_text(record)}  \n"
         f"**Took** {record['timings'].get('total', 0):.1f} s · **peak VRAM** {vram_text} · model {record['model']} · "
         f"{placement} · `{record['video']}`"
     )
@@ -44,6 +48,15 @@ def camera_text(record: dict) -> str:
         return ""
     strength, amount = record["camera_strength"], record["camera_amount"]
     return f" · **camera** {record['camera']} (strength {strength:g}, amount {amount:g})"
+
+
+def prompt_text(record: dict) -> str:
+    """What made the first frame of a text-to-video run (a picture's run, and older sidecars, have no prompt)."""
+    prompt = " ".join((record.get("prompt") or "").replace("`", "'").split())
+    if not prompt:
+        return ""
+    shortened = prompt if len(prompt) <= 60 else prompt[:57] + "..."
+    return f" · **from text** `{shortened}` ({record['style']}, first frame seed {record['t2i_seed']})"
 
 
 def error_text(message: str) -> str:

@@ -1,0 +1,245 @@
+"""First frames for the page and the API: candidates made from a prompt on the server's one text-to-image pipeline,
+each written as a PNG (the page's gallery shows it, the API returns it, a run animates it) together with the text
+that made it; and text to video, which makes one and animates it.
+
+Candidate i uses seed s + i. They are made one at a time, so the page can say how far it got; each still equals the
+text-to-image pipeline called with its own seed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import shutil
+import tempfile
+import threading
+import uuid
+from collections import deque
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import anyio
+from gradio.utils import get_upload_folder
+from PIL import Image
+
+from svd.engine import Engine
+from svd.errors import InputError, ModelError, SvdError
+from svd.files import atomic_path
+from svd.first_frames import MAX_CANDIDATES, FirstFrameMaker, FirstFrames
+from svd.memory import choose_profile
+from svd.models import served_model_name
+from svd.request import LIMITS, RANDOM_SEED, TextSource, draw_seed, shown_number
+from svd.settings import Settings
+from svd.sizing import ASPECT_NAMES, aspect_size, choose_size, parse_size
+from svd.store import SavedGeneration, safe_name
+from svd.styles import Style, check_style, load_styles
+from svd.text_models import TEXT_MODELS, TextModel, resolve_text_model
+
+from .generation import Controls, MadeFromText, ProgressBar, Runner, explained
+
+log = logging.getLogger("svd.webui")
+
+TEXT_ASPECT = "16:9"
+"""The aspect of first frames when the size is `auto`: a text has no picture whose aspect the video could follow."""
+KEPT_SETS = 32
+"""Sets of candidates kept on disk (Gradio serves its own copy of each picture it shows)."""
+T2I_LIMITS: dict[str, tuple[float, float]] = {"t2i steps": (1, 100), "t2i guidance": (0.0, 30.0)}
+
+
+@dataclass(frozen=True)
+class TextRequest:
+    """What the page or an API caller asks first frames for."""
+
+    prompt: str
+    negative_prompt: str = ""
+    style: str = "none"
+    shape: str = TEXT_ASPECT
+    """The video's shape: an aspect name (16:9, ...), auto (16:9) or WIDTHxHEIGHT (from the page's size controls)."""
+    count: int = 1
+    seed: int = RANDOM_SEED
+    t2i_model: str = ""
+    """Empty for the server's text-to-image model."""
+    t2i_steps: int | None = None
+    t2i_guidance: float | None = None
+    model: str = ""
+    """The SVD model whose sizes the first frames take; empty for the server's."""
+    memory: str = "auto"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    path: Path
+    made: MadeFromText
+
+
+@dataclass(frozen=True)
+class Candidates:
+    items: list[Candidate]
+    frames: FirstFrames
+    """What the maker said: the styled prompt, the model, its steps and guidance, a notice."""
+    size: tuple[int, int]
+
+    def details(self) -> dict:
+        """What the API returns beside the pictures."""
+        frames = self.frames
+        return {
+            "seeds": [candidate.made.text.t2i_seed for candidate in self.items],
+            "width": self.size[0],
+            "height": self.size[1],
+            "prompt": frames.prompt,
+            "negative_prompt": frames.negative_prompt,
+            "style": self.items[0].made.text.style,
+            "t2i_model": frames.model,
+            "t2i_steps": frames.steps,
+            "t2i_guidance": frames.guidance,
+            "notice": frames.notice,
+        }
+
+
+class CandidateMaker:
+    """Makes first frames for every page and API caller of one server, on the GPU queue (one job at a time)."""
+
+    def __init__(self, engine: Engine, settings: Settings):
+        self.engine = engine
+        self.settings = settings
+        self.maker = FirstFrameMaker(engine.device)
+        self.styles, self.styles_problem = _styles(settings)
+        self._temporary = tempfile.TemporaryDirectory(prefix="svd-first-frames-", dir=_upload_folder())
+        """Inside Gradio's upload folder, from which the API may return files; removed when the server exits."""
+        self.folder = Path(self._temporary.name)
+        self._sets: deque[Path] = deque()
+        self._lock = threading.Lock()
+
+    def make(self, request: TextRequest, progress: ProgressBar) -> Candidates:
+        with explained("no first frames"):
+            return self._make(request, progress)
+
+    def _make(self, request: TextRequest, progress: ProgressBar) -> Candidates:
+        if not request.prompt.strip():
+            raise InputError("the prompt is empty", "describe the picture to start the video from")
+        if not 1 <= request.count <= MAX_CANDIDATES:
+            raise InputError(f"{request.count} first frames is out of range", f"ask for 1 to {MAX_CANDIDATES}")
+        _check_limits(request)
+        style = check_style(request.style, self.styles)
+        model = self.text_model(request.t2i_model)
+        size = self.video_size(request.model, request.shape)
+        profile = choose_profile(request.memory, self.engine.device)
+        seed = draw_seed() if request.seed == RANDOM_SEED else request.seed
+        progress(0, desc=f"Loading {model.name}")
+        downloading = f"Downloading {model.name}"
+        self.maker.load(model, on_progress=lambda done, total: progress(done / max(total, 1), desc=downloading))
+        self.maker.place(profile)
+        made = []
+        for index in range(request.count):
+            progress((index, request.count), desc=f"First frame {index + 1} of {request.count}", unit="pictures")
+            made.append(self._one(model, request, style, size, seed + index))
+        folder = self._new_set()
+        items = [
+            self._write(folder, frames.pictures[0], request, style, frames.model, seed + index)
+            for index, frames in enumerate(made)
+        ]
+        return Candidates(items, made[0], size)
+
+    def _one(
+        self, model: TextModel, request: TextRequest, style: Style, size: tuple[int, int], seed: int
+    ) -> FirstFrames:
+        return self.maker.make(
+            model, request.prompt, style, size, 1, seed, request.negative_prompt, request.t2i_steps,
+            request.t2i_guidance,
+        )  # fmt: skip
+
+    def text_model(self, name: str) -> TextModel:
+        """A text-to-image model a caller may ask for: the catalogue, the server's own, a Hub id or a folder in the
+        models folder; any other path is refused as SVD model paths are, whether it exists or not."""
+        name = name.strip() or self.settings.t2i_model
+        if name != self.settings.t2i_model and name not in TEXT_MODELS:
+            try:
+                name = served_model_name(name, self.settings.t2i_model, self.settings.models_dir)
+            except ModelError:
+                raise ModelError(
+                    f"text-to-image model '{name[:60]}' is not available here",
+                    f"use one of {', '.join(TEXT_MODELS)}, a Hub id such as owner/name, or a folder in the server's "
+                    "models folder",
+                ) from None
+        return resolve_text_model(name)
+
+    def video_size(self, model: str, shape: str) -> tuple[int, int]:
+        """The video's size, which first frames are fitted to, for the SVD model `model` (empty: the server's)."""
+        defaults = self.engine.source(served_model_name(model, self.settings.model, self.settings.models_dir)).defaults
+        if shape in ASPECT_NAMES:
+            return aspect_size(shape, defaults)
+        requested = parse_size(shape)
+        if requested is None:
+            return aspect_size(TEXT_ASPECT, defaults)
+        return choose_size(requested, defaults, requested)
+
+    def _new_set(self) -> Path:
+        folder = self.folder / uuid.uuid4().hex[:12]
+        folder.mkdir()
+        with self._lock:
+            self._sets.append(folder)
+            while len(self._sets) > KEPT_SETS:
+                shutil.rmtree(self._sets.popleft(), ignore_errors=True)
+        return folder
+
+    def _write(
+        self, folder: Path, picture: Image.Image, request: TextRequest, style: Style, model: str, seed: int
+    ) -> Candidate:
+        data = io.BytesIO()
+        picture.save(data, format="PNG")
+        path = folder / f"{safe_name(' '.join(request.prompt.split()[:6]))}-{seed}.png"
+        with atomic_path(path) as temporary:
+            temporary.write_bytes(data.getvalue())
+        text = TextSource(request.prompt.strip(), request.negative_prompt.strip(), style.name, model, seed)
+        return Candidate(path, MadeFromText(hashlib.sha256(data.getvalue()).hexdigest(), text))
+
+
+async def text_to_video(
+    maker: CandidateMaker, runner: Runner, request: TextRequest, controls: Controls, progress: ProgressBar
+) -> tuple[Candidates, SavedGeneration | None]:
+    """One first frame for `request`, animated with `controls`; one seed (the controls') makes both. None for the
+    video if the run was cancelled."""
+    made, controls = await anyio.to_thread.run_sync(_first_frame, maker, runner, request, controls, progress)
+    first = made.items[0]
+    picture = {"path": str(first.path), "orig_name": first.path.name}
+    return made, await runner.run(picture, controls, progress, first.made)
+
+
+def _first_frame(
+    maker: CandidateMaker, runner: Runner, request: TextRequest, controls: Controls, progress: ProgressBar
+) -> tuple[Candidates, Controls]:
+    """The first frame, and the controls that animate it at its size; the video's settings are checked first."""
+    with explained("not generated"):
+        seed = draw_seed() if controls.seed == RANDOM_SEED else controls.seed
+        width, height = maker.video_size(request.model, request.shape)
+        controls = replace(controls, seed=seed, size=f"{width}x{height}", resize="crop")
+        runner.check(controls)
+    return maker.make(replace(request, count=1, seed=seed), progress), controls
+
+
+def _check_limits(request: TextRequest) -> None:
+    limited = {"seed": (None if request.seed == RANDOM_SEED else request.seed, LIMITS["seed"])}
+    limited.update({name: (getattr(request, name.replace(" ", "_")), limits) for name, limits in T2I_LIMITS.items()})
+    for name, (value, (low, high)) in limited.items():
+        if value is not None and not low <= value <= high:
+            extra = f", or {RANDOM_SEED} for a random one" if name == "seed" else ""
+            raise InputError(
+                f"{name} {shown_number(value)} is out of range",
+                f"use a value from {shown_number(low)} to {shown_number(high)}{extra}",
+            )
+
+
+def _styles(settings: Settings) -> tuple[dict[str, Style], str]:
+    """The presets, and why the user's file was left out (empty if it was not): a bad file must not stop the page."""
+    try:
+        return load_styles(settings.styles_file), ""
+    except SvdError as error:
+        log.error(f"style presets: {error}")
+        return load_styles(), f"your style file was not used: {error}"
+
+
+def _upload_folder() -> Path:
+    folder = Path(get_upload_folder())
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
