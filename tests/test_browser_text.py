@@ -95,7 +95,7 @@ def test_a_picked_first_frame_is_the_picture_and_the_video_records_it(page, serv
     assert replaced["prompt"] is None and "first_frame" not in replaced
 
 
-def test_text_to_video_makes_a_first_frame_and_animates_it(page, server):
+def test_text_to_video_makes_a_first_frame_and_animates_it_and_history_brings_the_text_back(page, server):
     page.locator("#source").get_by_label("Text").check()
     page.locator("#prompt textarea").fill(PROMPT)
     page.locator("#style").get_by_label("Anime").check()
@@ -112,6 +112,20 @@ def test_text_to_video_makes_a_first_frame_and_animates_it(page, server):
     expect(page.locator("#picture img")).to_be_visible()  # the first frame is the picture now
     assert shown_picture(page) == made
     expect(page.locator("#generate")).to_be_enabled()
+
+    page.locator("#source").get_by_label("Picture").check()
+    page.locator("#prompt textarea").fill("")
+    page.get_by_role("tab", name="History").click()
+    page.locator("#history-gallery button.thumbnail-item").first.click()
+    page.locator("#history-reuse").click()  # the text comes back with the picture...
+    expect(page.locator("#source input[value=Text]")).to_be_checked()
+    expect(page.locator("#prompt textarea")).to_have_value(PROMPT)
+    expect(page.locator("#style input[value=anime]")).to_be_checked()
+    before = video_source(page)
+    page.locator("#generate").click()
+    again = next_record(page, server, before)  # ...and the next run of that picture records it again
+    assert (again["prompt"], again["style"], again["t2i_seed"]) == (PROMPT, "anime", 30)
+    assert (server.output_dir / again["first_frame"]).read_bytes() == made
 
 
 def test_the_text_source_fits_a_phone(browser, server, screenshots):

@@ -13,6 +13,7 @@ import gradio as gr
 
 from svd.engine import Engine
 from svd.settings import Settings
+from svd.styles import Style
 
 from .camera import build_camera, connect_camera
 from .camera_previews import CameraPreviews
@@ -34,6 +35,9 @@ class CreateTab:
     """In the order `reuse.controls_from` returns values for them."""
     runs: list[gr.events.Dependency]
     """The generation events (Generate, Text to video): the History tab refreshes after each."""
+    text: list[gr.components.Component]
+    """The picture's source and text, in the order `text_source.text_from` returns values for them."""
+    styles: dict[str, Style]
 
 
 def build_create(engine: Engine, settings: Settings, runner: Runner, maker: CandidateMaker) -> CreateTab:
@@ -74,4 +78,4 @@ def build_create(engine: Engine, settings: Settings, runner: Runner, maker: Cand
         framing.preview_outputs,
         show_preview,
     )
-    return CreateTab(picture=framing.picture, controls=controls, runs=runs.runs)
+    return CreateTab(picture=framing.picture, controls=controls, runs=runs.runs, text=text.reused, styles=maker.styles)

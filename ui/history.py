@@ -1,5 +1,6 @@
 """The History tab: every video in the output folder as a gallery of poster frames, newest first. Picking one shows
-it with its settings, and offers to reuse them (with its picture), to download it, and to delete it (after asking).
+it with its settings, and offers to reuse them (with its picture, and the text that made it, if it did), to download
+it, and to delete it (after asking).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from svd.settings import Settings
 from .create import CreateTab
 from .reuse import controls_from
 from .text import result_text
+from .text_source import text_from
 
 EMPTY = "**No videos yet.** The ones you make appear here, newest first, and stay across restarts."
 
@@ -73,7 +75,13 @@ def build_history(engine: Engine, settings: Settings, create: CreateTab, tabs: g
         if record is not None and picture is None:
             gr.Warning("This video's picture is not in the output folder any more: only its settings are reused.")
         values = controls_from(engine, settings, record)
-        return [str(picture) if picture else gr.skip(), *values, gr.Tabs(selected="create") if record else gr.skip()]
+        text = text_from(record if picture else None, create.styles)
+        return [
+            str(picture) if picture else gr.skip(),
+            *values,
+            *text,
+            gr.Tabs(selected="create") if record else gr.skip(),
+        ]
 
     def deleted(record: dict | None):
         if record is not None:
@@ -85,7 +93,7 @@ def build_history(engine: Engine, settings: Settings, create: CreateTab, tabs: g
     for event in (tab.select, refresh.click, *(run.success for run in create.runs)):
         event(refreshed, outputs=listing, show_progress="hidden", **private)
     gallery.select(pick, records, [detail, video, info, download, selected, confirm], **private)
-    reuse.click(reused, selected, [create.picture, *create.controls, tabs], **private)
+    reuse.click(reused, selected, [create.picture, *create.controls, *create.text, tabs], **private)
     delete.click(lambda: gr.Group(visible=True), outputs=confirm, **private)
     keep.click(lambda: gr.Group(visible=False), outputs=confirm, **private)
     really.click(deleted, selected, [detail, confirm, selected, *listing], **private)

@@ -15,6 +15,7 @@ import gradio as gr
 from svd.camera.moves import MOVES
 from svd.errors import SvdError
 from svd.first_frames import MAX_CANDIDATES
+from svd.request import TextSource
 from svd.styles import PLACEHOLDER, Style
 
 from .camera import CameraSection
@@ -22,7 +23,7 @@ from .camera_previews import move_label
 from .candidates import Candidate, CandidateMaker, TextRequest, text_to_video
 from .choices import PICTURE, TEXT
 from .framing import Framing
-from .generation import Runner
+from .generation import MadeFromText, Runner
 from .result import failed, page_controls, shown
 from .status import GPU_QUEUE
 
@@ -75,6 +76,11 @@ class TextPanel:
     @property
     def text_values(self) -> list:
         return [self.prompt, self.negative_prompt, self.style]
+
+    @property
+    def reused(self) -> list:
+        """The controls that `text_from` gives values for."""
+        return [self.source, *self.text_values, self.made]
 
 
 def build_source() -> gr.Radio:
@@ -213,6 +219,20 @@ def text_to_video_run(maker: CandidateMaker, runner: Runner) -> Callable:
         return (*shown(saved), str(first.path), first.made, _note(made.frames.notice))
 
     return text_to_video_on_page
+
+
+def text_from(record: dict | None, styles: dict[str, Style]) -> list:
+    """Values for `TextPanel.reused` that bring back what made a past video's picture: its text, which the next run
+    of that picture records again; or, for a picture's video, the Picture source."""
+    if record is None:
+        return [gr.skip()] * 5
+    if not record.get("prompt"):
+        return [PICTURE, gr.skip(), gr.skip(), gr.skip(), None]
+    text = TextSource(
+        record["prompt"], record.get("negative_prompt") or "", record["style"], record["t2i_model"], record["t2i_seed"]
+    )
+    style = text.style if text.style in styles else gr.skip()  # a preset since removed from the user's file
+    return [TEXT, text.prompt, text.negative_prompt, style, MadeFromText(record["input_sha256"], text)]
 
 
 def _problem(message: str) -> gr.Markdown:
