@@ -113,8 +113,9 @@ def test_text_to_video_makes_a_first_frame_and_animates_it_and_history_brings_th
     assert shown_picture(page) == made
     expect(page.locator("#generate")).to_be_enabled()
 
-    page.locator("#source").get_by_label("Picture").check()
     page.locator("#prompt textarea").fill("")
+    page.locator("#source").get_by_label("Picture").check()
+    expect(page.locator("#prompt textarea")).to_be_hidden()
     page.get_by_role("tab", name="History").click()
     page.locator("#history-gallery button.thumbnail-item").first.click()
     page.locator("#history-reuse").click()  # the text comes back with the picture...
