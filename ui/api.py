@@ -20,6 +20,7 @@ from svd.errors import CancelledError, InputError, SvdError
 from svd.models import CATALOGUE, ModelDefaults
 from svd.request import LIMITS, MAX_SEED, RANDOM_SEED
 from svd.sizing import buckets, size_limits
+from svd.store import SavedGeneration
 
 from .api_checks import CHECKS, checked, shown
 from .generation import Controls, Runner
@@ -108,16 +109,20 @@ def register(runner: Runner, defaults: ModelDefaults, demo: gr.Blocks) -> dict[s
                 model=model, camera=camera, camera_strength=camera_strength, camera_amount=camera_amount,
             )  # fmt: skip
             controls = Controls(**checked(CHECKS, given))
-            saved = await runner.run(_picture(picture), controls, progress=no_progress)
-            if saved is None:
-                raise CancelledError("the run was cancelled")
+            return video_outputs(await runner.run(_picture(picture), controls, progress=no_progress))
         except SvdError as error:
             raise gr.Error(str(error), print_exception=False) from None
-        return FileData(path=str(saved.video)), FileData(path=str(saved.frames)), saved.record
 
     gr.api(generate, api_name=API_NAME, concurrency_limit=1, concurrency_id="gpu")
     describe(demo, generate, parameter_help(defaults), RETURNS)
     return {API_NAME: input_defaults(generate)}
+
+
+def video_outputs(saved: SavedGeneration | None) -> tuple[FileData, FileData, dict]:
+    """What a video endpoint returns for a saved generation (None: it was cancelled)."""
+    if saved is None:
+        raise CancelledError("the run was cancelled")
+    return FileData(path=str(saved.video)), FileData(path=str(saved.frames)), saved.record
 
 
 def input_defaults(function: Callable) -> list:

@@ -13,14 +13,14 @@ import gradio as gr
 from gradio import FileData
 
 from svd.camera.moves import MOVES, NO_CAMERA
-from svd.errors import CancelledError, SvdError
+from svd.errors import SvdError
 from svd.first_frames import MAX_CANDIDATES
 from svd.models import CATALOGUE, ModelDefaults
 from svd.request import MAX_SEED, RANDOM_SEED
 from svd.sizing import ASPECT_NAMES, aspect_size
 from svd.text_models import TEXT_MODELS
 
-from .api import RETURNS, describe, input_defaults, no_progress, parameter_help
+from .api import RETURNS, describe, input_defaults, no_progress, parameter_help, video_outputs
 from .api_checks import CHECKS, FIRST_FRAME_CHECKS, TEXT_CHECKS, checked
 from .candidates import T2I_LIMITS, CandidateMaker, TextRequest, text_to_video
 from .generation import Controls, Runner
@@ -53,6 +53,15 @@ def text_help(defaults: ModelDefaults) -> dict[str, str]:
         f"({own['guidance']})",
         "model": f"the SVD model whose sizes the first frames take: {parameter_help(defaults)['model']}",
     }
+
+
+def text_to_video_help(defaults: ModelDefaults) -> dict[str, str]:
+    """`/text_to_video`'s inputs: the text ones, then `/generate`'s, with one seed and model for both stages."""
+    video = parameter_help(defaults)
+    seed = f"seed of both the first frame and the video, 0-{MAX_SEED}; {RANDOM_SEED} draws one (returned in "
+    seed += "settings as seed and t2i_seed)"
+    model = f"{video['model']} (the first frame takes its size for the aspect)"
+    return {**text_help(defaults), **video, "seed": seed, "model": model}
 
 
 def register_text(runner: Runner, maker: CandidateMaker, defaults: ModelDefaults, demo: gr.Blocks) -> dict[str, list]:
@@ -123,21 +132,14 @@ def register_text(runner: Runner, maker: CandidateMaker, defaults: ModelDefaults
             text = checked(TEXT_CHECKS, given)
             request = _text_request({**text, "seed": controls.seed, "model": controls.model}, controls.memory)
             _, saved = await text_to_video(maker, runner, request, controls, no_progress)
-            if saved is None:
-                raise CancelledError("the run was cancelled")
+            return video_outputs(saved)
         except SvdError as error:
             raise gr.Error(str(error), print_exception=False) from None
-        return FileData(path=str(saved.video)), FileData(path=str(saved.frames)), saved.record
 
-    text = text_help(defaults)
-    video = parameter_help(defaults)
-    video_seed = f"seed of both the first frame and the video, 0-{MAX_SEED}; {RANDOM_SEED} draws one (returned in "
-    video_seed += "settings as seed and t2i_seed)"
-    video_model = f"{video['model']} (the first frame takes its size for the aspect)"
     gr.api(first_frames, api_name="first_frames", concurrency_limit=1, concurrency_id=GPU_QUEUE)
-    describe(demo, first_frames, text, FIRST_FRAME_RETURNS)
+    describe(demo, first_frames, text_help(defaults), FIRST_FRAME_RETURNS)
     gr.api(text_to_video_api, api_name="text_to_video", concurrency_limit=1, concurrency_id=GPU_QUEUE)
-    describe(demo, text_to_video_api, {**text, **video, "seed": video_seed, "model": video_model}, RETURNS)
+    describe(demo, text_to_video_api, text_to_video_help(defaults), RETURNS)
     return {"first_frames": input_defaults(first_frames), "text_to_video": input_defaults(text_to_video_api)}
 
 
