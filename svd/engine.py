@@ -25,7 +25,7 @@ from .camera.stage import CameraRun, run_camera_stage
 from .depth import DEFAULT_DEPTH_MODEL, DepthEstimator, resolve_depth_model
 from .device import describe_device, resolve_device
 from .download import cached_model_path, download_model
-from .errors import CancelledError, ModelError, OutOfMemoryError, SvdError, first_line
+from .errors import CancelledError, OutOfMemoryError, SvdError
 from .memory import (
     DECODE_CHUNK,
     Profile,
@@ -45,6 +45,7 @@ from .models import (
     read_model_defaults,
     resolve_model,
 )
+from .pipeline_loading import load_pipeline
 from .request import GenerationRequest, GenerationSettings, resolve_settings
 from .results import EngineStatus, GenerationResult, Progress
 from .sizing import fit_image
@@ -179,14 +180,8 @@ class Engine:
             source = replace(source, defaults=read_model_defaults(path))
         variant = "fp16" if has_fp16_variant(path) else None
         self.status = EngineStatus("loading", f"loading {source.name}")
-        try:
-            pipe = StableVideoDiffusionPipeline.from_pretrained(path, variant=variant, dtype=self.dtype)
-        except (OSError, ValueError, RuntimeError, KeyError) as error:
-            raise ModelError(
-                f"cannot load {source.name} from {path} ({first_line(error)})",
-                "download it again or check that the folder is a complete SVD model",
-            ) from None
-        pipe.set_progress_bar_config(disable=True)
+        what = f"{source.name} from {path}"
+        pipe = load_pipeline(StableVideoDiffusionPipeline, path, variant, self.dtype, what, "SVD model")
         return LoadedModel(source, path, pipe, variant, load_seconds=time.perf_counter() - started)
 
     def _fetch(self, source: ModelSource) -> Path:

@@ -16,8 +16,9 @@ from diffusers import AutoPipelineForText2Image, DiffusionPipeline
 from PIL import Image
 
 from .download import cached_model_path, download_model
-from .errors import InputError, ModelError, first_line
+from .errors import InputError
 from .memory import FULL_MIN_BYTES, Profile, available_gpu_bytes
+from .pipeline_loading import load_pipeline
 from .sizing import fit_image
 from .styles import Style
 from .text_models import TEXT_MODELS, TextModel, download_patterns, render_size, with_folder_defaults
@@ -59,14 +60,8 @@ class FirstFrameMaker:
         if model.name not in TEXT_MODELS:
             model = with_folder_defaults(model, path)
         dtype = model.cuda_dtype if self.device.type == "cuda" else torch.float32
-        try:
-            pipe = AutoPipelineForText2Image.from_pretrained(path, variant=model.variant, dtype=dtype)
-        except (OSError, ValueError, RuntimeError, KeyError) as error:
-            raise ModelError(
-                f"cannot load the text-to-image model {model.name} ({first_line(error)})",
-                "download it again or check that the folder is a complete diffusers text-to-image model",
-            ) from None
-        pipe.set_progress_bar_config(disable=True)
+        what, kind = f"the text-to-image model {model.name}", "diffusers text-to-image model"
+        pipe = load_pipeline(AutoPipelineForText2Image, path, model.variant, dtype, what, kind)
         self._pipe, self._model, self._profile = pipe, model, None
         return model
 
