@@ -43,14 +43,22 @@ DISK_MARGIN_BYTES = 512 * 1024**2
 ProgressReport = Callable[[int, int], None]
 
 
-def cached_model_path(repo_id: str, allow_patterns: Sequence[str] = FP16_FILES) -> Path | None:
-    """The complete cached snapshot of `repo_id`, without touching the network: from the Hugging Face cache, or
-    else from the read-only cache baked into the Docker image (`SVD_BAKED_CACHE`)."""
+def cached_model_path(
+    repo_id: str, allow_patterns: Sequence[str] = FP16_FILES, revision: str | None = None
+) -> Path | None:
+    """The complete cached snapshot of `repo_id` (at `revision`, else its main branch), without touching the network:
+    from the Hugging Face cache, or else from the read-only cache baked into the Docker image (`SVD_BAKED_CACHE`)."""
     baked = Settings.from_env().baked_cache
     for cache in (None, *([baked] if baked else [])):  # None: huggingface_hub's own cache (HF_HOME, HF_HUB_CACHE)
         try:
             return Path(
-                snapshot_download(repo_id, allow_patterns=list(allow_patterns), local_files_only=True, cache_dir=cache)
+                snapshot_download(
+                    repo_id,
+                    allow_patterns=list(allow_patterns),
+                    revision=revision,
+                    local_files_only=True,
+                    cache_dir=cache,
+                )
             )
         except LocalEntryNotFoundError:
             continue
@@ -58,18 +66,23 @@ def cached_model_path(repo_id: str, allow_patterns: Sequence[str] = FP16_FILES) 
 
 
 def download_model(
-    repo_id: str, on_progress: ProgressReport | None = None, allow_patterns: Sequence[str] = FP16_FILES
+    repo_id: str,
+    on_progress: ProgressReport | None = None,
+    allow_patterns: Sequence[str] = FP16_FILES,
+    revision: str | None = None,
 ) -> Path:
     """Download the files of `repo_id` that match `allow_patterns` (SVD's fp16 files unless told) into the Hub
     cache, after checking there is room for them.
 
     huggingface_hub draws its own progress bars on a terminal; `on_progress(done_bytes, total_bytes)` is also called
-    as bytes arrive, for the WebUI's status line and for logs where no terminal shows the bars.
+    as bytes arrive, for the WebUI's status line and for logs where no terminal shows the bars. `revision` pins a
+    commit (the finishing models' single weight files are pinned so an upload there cannot change our output).
     """
     try:
-        check_free_disk(Path(constants.HF_HUB_CACHE), _bytes_to_fetch(repo_id, allow_patterns), repo_id)
+        check_free_disk(Path(constants.HF_HUB_CACHE), _bytes_to_fetch(repo_id, allow_patterns, revision), repo_id)
         tqdm_class = _reporting_tqdm(on_progress) if on_progress else None
-        return Path(snapshot_download(repo_id, allow_patterns=list(allow_patterns), tqdm_class=tqdm_class))
+        patterns = list(allow_patterns)
+        return Path(snapshot_download(repo_id, allow_patterns=patterns, revision=revision, tqdm_class=tqdm_class))
     except ModelError:
         raise
     except Exception as error:  # network and Hub failures of every kind end as one line for the user
@@ -84,8 +97,8 @@ def download_size(repo_id: str, allow_patterns: Sequence[str] = FP16_FILES) -> i
         raise explain_hub_error(error, repo_id) from None
 
 
-def _bytes_to_fetch(repo_id: str, allow_patterns: Sequence[str]) -> int:
-    planned = snapshot_download(repo_id, allow_patterns=list(allow_patterns), dry_run=True)
+def _bytes_to_fetch(repo_id: str, allow_patterns: Sequence[str], revision: str | None = None) -> int:
+    planned = snapshot_download(repo_id, allow_patterns=list(allow_patterns), revision=revision, dry_run=True)
     return sum(item.file_size or 0 for item in planned if item.will_download)
 
 
