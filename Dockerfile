@@ -12,6 +12,7 @@ ARG CUDA_IMAGE=nvidia/cuda:12.8.1-base-ubuntu24.04
 
 FROM ${CUDA_IMAGE} AS build
 ARG TORCH_VERSION=2.13.0
+ARG TORCHVISION_VERSION=0.28.0
 ARG TORCH_INDEX=https://download.pytorch.org/whl/cu128
 # The base image's tag pins the Ubuntu release; its Python packages take that release's security updates.
 # hadolint ignore=DL3008
@@ -20,7 +21,8 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 RUN python3 -m venv /opt/venv
 COPY requirements.txt /tmp/requirements.txt
-RUN /opt/venv/bin/pip install --no-cache-dir "torch==${TORCH_VERSION}" --index-url "${TORCH_INDEX}" \
+RUN /opt/venv/bin/pip install --no-cache-dir "torch==${TORCH_VERSION}" "torchvision==${TORCHVISION_VERSION}" \
+        --index-url "${TORCH_INDEX}" \
     && /opt/venv/bin/pip install --no-cache-dir -r /tmp/requirements.txt
 
 FROM ${CUDA_IMAGE}

@@ -43,7 +43,7 @@ def write_mp4(frames: np.ndarray, path: Path, fps: int, crf: int = DEFAULT_CRF) 
         ]  # fmt: skip
         encoder = subprocess.run(command, input=np.ascontiguousarray(frames).tobytes(), capture_output=True)
         if encoder.returncode != 0 or not _looks_like_mp4(temporary):
-            raise _encoder_error(encoder.stderr.decode(errors="replace"), path.parent)
+            raise encoder_error(encoder.stderr.decode(errors="replace"), path.parent)
 
 
 def _looks_like_mp4(path: Path) -> bool:
@@ -56,7 +56,7 @@ def _looks_like_mp4(path: Path) -> bool:
     return head[4:8] == b"ftyp" and b"moov" in head
 
 
-def _encoder_error(stderr: str, folder: Path) -> OutputError:
+def encoder_error(stderr: str, folder: Path) -> OutputError:
     if "No space left on device" in stderr or "Disk quota exceeded" in stderr:
         return disk_full(folder)
     reason = next((line for line in reversed(stderr.splitlines()) if line.strip()), "no output")

@@ -37,6 +37,8 @@ from chromium import launch_chromium, open_page  # noqa: E402
 from webui_server import start_server  # noqa: E402
 
 from svd.engine import Engine  # noqa: E402
+from svd.finish.rife import save_random_rife  # noqa: E402
+from svd.finish.upscale import save_random_upscaler  # noqa: E402
 from svd.random_depth_model import save_random_depth_model  # noqa: E402
 from svd.random_model import save_random_model  # noqa: E402
 from svd.random_text_model import save_random_text_model  # noqa: E402
@@ -81,17 +83,29 @@ def tiny_text_model(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_rife(tmp_path_factory) -> Path:
+    """Random RIFE weights in the released flownet.pkl's form (the full-size network: it is small)."""
+    return save_random_rife(tmp_path_factory.mktemp("models") / "rife" / "flownet.pkl")
+
+
+@pytest.fixture(scope="session")
+def tiny_upscaler(tmp_path_factory) -> Path:
+    """A tiny random x4 Real-ESRGAN compact network in the release .pth's form, which spandrel loads."""
+    return save_random_upscaler(tmp_path_factory.mktemp("models") / "upscaler" / "upscaler.pth")
+
+
+@pytest.fixture(scope="session")
 def engine(tiny_model) -> Engine:
     """One CPU engine with the tiny model, shared like the one engine a real process has."""
     return Engine(device="cpu", default_model=str(tiny_model))
 
 
 @pytest.fixture(scope="session")
-def server(tiny_model, tiny_depth_model, tiny_text_model, tmp_path_factory):
+def server(tiny_model, tiny_depth_model, tiny_text_model, tiny_rife, tiny_upscaler, tmp_path_factory):
     """`webui.py` running with the tiny models, shared by the API and the browser tests."""
     running = start_server(
         tmp_path_factory.mktemp("webui"), SVD_MODEL=str(tiny_model), SVD_DEPTH_MODEL=str(tiny_depth_model),
-        SVD_T2I_MODEL=str(tiny_text_model),
+        SVD_T2I_MODEL=str(tiny_text_model), SVD_INTERPOLATOR=str(tiny_rife), SVD_UPSCALER=str(tiny_upscaler),
     )  # fmt: skip
     running.wait_for_model()
     yield running

@@ -26,7 +26,7 @@ def decode(path: Path | str) -> DecodedVideo:
     width, height = meta["size"]
     frames = np.stack([np.frombuffer(frame, np.uint8).reshape(height, width, 3) for frame in reader])
     return DecodedVideo(
-        codec=meta["codec"],
+        codec=meta["codec"].rstrip(","),  # imageio-ffmpeg reads "gif," off a GIF stream line
         pix_fmt=meta["pix_fmt"].split("(")[0],
         fps=meta["fps"],
         size=(width, height),

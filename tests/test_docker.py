@@ -62,6 +62,15 @@ def test_torch_comes_from_a_cuda_12_wheel_index_within_the_tested_range():
     )
     low, high = re.search(r">=([\d.]+),<([\d.]+)", requirement).groups()
     assert version_tuple(low) <= version_tuple(version) < version_tuple(high)
+    vision = re.search(r"^ARG TORCHVISION_VERSION=(\S+)$", DOCKERFILE, re.MULTILINE)[1]
+    vision_requirement = next(
+        line for line in (REPO_ROOT / "requirements.txt").read_text().splitlines() if line.startswith("torchvision")
+    )
+    low, high = re.search(r">=([\d.]+),<([\d.]+)", vision_requirement).groups()
+    assert version_tuple(low) <= version_tuple(vision) < version_tuple(high)
+    # torchvision's minor release follows torch's (0.28 is built for 2.13), from the same index
+    assert version_tuple(vision)[1] == version_tuple(version)[1] + 15
+    assert '"torchvision==${TORCHVISION_VERSION}"' in DOCKERFILE
     assert "NVIDIA_DISABLE_REQUIRE=1" in DOCKERFILE  # let CUDA 12.x drivers older than the base image's run it
 
 

@@ -1,8 +1,10 @@
 """Single weight files for the finishing stages (frame interpolation, upscaling): a catalogue name resolves to a file
-in a Hub repository pinned to a commit, fetched into the shared Hugging Face cache; anything else is a local file."""
+in a Hub repository pinned to a commit, fetched into the shared Hugging Face cache and checked against the SHA-256 of
+the file its authors released; anything else is a local file."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,12 +14,14 @@ from ..errors import ModelError
 
 @dataclass(frozen=True)
 class WeightsFile:
-    """A weights file on the Hugging Face Hub, pinned to a commit so that an upload there cannot change our output."""
+    """A weights file on the Hugging Face Hub. The commit pins where it is fetched from and the SHA-256 pins what is
+    loaded, so neither an upload to the repository nor a wrong mirror can change our output."""
 
     name: str
     repo_id: str
     revision: str
     filename: str
+    sha256: str
     title: str
     licence: str
 
@@ -34,7 +38,8 @@ def resolve_weights(name: str, catalogue: dict[str, WeightsFile], what: str) -> 
 
 
 def fetch_weights(weights: WeightsFile | Path, on_progress: ProgressReport | None = None) -> Path:
-    """The local path of `weights`: a local file as it is; a Hub file from the cache, downloaded first if needed."""
+    """The local path of `weights`: a local file as it is; a Hub file from the cache, downloaded first if needed,
+    whose content must be the released file's."""
     if isinstance(weights, Path):
         return weights
     patterns = [weights.filename]
@@ -47,4 +52,19 @@ def fetch_weights(weights: WeightsFile | Path, on_progress: ProgressReport | Non
             f"{weights.repo_id} at {weights.revision[:7]} has no file {weights.filename}",
             "check the catalogue entry in svd/finish",
         )
+    digest = file_sha256(path)
+    if digest != weights.sha256:
+        raise ModelError(
+            f"{weights.filename} from {weights.repo_id} is not the released file (SHA-256 {digest[:12]}…, expected "
+            f"{weights.sha256[:12]}…)",
+            "delete it from the Hugging Face cache and retry, or give a local file",
+        )
     return path
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

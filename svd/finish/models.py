@@ -1,0 +1,82 @@
+"""The finishing stages' models (RIFE for interpolation, a Real-ESRGAN-family upscaler): loaded on the engine's
+device on first use, downloaded into the shared cache if needed, and kept for the next video."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..download import ProgressReport
+from ..errors import ModelError
+from .interpolate import MINTERPOLATE, minterpolate
+from .rife import DEFAULT_RIFE, RIFE_WEIGHTS, interpolate_frames, load_rife
+from .upscale import DEFAULT_UPSCALER, UPSCALERS, load_upscaler, upscale_frames
+from .weights import fetch_weights, resolve_weights
+
+logger = logging.getLogger("svd")
+
+
+@dataclass(frozen=True)
+class Interpolated:
+    frames: np.ndarray
+    method: str
+    """The RIFE weights' name, or `minterpolate`."""
+    note: str | None = None
+    """Why RIFE was not used, when it was wanted."""
+
+
+class FinishModels:
+    def __init__(
+        self,
+        device: torch.device,
+        dtype: torch.dtype,
+        interpolator: str = DEFAULT_RIFE,
+        upscaler: str = DEFAULT_UPSCALER,
+        on_progress: ProgressReport | None = None,
+    ):
+        self.device = device
+        self.dtype = dtype
+        self.interpolator = interpolator
+        """A RIFE catalogue name or weights file, or `minterpolate` for ffmpeg alone."""
+        self.default_upscaler = upscaler
+        self.on_progress = on_progress
+        self._loaded: dict[tuple[str, str], object] = {}
+        self._lock = threading.Lock()
+
+    def interpolate(self, frames: np.ndarray, factor: int, fps: int) -> Interpolated:
+        """RIFE when its weights load; otherwise ffmpeg's minterpolate, with the reason as a note."""
+        if self.interpolator == MINTERPOLATE:
+            return Interpolated(minterpolate(frames, factor, fps), MINTERPOLATE)
+        try:
+            model = self._model("interpolation", self.interpolator)
+        except ModelError as error:
+            note = f"RIFE was not available ({error.cause}), so ffmpeg's minterpolate made the in-between frames"
+            logger.warning(note)
+            return Interpolated(minterpolate(frames, factor, fps), MINTERPOLATE, note)
+        with self._lock:
+            frames = interpolate_frames(model, frames, factor, self.device, self.dtype)
+        return Interpolated(frames, self.interpolator)
+
+    def upscale(self, frames: np.ndarray, size: tuple[int, int], upscaler: str | None = None) -> np.ndarray:
+        model = self._model("upscaler", upscaler or self.default_upscaler)
+        with self._lock:
+            return upscale_frames(model, frames, size)
+
+    def check_upscaler(self, name: str) -> None:
+        """Refuse an upscaler that is neither in the catalogue nor a file, before any work."""
+        resolve_weights(name, UPSCALERS, "upscaler")
+
+    def _model(self, kind: str, name: str):
+        key = (kind, name)
+        with self._lock:
+            if key not in self._loaded:
+                catalogue, load = (RIFE_WEIGHTS, load_rife) if kind == "interpolation" else (UPSCALERS, load_upscaler)
+                weights = resolve_weights(name, catalogue, kind)
+                path = fetch_weights(weights, self.on_progress)
+                self._loaded = {loaded: model for loaded, model in self._loaded.items() if loaded[0] != kind}
+                self._loaded[key] = load(path, self.device, self.dtype)
+            return self._loaded[key]
