@@ -15,12 +15,15 @@ from PIL import Image
 from tqdm import tqdm
 
 from .camera.moves import MOVES, NO_CAMERA
+from .cli_finish import add_finish_command, add_finish_options, finish_options
 from .cli_text import add_text_commands, add_text_options, picture_from_text
 from .depth import DEPTH_FILES, DEPTH_MODELS
 from .download import download_model
 from .engine import Engine
 from .errors import InputError, ModelError, SvdError, first_line
 from .files import check_output_folder
+from .finish.rife import save_random_rife
+from .finish.upscale import save_random_upscaler
 from .image import InputImage, load_image
 from .logs import setup_logging
 from .memory import CHOICES as MEMORY_CHOICES
@@ -93,11 +96,13 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"depth model for orbits: {', '.join(DEPTH_MODELS)}, a Hub id or a folder (default %(default)s)",
     )
     add_text_options(generate)
+    add_finish_options(generate)
     generate.set_defaults(run=run_generate)
 
     cameras = commands.add_parser("cameras", help="list the camera moves")
     cameras.set_defaults(run=run_cameras)
     add_text_commands(commands)
+    add_finish_command(commands)
 
     download = commands.add_parser("download", help="fetch a model's fp16 weights into the Hugging Face cache")
     download.add_argument("model", help=f"{', '.join([*CATALOGUE, *DEPTH_MODELS])} or a Hub id")
@@ -109,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     kind = make_tiny.add_mutually_exclusive_group()
     kind.add_argument("--depth", action="store_true", help="write a tiny random-weight depth model instead")
     kind.add_argument("--text-to-image", action="store_true", help="write a tiny random text-to-image model instead")
+    kind.add_argument("--interpolator", action="store_true", help="write random RIFE weights (FOLDER/flownet.pkl)")
+    kind.add_argument("--upscaler", action="store_true", help="write a tiny random upscaler (FOLDER/upscaler.pth)")
     make_tiny.set_defaults(run=run_make_tiny)
     return parser
 
@@ -138,7 +145,8 @@ def main(argv: list[str] | None = None) -> int:
 def run_generate(args: argparse.Namespace) -> int:
     if not 0 <= args.crf <= 51:
         raise InputError(f"crf {args.crf} is out of range: use a value from 0 to 51")
-    engine = Engine(device=args.device, default_model=args.model)
+    settings = Settings.from_env()
+    engine = Engine(args.device, args.model, interpolator=args.interpolator, upscaler=settings.upscaler)
     source = engine.source()
     size = parse_size(args.size)
     if bool(args.images) == (args.prompt is not None):
@@ -235,6 +243,7 @@ def _request(picture: InputImage, args: argparse.Namespace, size: tuple[int, int
         camera_strength=args.camera_strength,
         camera_amount=args.camera_amount,
         depth_model=args.depth_model,
+        finish=finish_options(args),
     )
 
 
@@ -298,9 +307,15 @@ def run_download(args: argparse.Namespace) -> int:
 
 
 def run_make_tiny(args: argparse.Namespace) -> int:
-    if args.variant and (args.depth or args.text_to_image):
-        raise InputError("--variant is for the SVD model; the tiny depth and text-to-image models are fp32 only")
-    if args.depth:
+    if args.variant and (args.depth or args.text_to_image or args.interpolator or args.upscaler):
+        raise InputError("--variant is for the SVD model; the other tiny models are fp32 only")
+    if args.interpolator or args.upscaler:
+        args.folder.mkdir(parents=True, exist_ok=True)
+    if args.interpolator:
+        folder, note = save_random_rife(args.folder / "flownet.pkl"), "random RIFE weights make noise between frames"
+    elif args.upscaler:
+        folder, note = save_random_upscaler(args.folder / "upscaler.pth"), "the tiny upscaler's pictures are noise"
+    elif args.depth:
         folder, note = save_random_depth_model(args.folder), "the tiny depth model's maps are noise"
     elif args.text_to_image:
         folder, note = save_random_text_model(args.folder), "the tiny text-to-image model makes noise, not pictures"

@@ -21,11 +21,17 @@ import torch
 from diffusers import StableVideoDiffusionPipeline
 from PIL import Image
 
-from .camera.stage import CameraRun, run_camera_stage
+from .animate import Animation, animate, out_of_memory
 from .depth import DEFAULT_DEPTH_MODEL, DepthEstimator, resolve_depth_model
 from .device import describe_device, resolve_device
 from .download import cached_model_path, download_model
-from .errors import CancelledError, OutOfMemoryError, SvdError
+from .errors import CancelledError, InputError, OutOfMemoryError, SvdError
+from .finish.extend import extend
+from .finish.models import FinishModels
+from .finish.options import FinishOptions, check_finish
+from .finish.rife import DEFAULT_RIFE
+from .finish.stage import Finished, run_finishing
+from .finish.upscale import DEFAULT_UPSCALER
 from .memory import (
     DECODE_CHUNK,
     Profile,
@@ -33,7 +39,6 @@ from .memory import (
     available_gpu_bytes,
     choose_profile,
     decode_chunk_for_memory,
-    out_of_memory_message,
     usable_gpu_bytes,
 )
 from .models import (
@@ -49,8 +54,7 @@ from .pipeline_loading import load_pipeline
 from .request import GenerationRequest, GenerationSettings, resolve_settings
 from .results import EngineStatus, GenerationResult, Progress
 from .sizing import fit_image
-from .speed import SpeedOptions, apply_options, attention_context, check_options
-from .timing import StageTimer
+from .speed import SpeedOptions, apply_options, check_options
 
 logger = logging.getLogger("svd")
 
@@ -79,6 +83,8 @@ class Engine:
         default_model: str = DEFAULT_MODEL,
         speed: SpeedOptions | None = None,
         default_depth_model: str = DEFAULT_DEPTH_MODEL,
+        interpolator: str = DEFAULT_RIFE,
+        upscaler: str = DEFAULT_UPSCALER,
     ):
         self.device = resolve_device(device)
         self.device_name = describe_device(self.device)
@@ -93,6 +99,8 @@ class Engine:
         self._depth = DepthEstimator()
         self._depth_lock = threading.Lock()
         """Guards the depth model alone, so camera previews need not wait for a generation to end."""
+        report = self._download_reporter("a finishing model", to_status=False)
+        self.finishing = FinishModels(self.device, self.dtype, interpolator, upscaler, report)
         self._default_failure: EngineStatus | None = None
         self._lock = threading.RLock()
         self._decode_steps_estimate = 1.0
@@ -234,6 +242,9 @@ class Engine:
             settings = replace(settings, decode_chunk_size=chunk)
         if settings.depth_model is not None:
             settings = replace(settings, depth_model=resolve_depth_model(settings.depth_model).name)
+        if settings.upscale != "none":
+            settings = replace(settings, upscaler=settings.upscaler or self.finishing.default_upscaler)
+            self.finishing.check_upscaler(settings.upscaler)
         return settings
 
     def generate(
@@ -251,7 +262,16 @@ class Engine:
             self.generating = True
             try:
                 self._place(loaded, settings)
-                run = self._run(loaded.pipe, request, settings, progress, cancel)
+                picture = fit_image(request.image.image, (settings.width, settings.height), settings.resize)
+                run = self._animate(loaded.pipe, picture, settings, progress, cancel)
+                frames, seeds = run.frames, None
+                if settings.extend > 1:
+                    started = time.perf_counter()
+                    segment = partial(self._segment, loaded.pipe, settings, progress, cancel)
+                    extended = extend(run.frames, settings.seed, settings.extend, segment)
+                    frames, seeds = extended.frames, extended.seeds
+                    timings["finish_extend"] = time.perf_counter() - started
+                finished = self._finish(frames, settings.fps, settings.finish, progress)
             finally:
                 self.generating = False
         steps = run.timer.calls["unet"]
@@ -259,10 +279,15 @@ class Engine:
         timings.update(run.timer.totals())
         timings["denoise"] = timings.pop("unet", 0.0)
         timings["pipeline"] = run.seconds
+        timings.update(finished.timings)
         if steps and timings.get("vae_decode"):
             self._decode_steps_estimate = timings["vae_decode"] / (sum(steps) / len(steps))
         return GenerationResult(
-            frames=run.frames,
+            frames=finished.frames,
+            video_fps=finished.fps,
+            segment_seeds=seeds,
+            interpolation_method=finished.interpolation_method,
+            notes=finished.notes,
             settings=settings,
             input=request.image,
             timings=timings,
@@ -274,6 +299,52 @@ class Engine:
             notice=loaded.source.defaults.notice,
             guide=run.camera.guide.frames if run.camera else None,
         )
+
+    def finish(self, frames: np.ndarray, fps: int, options: FinishOptions) -> Finished:
+        """Finish frames made before (interpolate, upscale, loop) without generating; extend needs a generation."""
+        options = check_finish(options)
+        if options.extend > 1:
+            raise InputError("extend animates new segments, so a finished video cannot be extended", "generate again")
+        with self._lock:
+            return self._finish(frames, fps, options, None)
+
+    def _finish(
+        self, frames: np.ndarray, fps: int, options: FinishOptions, progress: ProgressCallback | None
+    ) -> Finished:
+        if progress is not None and (options.interpolate > 1 or options.upscale != "none" or options.loop != "none"):
+            progress(Progress("finishing", 0, 0))
+        return run_finishing(frames, fps, options, self.finishing)
+
+    def _segment(self, pipe, settings, progress, cancel, picture: Image.Image, seed: int, index: int) -> np.ndarray:
+        """Segment `index` of an extended video: the same settings from `picture` with `seed`."""
+        segment_settings = replace(settings, seed=seed)
+        return self._animate(pipe, picture, segment_settings, progress, cancel, (index, settings.extend)).frames
+
+    def _animate(
+        self,
+        pipe: StableVideoDiffusionPipeline,
+        picture: Image.Image,
+        settings: GenerationSettings,
+        progress: ProgressCallback | None,
+        cancel: threading.Event | None,
+        segment: tuple[int, int] = (0, 1),
+    ) -> Animation:
+        try:
+            return animate(
+                pipe,
+                picture,
+                settings,
+                device=self.device,
+                speed=self.speed,
+                disparity=partial(self.disparity, model=settings.depth_model),
+                progress=progress,
+                cancel=cancel,
+                segment=segment,
+                decode_steps=self._decode_steps_estimate,
+            )
+        except (OutOfMemoryError, CancelledError):
+            self._release_memory()
+            raise
 
     def _place(self, loaded: LoadedModel, settings: GenerationSettings) -> None:
         profile: Profile = settings.memory_profile  # type: ignore[assignment]
@@ -287,103 +358,12 @@ class Engine:
                 pass  # raised below, once the exception and the tensors its traceback holds are gone
             if loaded.profile is None:
                 self._release_memory()
-                raise _out_of_memory(settings, "loading the model")
+                raise out_of_memory(settings, "loading the model")
         if not loaded.sped_up:
             apply_options(loaded.pipe, self.speed)
             loaded.sped_up = True
-
-    def _run(
-        self,
-        pipe: StableVideoDiffusionPipeline,
-        request: GenerationRequest,
-        settings: GenerationSettings,
-        progress: ProgressCallback | None,
-        cancel: threading.Event | None,
-    ) -> _Run:
-        total = settings.num_inference_steps
-        report = progress or (lambda update: None)
-        timer = StageTimer(pipe, self.device)
-        step_times = timer.calls["unet"]
-
-        def on_step_end(pipeline, step, timestep, callback_kwargs):
-            if cancel is not None and cancel.is_set():
-                raise _Cancelled
-            done = step + 1
-            eta = sum(step_times) / len(step_times) * (total - done + self._decode_steps_estimate)
-            report(Progress("denoising" if done < total else "decoding", done, total, eta))
-            return callback_kwargs
-
-        if cancel is not None and cancel.is_set():
-            raise CancelledError("cancelled before it started")
-        if self.device.type == "cuda":
-            torch.cuda.reset_peak_memory_stats(self.device)
-        picture = fit_image(request.image.image, (settings.width, settings.height), settings.resize)
-        report(Progress("encoding", 0, total, None))
-        failure: str | None = None
-        started = time.perf_counter()
-        try:
-            camera = run_camera_stage(pipe, picture, settings, partial(self.disparity, model=settings.depth_model))
-            starting_point = camera.pipeline_arguments if camera else {}
-            total = len(starting_point["sigmas"]) - 1 if starting_point else total
-            with timer, attention_context(self.speed):
-                output = pipe(
-                    image=picture,
-                    height=settings.height,
-                    width=settings.width,
-                    num_frames=settings.num_frames,
-                    num_inference_steps=settings.num_inference_steps,
-                    min_guidance_scale=settings.min_guidance_scale,
-                    max_guidance_scale=settings.max_guidance_scale,
-                    fps=settings.fps,
-                    motion_bucket_id=settings.motion_bucket_id,
-                    noise_aug_strength=settings.noise_aug_strength,
-                    decode_chunk_size=settings.decode_chunk_size,
-                    generator=torch.Generator("cpu").manual_seed(settings.seed),
-                    output_type="pil",
-                    callback_on_step_end=on_step_end,
-                    **starting_point,
-                )
-        except torch.cuda.OutOfMemoryError:
-            failure = "out of memory"
-        except _Cancelled:
-            failure = "cancelled"
-        finally:
-            pipe.maybe_free_model_hooks()
-        if failure is not None:
-            self._release_memory()
-            if failure == "cancelled":
-                raise CancelledError(f"cancelled after {len(step_times)} of {total} steps")
-            raise _out_of_memory(settings, "generating")
-        seconds = time.perf_counter() - started
-        frames = np.stack([np.asarray(frame) for frame in output.frames[0]])
-        peaks = (None, None)
-        if self.device.type == "cuda":
-            peaks = (torch.cuda.max_memory_allocated(self.device), torch.cuda.max_memory_reserved(self.device))
-        return _Run(frames, timer, seconds, peaks, camera)
 
     def _release_memory(self) -> None:
         gc.collect()
         if self.device.type == "cuda":
             torch.cuda.empty_cache()
-
-
-@dataclass
-class _Run:
-    """What one pipeline run gave: frames, its stage timer, its wall time, peak memory, and the camera stage."""
-
-    frames: np.ndarray
-    timer: StageTimer
-    seconds: float
-    peaks: tuple[int | None, int | None]
-    camera: CameraRun | None
-
-
-class _Cancelled(Exception):
-    """Raised inside the pipeline's step callback to stop the denoising loop."""
-
-
-def _out_of_memory(settings: GenerationSettings, doing: str) -> OutOfMemoryError:
-    size = (settings.width, settings.height)
-    return OutOfMemoryError(
-        out_of_memory_message(doing, size, settings.num_frames, settings.memory_profile, settings.decode_chunk_size)
-    )

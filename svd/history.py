@@ -10,7 +10,7 @@ import json
 import shutil
 from pathlib import Path
 
-OUTPUT_KEYS = ("video", "frames", "input_picture", "poster", "guide", "first_frame")
+OUTPUT_KEYS = ("video", "webm", "gif", "webp", "frames", "input_picture", "poster", "guide", "first_frame")
 """Sidecar keys that name a generation's files (the sidecar itself is `record["sidecar"]`)."""
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from .camera.moves import AMOUNT_RANGE, NO_CAMERA, STRENGTH_RANGE, check_move
 from .depth import DEFAULT_DEPTH_MODEL
 from .errors import InputError
+from .finish.options import FinishOptions, check_finish
 from .image import InputImage
 from .memory import check_profile
 from .models import ModelDefaults
@@ -92,6 +93,8 @@ class GenerationRequest:
     """For moves that need depth (orbit); None: the default depth model."""
     text: TextSource | None = None
     """For text to video: the prompt the picture was made from."""
+    finish: FinishOptions = dataclasses.field(default_factory=FinishOptions)
+    """What happens to the frames after the pipeline; all off by default."""
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,18 @@ class GenerationSettings:
     style: str | None = None
     t2i_model: str | None = None
     t2i_seed: int | None = None
+    extend: int = 1
+    """Finishing (see svd.finish.options): segments chained, then interpolation factor, upscale, loop, formats."""
+    interpolate: int = 1
+    upscale: str = "none"
+    upscaler: str | None = None
+    """The upscaler's weights when there is an upscale."""
+    loop: str = "none"
+    formats: tuple[str, ...] = ("mp4",)
+
+    @property
+    def finish(self) -> FinishOptions:
+        return FinishOptions(self.interpolate, self.upscale, self.upscaler, self.loop, self.extend, self.formats)
 
 
 def draw_seed() -> int:
@@ -146,6 +161,7 @@ def resolve_settings(
     moving = move.name != NO_CAMERA
     width, height = choose_size(request.image.size, defaults, request.size)
     num_frames = _pick(request.num_frames, defaults.num_frames)
+    finish = check_finish(request.finish)
     settings = GenerationSettings(
         model=model_name,
         seed=seed,
@@ -167,6 +183,12 @@ def resolve_settings(
         camera_amount=request.camera_amount if moving else None,
         depth_model=(request.depth_model or DEFAULT_DEPTH_MODEL) if move.needs_depth else None,
         **(dataclasses.asdict(request.text) if request.text else {}),
+        extend=finish.extend,
+        interpolate=finish.interpolate,
+        upscale=finish.upscale,
+        upscaler=finish.upscaler if finish.upscale != "none" else None,
+        loop=finish.loop,
+        formats=finish.formats,
     )
     check_limits(settings)
     return settings

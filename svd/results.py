@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -13,7 +13,8 @@ from .request import GenerationSettings
 
 @dataclass(frozen=True)
 class Progress:
-    """A progress report: `stage` is encoding, denoising or decoding; `step` of `total` denoising steps."""
+    """A progress report: `stage` is encoding, denoising, decoding or finishing; `step` of `total` denoising steps
+    (finishing has none: 0 of 0)."""
 
     stage: str
     step: int
@@ -48,3 +49,13 @@ class GenerationResult:
     notice: str | None = None
     guide: np.ndarray | None = None
     """The camera move's guide frames, when there is a move."""
+    video_fps: int | None = None
+    """The frame rate of the written video: the conditioning fps times the interpolation factor (None: the fps)."""
+    segment_seeds: list[int] | None = None
+    """The seed of each segment of an extended video."""
+    interpolation_method: str | None = None
+    """The RIFE weights or `minterpolate`, when the frames were interpolated."""
+    notes: list[str] = field(default_factory=list)
+    """What the user should know about how the video was made (a finishing model that was not available)."""
+    finished_from: str | None = None
+    """For a video finished again later: the sidecar of the video it was made from."""

@@ -19,6 +19,10 @@ ENVIRONMENT: dict[str, str] = {
     "Default depth-anything-v2-small.",
     "SVD_T2I_MODEL": "Text-to-image model that makes the WebUI's first frames: dreamshaper-xl-lightning, "
     "flux-schnell, a Hub id or a local folder. Default dreamshaper-xl-lightning.",
+    "SVD_INTERPOLATOR": "Frame interpolation weights: rife-4.25, a RIFE flownet.pkl or release zip, or minterpolate "
+    "for ffmpeg's alone. Default rife-4.25 (ffmpeg's minterpolate when its weights cannot be fetched).",
+    "SVD_UPSCALER": "Upscaler weights: realesr-general-x4v3 (fast), realesrgan-x4 (quality) or a Real-ESRGAN-family "
+    ".pth file. Default realesr-general-x4v3.",
     "SVD_STYLES_FILE": "JSON file of extra style presets (the same form as svd/styles.json). Default ./styles.json; "
     "launch.sh puts it in the data folder.",
     "SVD_MEMORY": "Memory profile: auto, full, balanced or low. Default auto.",
@@ -50,6 +54,8 @@ class Settings:
     model: str = "svd-xt"
     depth_model: str = "depth-anything-v2-small"
     t2i_model: str = "dreamshaper-xl-lightning"
+    interpolator: str = "rife-4.25"
+    upscaler: str = "realesr-general-x4v3"
     styles_file: Path = Path("styles.json")
     memory: str = "auto"
     device: str = "auto"
@@ -72,6 +78,8 @@ class Settings:
             model=environ.get("SVD_MODEL") or cls.model,
             depth_model=environ.get("SVD_DEPTH_MODEL") or cls.depth_model,
             t2i_model=environ.get("SVD_T2I_MODEL") or cls.t2i_model,
+            interpolator=environ.get("SVD_INTERPOLATOR") or cls.interpolator,
+            upscaler=environ.get("SVD_UPSCALER") or cls.upscaler,
             styles_file=Path(environ.get("SVD_STYLES_FILE") or cls.styles_file),
             memory=environ.get("SVD_MEMORY") or cls.memory,
             device=environ.get("SVD_DEVICE") or cls.device,

@@ -24,6 +24,8 @@ from PIL import Image
 
 from . import __version__
 from .files import atomic_path, write_json
+from .finish.options import FORMATS
+from .formats import write_video
 from .image import InputImage
 from .results import GenerationResult
 from .video import DEFAULT_CRF, write_mp4, write_png_frames, write_png_zip
@@ -57,12 +59,19 @@ def save_generation(
     frames: FramesFormat | None = None,
     guide: bool = False,
 ) -> SavedGeneration:
-    """Write the MP4, the input picture, a poster, the PNG frames if asked (a folder or a zip), the camera's guide
-    video if asked and, last, the sidecar; each appears only when complete."""
+    """Write the MP4 and the other formats asked for, the input picture, a poster, the PNG frames if asked (a folder
+    or a zip), the camera's guide video if asked and, last, the sidecar; each appears only when complete."""
     video = _beside(stem, ".mp4")
+    fps = result.video_fps or result.settings.fps
     started = time.perf_counter()
-    write_mp4(result.frames, video, fps=result.settings.fps, crf=crf)
+    write_mp4(result.frames, video, fps=fps, crf=crf)
     timings = {**result.timings, "video_encode": time.perf_counter() - started}
+    formats: dict[str, Path | None] = {}
+    for name in result.settings.formats:
+        if name != "mp4":
+            started = time.perf_counter()
+            formats[name] = write_video(result.frames, stem, fps, name)
+            timings[f"{name}_encode"] = time.perf_counter() - started
     frames_path = None
     if frames == "folder":
         frames_path = _beside(stem, FRAMES_SUFFIX)
@@ -77,8 +86,9 @@ def save_generation(
     if guide and result.guide is not None:
         guide_path = _beside(stem, GUIDE_SUFFIX)
         write_mp4(result.guide, guide_path, fps=result.settings.fps, crf=crf)
-    timings["total"] = sum(value for key, value in timings.items() if key in _TOTAL_STAGES)
-    files = {"video": video, "frames": frames_path, "input_picture": picture, "poster": poster, "guide": guide_path}
+    timings["total"] = sum(value for key, value in timings.items() if _counts_to_total(key))
+    files = {"video": video, **formats, "frames": frames_path, "input_picture": picture, "poster": poster}
+    files["guide"] = guide_path
     if from_text:
         files["first_frame"] = picture
     record = sidecar_record(result, files, crf, timings)
@@ -87,7 +97,8 @@ def save_generation(
     return SavedGeneration(video=video, sidecar=sidecar, frames=frames_path, picture=picture, record=record)
 
 
-_TOTAL_STAGES = ("load", "pipeline", "video_encode")
+_TOTAL_STAGES = ("load", "pipeline", "video_encode", *(f"{name}_encode" for name in FORMATS))
+"""The stages that add up to the time the user waited, with every `finish_` stage."""
 
 
 def write_input_picture(picture: InputImage, stem: Path, name: str = INPUT_SUFFIX) -> Path:
@@ -117,7 +128,7 @@ def sidecar_record(
 ) -> dict:
     return {
         **dataclasses.asdict(result.settings),
-        "duration_seconds": round(result.settings.num_frames / result.settings.fps, 3),
+        **finished_video(result),
         "input_name": result.input.name,
         "input_sha256": result.input.sha256,
         **{key: path.name if path else None for key, path in files.items()},
@@ -130,6 +141,23 @@ def sidecar_record(
         "peak_vram_reserved_bytes": result.peak_vram_reserved_bytes,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "versions": versions(),
+    }
+
+
+def finished_video(result: GenerationResult) -> dict:
+    """What the written video is: with finishing, more frames at a higher fps and a larger size than generated."""
+    count, height, width = result.frames.shape[:3]
+    fps = result.video_fps or result.settings.fps
+    return {
+        "duration_seconds": round(count / fps, 3),
+        "video_num_frames": count,
+        "video_fps": fps,
+        "video_width": width,
+        "video_height": height,
+        "segment_seeds": result.segment_seeds,
+        "interpolation_method": result.interpolation_method,
+        "notes": result.notes,
+        "finished_from": result.finished_from,
     }
 
 
@@ -168,3 +196,7 @@ def timestamped_stem(directory: Path, input_name: str) -> Path:
 def _beside(stem: Path, suffix: str) -> Path:
     """`stem` with `suffix` added (not replacing anything after a dot in the stem's name)."""
     return stem.with_name(stem.name + suffix)
+
+
+def _counts_to_total(stage: str) -> bool:
+    return stage in _TOTAL_STAGES or stage.startswith("finish_")
