@@ -24,6 +24,7 @@ from svd.logs import setup_logging
 from svd.memory import check_profile
 from svd.settings import Settings, read_logins
 from ui.api import FillApiDefaults, register
+from ui.api_finish import register_finish
 from ui.api_text import register_text
 from ui.camera import CAMERA_CSS
 from ui.candidates import CandidateMaker
@@ -85,6 +86,7 @@ def build_app(engine: Engine, settings: Settings) -> tuple[gr.Blocks, dict[str, 
             build_history(engine, settings, create, tabs)
         defaults = engine.source().defaults
         api_defaults = {**register(runner, defaults, demo), **register_text(runner, maker, defaults, demo)}
+        api_defaults |= register_finish(runner, demo)
     return demo, api_defaults
 
 
@@ -108,7 +110,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
         logins = read_logins(settings)
-        engine = Engine(device=settings.device, default_model=settings.model, default_depth_model=settings.depth_model)
+        engine = Engine(
+            settings.device, settings.model, default_depth_model=settings.depth_model,
+            interpolator=settings.interpolator, upscaler=settings.upscaler,
+        )  # fmt: skip
         engine.source()
         check_profile(settings.memory)
     except SvdError as error:

@@ -193,7 +193,8 @@ def test_view_api_describes_every_parameter_with_its_choices_and_names_the_retur
     parameters = re.findall(r"- \[Api\] (\w+): (.*)", shown.split("Returns:")[0])
     assert [name for name, _ in parameters] == [
         "picture", "motion", "frames", "fps", "seed", "size", "resize", "steps", "min_cfg", "max_cfg", "noise_aug",
-        "decode_chunk", "memory", "model", "camera", "camera_strength", "camera_amount",
+        "decode_chunk", "memory", "model", "camera", "camera_strength", "camera_amount", "extend", "interpolate",
+        "upscale", "loop", "formats",
     ]  # fmt: skip
     assert all(line.rstrip().endswith(")") and " (" in line for _, line in parameters)  # each has a description
     described = dict(parameters)
@@ -202,6 +203,8 @@ def test_view_api_describes_every_parameter_with_its_choices_and_names_the_retur
     assert described["memory"].startswith("Literal['auto', 'full', 'balanced', 'low']")
     assert described["camera"].startswith(f"Literal[{', '.join(repr(name) for name in MOVES)}] (not required")
     assert described["camera_strength"].startswith("float | None (not required, defaults to:   None)")
+    assert described["upscale"].startswith("Literal['none', '2', '4', '1080p', '4k'] (not required")
+    assert described["interpolate"].startswith("int (not required, defaults to:   1)  (1 (none), 2, 3 or 4")
     assert "video: filepath (the MP4" in shown and "settings: dict(str, Any) (every setting used" in shown
     assert "Any \n" not in shown
 

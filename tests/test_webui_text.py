@@ -110,7 +110,7 @@ def test_bad_counts_and_video_settings_are_refused(client, server):
 
 def test_view_api_describes_the_text_endpoints(client):
     shown = api_description(client)
-    assert "Named API endpoints: 3" in shown
+    assert "Named API endpoints: 4" in shown
     endpoints = re.findall(r'api_name="(/\w+)"', shown)
     assert endpoints == ["/generate", "/first_frames", "/text_to_video"]  # the page's private events take no names
     first = shown.split('api_name="/first_frames"')[1].split("- predict(")[0]

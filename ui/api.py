@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from svd.camera.moves import AMOUNT_RANGE, MOVES, NO_CAMERA, CameraMove
 from svd.errors import CancelledError, InputError, SvdError
+from svd.finish.options import FORMATS, LOOPS, MAX_SEGMENTS, UPSCALE_CHOICES
 from svd.models import CATALOGUE, ModelDefaults
 from svd.request import LIMITS, MAX_SEED, RANDOM_SEED
 from svd.sizing import buckets, size_limits
@@ -58,7 +59,20 @@ def parameter_help(defaults: ModelDefaults) -> dict[str, str]:
         f"own default ({_by_kind(lambda move: f'{move.strength:g}')}); settings returns the one used",
         "camera_amount": f"how far the camera travels, {AMOUNT_RANGE[0]:g}-{AMOUNT_RANGE[1]:g}, as a multiple of the "
         f"move's usual travel ({_by_kind(lambda move: None if move.name == 'locked' else move.travel)})",
+        **FINISH_HELP,
     }
+
+
+FINISH_HELP = {
+    "extend": f"segments to chain, 1-{MAX_SEGMENTS}: each starts from the last frame of the one before (seed + k), "
+    "with its colours matched to the first",
+    "interpolate": "1 (none), 2, 3 or 4: in-between frames (RIFE, else ffmpeg's minterpolate); the file plays at "
+    "fps times this, the model still sees fps",
+    "upscale": "none, 2 or 4 (times the size), 1080p or 4k (exactly 1920x1080 / 3840x2160 for 16:9, turned for "
+    "portrait): Real-ESRGAN, then Lanczos to the exact size",
+    "loop": "none, boomerang (forward then back) or crossfade (the end blends into the start)",
+    "formats": f"comma-separated, any of {', '.join(FORMATS)}; MP4 is always written (GIF at most 640 px wide)",
+}
 
 
 def _by_kind(text: Callable[[CameraMove], str | None]) -> str:
@@ -68,9 +82,13 @@ def _by_kind(text: Callable[[CameraMove], str | None]) -> str:
 
 
 RETURNS = (
-    ("video", "the MP4 (H.264, yuv420p), playing at fps"),
+    ("video", "the MP4 (H.264, yuv420p), playing at fps (times interpolate)"),
     ("frames_zip", "every frame as a lossless PNG, in a zip"),
-    ("settings", "every setting used, with the seed, the time each stage took and the versions (the JSON sidecar)"),
+    (
+        "settings",
+        "every setting used, with the seed, the time each stage took and the versions (the JSON sidecar); also "
+        "`sidecar`, the video's id for /finish, and `files`, each format written (gradio_client downloads them)",
+    ),
 )
 
 
@@ -100,6 +118,11 @@ def register(runner: Runner, defaults: ModelDefaults, demo: gr.Blocks) -> dict[s
         # `float`, not `float | None`: view_api itself adds `| None` to a parameter whose default is None
         camera_strength: float = None,  # type: ignore[assignment]  # noqa: RUF013
         camera_amount: float = 1.0,
+        extend: int = 1,
+        interpolate: int = 1,
+        upscale: Literal[UPSCALE_CHOICES] = "none",  # type: ignore[valid-type]
+        loop: Literal[LOOPS] = "none",  # type: ignore[valid-type]
+        formats: str = "mp4",
     ) -> tuple[FileData, FileData, dict]:
         """Animate a picture into a short MP4 with Stable Video Diffusion."""
         try:
@@ -107,6 +130,7 @@ def register(runner: Runner, defaults: ModelDefaults, demo: gr.Blocks) -> dict[s
                 motion=motion, frames=frames, fps=fps, seed=seed, size=size, resize=resize, steps=steps,
                 min_cfg=min_cfg, max_cfg=max_cfg, noise_aug=noise_aug, decode_chunk=decode_chunk, memory=memory,
                 model=model, camera=camera, camera_strength=camera_strength, camera_amount=camera_amount,
+                extend=extend, interpolate=interpolate, upscale=upscale, loop=loop, formats=formats,
             )  # fmt: skip
             controls = Controls(**checked(CHECKS, given))
             return video_outputs(await runner.run(_picture(picture), controls, progress=no_progress))
@@ -118,11 +142,18 @@ def register(runner: Runner, defaults: ModelDefaults, demo: gr.Blocks) -> dict[s
     return {API_NAME: input_defaults(generate)}
 
 
+FORMAT_KEYS = [(name, "video" if name == "mp4" else name) for name in FORMATS]
+"""Each format and the sidecar key that names its file."""
+
+
 def video_outputs(saved: SavedGeneration | None) -> tuple[FileData, FileData, dict]:
     """What a video endpoint returns for a saved generation (None: it was cancelled)."""
     if saved is None:
         raise CancelledError("the run was cancelled")
-    return FileData(path=str(saved.video)), FileData(path=str(saved.frames)), saved.record
+    formats = {name: saved.video.with_name(saved.record[key]) for name, key in FORMAT_KEYS if saved.record.get(key)}
+    files = {name: FileData(path=str(path)) for name, path in formats.items()}
+    record = {**saved.record, "sidecar": saved.sidecar.name, "files": files}
+    return FileData(path=str(saved.video)), FileData(path=str(saved.frames)), record
 
 
 def input_defaults(function: Callable) -> list:

@@ -9,6 +9,7 @@ from functools import partial
 
 from svd.camera.moves import MOVES
 from svd.errors import InputError
+from svd.finish.options import LOOPS, UPSCALE_CHOICES
 from svd.memory import CHOICES as MEMORY_CHOICES
 from svd.sizing import ASPECT_NAMES, RESIZE_MODES
 
@@ -62,8 +63,12 @@ CHECKS: dict[str, Check] = {
     "resize": partial(choice, choices=RESIZE_MODES), "steps": whole, "min_cfg": number, "max_cfg": number,
     "noise_aug": number, "decode_chunk": whole, "memory": partial(choice, choices=MEMORY_CHOICES), "model": text,
     "camera": partial(choice, choices=tuple(MOVES)), "camera_strength": number_or_none, "camera_amount": number,
+    **(FINISH_CHECKS := {
+        "extend": whole, "interpolate": whole, "upscale": partial(choice, choices=UPSCALE_CHOICES),
+        "loop": partial(choice, choices=LOOPS), "formats": text,
+    }),
 }  # fmt: skip
-"""How each video setting that the API takes is checked, in the order of `Controls`."""
+"""How each video setting that the API takes is checked, in the order of `Controls`; the finishing ones last."""
 
 TEXT_CHECKS: dict[str, Check] = {
     "prompt": text, "negative_prompt": text, "style": text, "aspect": partial(choice, choices=tuple(ASPECT_NAMES)),

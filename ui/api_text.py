@@ -14,6 +14,7 @@ from gradio import FileData
 
 from svd.camera.moves import MOVES, NO_CAMERA
 from svd.errors import SvdError
+from svd.finish.options import LOOPS, UPSCALE_CHOICES
 from svd.first_frames import MAX_CANDIDATES
 from svd.models import CATALOGUE, ModelDefaults
 from svd.request import MAX_SEED, RANDOM_SEED
@@ -118,6 +119,11 @@ def register_text(runner: Runner, maker: CandidateMaker, defaults: ModelDefaults
         camera: CameraChoice = NO_CAMERA,  # type: ignore[valid-type]
         camera_strength: float = None,  # type: ignore[assignment]  # noqa: RUF013
         camera_amount: float = 1.0,
+        extend: int = 1,
+        interpolate: int = 1,
+        upscale: Literal[UPSCALE_CHOICES] = "none",  # type: ignore[valid-type]
+        loop: Literal[LOOPS] = "none",  # type: ignore[valid-type]
+        formats: str = "mp4",
     ) -> tuple[FileData, FileData, dict]:
         """Make a first frame from a prompt and animate it into a short MP4."""
         try:
@@ -126,7 +132,8 @@ def register_text(runner: Runner, maker: CandidateMaker, defaults: ModelDefaults
                 t2i_steps=t2i_steps, t2i_guidance=t2i_guidance, motion=motion, frames=frames, fps=fps, seed=seed,
                 size="auto", resize="crop", steps=steps, min_cfg=min_cfg, max_cfg=max_cfg, noise_aug=noise_aug,
                 decode_chunk=decode_chunk, memory=memory, model=model, camera=camera,
-                camera_strength=camera_strength, camera_amount=camera_amount,
+                camera_strength=camera_strength, camera_amount=camera_amount, extend=extend, interpolate=interpolate,
+                upscale=upscale, loop=loop, formats=formats,
             )  # fmt: skip
             controls = Controls(**checked(CHECKS, given))
             text = checked(TEXT_CHECKS, given)

@@ -22,8 +22,10 @@ from svd.cli import PLACEHOLDER
 from svd.engine import Engine
 from svd.errors import CancelledError, InputError, SvdError, first_line
 from svd.files import check_output_folder
+from svd.finish.options import FinishOptions, parse_formats
 from svd.image import InputImage, load_image
 from svd.models import served_model_name
+from svd.refinish import refinish
 from svd.request import GenerationRequest, TextSource
 from svd.results import Progress
 from svd.settings import Settings
@@ -59,6 +61,22 @@ class Controls:
     camera_strength: float | None
     """None: the move's default."""
     camera_amount: float
+    extend: int = 1
+    interpolate: int = 1
+    upscale: str = "none"
+    loop: str = "none"
+    formats: str = "mp4"
+    """Comma-separated; MP4 is always written."""
+
+    @property
+    def finish(self) -> FinishOptions:
+        return FinishOptions(
+            interpolate=self.interpolate,
+            upscale=self.upscale,
+            loop=self.loop,
+            extend=self.extend,
+            formats=parse_formats(self.formats),
+        )
 
 
 @dataclass(frozen=True)
@@ -111,6 +129,7 @@ def to_request(
         camera_strength=controls.camera_strength,
         camera_amount=controls.camera_amount,
         text=text,
+        finish=controls.finish,
     )
 
 
@@ -178,7 +197,8 @@ class Runner:
 
             def show(update: Progress) -> None:
                 left = f" · about {update.eta_seconds:.0f} s left" if update.eta_seconds is not None else ""
-                progress((update.step, update.total), desc=f"{update.stage.capitalize()}{left}", unit="steps")
+                steps = (update.step, update.total) if update.total else None  # finishing has no steps to count
+                progress(steps, desc=f"{update.stage.capitalize()}{left}", unit="steps")
 
             try:
                 result = self.engine.generate(request, progress=show, cancel=cancel)
@@ -186,6 +206,18 @@ class Runner:
                 return None
             progress(1.0, desc="Writing the MP4")
             return save_generation(result, timestamped_stem(self.settings.output_dir, picture.name), frames="zip")
+
+    async def finish(self, sidecar: str, options: FinishOptions, progress: ProgressBar) -> SavedGeneration:
+        """Finish a video of the output folder again (`sidecar`: its sidecar's file name), in a worker thread."""
+        return await anyio.to_thread.run_sync(self._finish, sidecar, options, progress)
+
+    def _finish(self, sidecar: str, options: FinishOptions, progress: ProgressBar) -> SavedGeneration:
+        with explained("not finished"):
+            if Path(sidecar).name != sidecar or not sidecar.endswith(".json"):
+                raise InputError(f"{sidecar!r} is not a video of this server", "give the sidecar name from settings")
+            check_output_folder(self.settings.output_dir)
+            progress(None, desc="Finishing")
+            return refinish(self.engine, self.settings.output_dir / sidecar, options, frames="zip")
 
     def _wait_for_model(self, progress: ProgressBar) -> None:
         while self.engine.status.state in ("downloading", "loading"):
