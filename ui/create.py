@@ -19,9 +19,10 @@ from .camera import build_camera, connect_camera
 from .camera_previews import CameraPreviews
 from .candidates import CandidateMaker
 from .controls import build_settings, connect_settings
+from .finish import FinishSection, build_finish, connect_finish, finish_run
 from .framing import build_framing, connect_framing
 from .generation import Runner
-from .result import RunEvents, build_result, generate_run
+from .result import ResultArea, RunEvents, build_result, generate_run
 from .reuse import controls_from
 from .text_source import build_source, build_text_panel, connect_text_panel, text_to_video_run
 
@@ -38,6 +39,8 @@ class CreateTab:
     text: list[gr.components.Component]
     """The picture's source and text, in the order `text_source.text_from` returns values for them."""
     styles: dict[str, Style]
+    result: ResultArea
+    finish: FinishSection
 
 
 def build_create(engine: Engine, settings: Settings, runner: Runner, maker: CandidateMaker) -> CreateTab:
@@ -51,17 +54,20 @@ def build_create(engine: Engine, settings: Settings, runner: Runner, maker: Cand
                 cancel = gr.Button("Cancel", variant="stop", scale=1, min_width=100, visible=False, elem_id="cancel")
             camera = build_camera()
             run_settings = build_settings(engine, settings)
+            finish = build_finish(engine.source().defaults)
         with gr.Column(scale=1, min_width=320, elem_id="result"):
             result = build_result()
 
-    controls = [*framing.size_controls, framing.resize, *run_settings.values, *camera.values]
+    controls = [*framing.size_controls, framing.resize, *run_settings.values, *camera.values, *finish.values]
     runs = RunEvents(generate, cancel, result)
     runs.add(generate, generate_run(runner), [framing.picture, *controls, text.made, text.source])
     runs.add(
         text.text_to_video, text_to_video_run(maker, runner), [*text.text_values, *controls],
         [framing.picture, text.made, text.notice],
     )  # fmt: skip
+    runs.add(result.finish, finish_run(runner), [result.last_record, *finish.values], doing="Finishing")
     runs.connect_cancel()
+    connect_finish(finish, run_settings.frames, run_settings.fps, framing.framed, engine.source().defaults)
     connect_text_panel(text, maker, framing, controls, camera, run_settings.motion)
     show_preview = connect_framing(framing, engine, settings, run_settings.model)
     connect_settings(run_settings, result.last_record)
@@ -78,4 +84,7 @@ def build_create(engine: Engine, settings: Settings, runner: Runner, maker: Cand
         framing.preview_outputs,
         show_preview,
     )
-    return CreateTab(picture=framing.picture, controls=controls, runs=runs.runs, text=text.reused, styles=maker.styles)
+    return CreateTab(
+        picture=framing.picture, controls=controls, runs=runs.runs, text=text.reused, styles=maker.styles,
+        result=result, finish=finish,
+    )  # fmt: skip

@@ -1,6 +1,7 @@
 """The History tab: every video in the output folder as a gallery of poster frames, newest first. Picking one shows
-it with its settings, and offers to reuse them (with its picture, and the text that made it, if it did), to download
-it, and to delete it (after asking).
+it with its settings, and offers to reuse them (with its picture, and the text that made it, if it did), to finish
+it (interpolate, upscale, loop, more formats: it goes to the Create tab's result area, with the Finish section open),
+to download it, and to delete it (after asking).
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ from svd.history import delete_generation, list_history, output_file
 from svd.settings import Settings
 
 from .create import CreateTab
+from .result import shown_record
 from .reuse import controls_from
 from .text import result_text
 from .text_source import text_from
 
+SCROLL_TO_FINISH = "() => document.querySelector('#finish')?.scrollIntoView({behavior: 'smooth', block: 'start'})"
+"""After "Finish this video…", the Create tab opens where the choices are (on a phone, far down the page)."""
 EMPTY = "**No videos yet.** The ones you make appear here, newest first, and stay across restarts."
 
 
@@ -51,6 +55,7 @@ def build_history(engine: Engine, settings: Settings, create: CreateTab, tabs: g
             with gr.Column(scale=1, min_width=260):
                 info = gr.Markdown(elem_id="history-info")
                 reuse = gr.Button("Reuse settings and picture", variant="primary", elem_id="history-reuse")
+                finish = gr.Button("Finish this video…", elem_id="history-finish")
                 download = gr.DownloadButton("Download MP4", elem_id="history-download")
                 delete = gr.Button("Delete…", variant="stop", elem_id="history-delete")
                 with gr.Group(visible=False, elem_id="history-confirm") as confirm:
@@ -83,6 +88,13 @@ def build_history(engine: Engine, settings: Settings, create: CreateTab, tabs: g
             gr.Tabs(selected="create") if record else gr.skip(),
         ]
 
+    def to_finish(record: dict | None):
+        if record is None or output_file(output_dir, record, "video") is None:
+            gr.Warning("This video is not in the output folder any more.")
+            return [gr.skip()] * (len(create.result.outputs) + 2)
+        gr.Info("Choose how to finish it in Finish, then press Finish this video.")
+        return [*shown_record(record, output_dir), gr.Accordion(open=True), gr.Tabs(selected="create")]
+
     def deleted(record: dict | None):
         if record is not None:
             delete_generation(output_dir, record)
@@ -94,6 +106,8 @@ def build_history(engine: Engine, settings: Settings, create: CreateTab, tabs: g
         event(refreshed, outputs=listing, show_progress="hidden", **private)
     gallery.select(pick, records, [detail, video, info, download, selected, confirm], **private)
     reuse.click(reused, selected, [create.picture, *create.controls, *create.text, tabs], **private)
+    finishing = finish.click(to_finish, selected, [*create.result.outputs, create.finish.accordion, tabs], **private)
+    finishing.then(None, js=SCROLL_TO_FINISH, **private)
     delete.click(lambda: gr.Group(visible=True), outputs=confirm, **private)
     keep.click(lambda: gr.Group(visible=False), outputs=confirm, **private)
     really.click(deleted, selected, [detail, confirm, selected, *listing], **private)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import gradio as gr
 
 from svd.errors import InputError, SvdError
+from svd.finish.options import FORMATS
 from svd.request import RANDOM_SEED
 from svd.store import SavedGeneration
 
@@ -36,10 +37,20 @@ class ResultArea:
     video: gr.Video
     download_video: gr.DownloadButton
     download_frames: gr.DownloadButton
+    other_formats: gr.File
+    """The video's WebM, GIF and WebP, when it was saved in them."""
     info: gr.Markdown
     reuse: gr.Button
+    finish: gr.Button
+    """Finish this video: the Finish section's choices applied to the video shown, without generating again."""
     last_record: gr.State
-    """The sidecar of this page's last video (None until one is made)."""
+    """The sidecar of the video shown (None until there is one), with its file name as `sidecar`."""
+
+    @property
+    def outputs(self) -> list:
+        """What `shown`, `shown_record` and `failed` give values for, in their order."""
+        return [self.video, self.download_video, self.download_frames, self.other_formats, self.info,
+                self.last_record, self.reuse, self.finish]  # fmt: skip
 
 
 def build_result() -> ResultArea:
@@ -47,21 +58,25 @@ def build_result() -> ResultArea:
     with gr.Row():
         download_video = gr.DownloadButton("Download MP4", visible=False, elem_id="download-video")
         download_frames = gr.DownloadButton("Download PNG frames (zip)", visible=False)
+    other_formats = gr.File(label="Other formats", file_count="multiple", visible=False, elem_id="other-formats")
     info = gr.Markdown(EMPTY_RESULT, elem_id="result-info")
-    reuse = gr.Button("Reuse these settings", visible=False, elem_id="reuse")
-    return ResultArea(video, download_video, download_frames, info, reuse, gr.State(None))
+    with gr.Row():
+        reuse = gr.Button("Reuse these settings", visible=False, elem_id="reuse")
+        finish = gr.Button("Finish this video", visible=False, elem_id="finish-this")
+    return ResultArea(video, download_video, download_frames, other_formats, info, reuse, finish, gr.State(None))
 
 
 def page_controls(
     aspect, more_size, width, height, resize, motion, frames, fps, seed, steps, min_cfg, max_cfg, noise_aug,
-    decode_chunk, memory, model, camera, camera_strength, camera_amount,
+    decode_chunk, memory, model, camera, camera_strength, camera_amount, extend, interpolate, upscale, loop, formats,
 ) -> Controls:  # fmt: skip
     """The controls' values (in `reuse.controls_from` order) as the settings of a run."""
     return Controls(
         motion=motion, frames=frames, fps=fps, seed=RANDOM_SEED if seed is None else seed,
         size=size_spec(aspect, more_size, width, height), resize=resize, steps=steps, min_cfg=min_cfg,
         max_cfg=max_cfg, noise_aug=noise_aug, decode_chunk=decode_chunk, memory=memory, model=model,
-        camera=camera, camera_strength=camera_strength, camera_amount=camera_amount,
+        camera=camera, camera_strength=camera_strength, camera_amount=camera_amount, extend=int(extend),
+        interpolate=int(interpolate), upscale=upscale, loop=loop, formats=",".join(["mp4", *formats]),
     )  # fmt: skip
 
 
@@ -69,13 +84,23 @@ def shown(saved: SavedGeneration | None) -> tuple:
     """What the result area shows after a run: its video, downloads and settings, or that it was cancelled."""
     if saved is None:
         cancelled = gr.Markdown("The run was cancelled.", elem_classes=[])
-        return gr.skip(), gr.skip(), gr.skip(), cancelled, gr.skip(), gr.skip()
+        return gr.skip(), gr.skip(), gr.skip(), gr.skip(), cancelled, gr.skip(), gr.skip(), gr.skip()
+    record = {**saved.record, "sidecar": saved.sidecar.name}
+    return shown_record(record, saved.video.parent)
+
+
+def shown_record(record: dict, folder) -> tuple:
+    """The result area showing a saved video (`record`: its sidecar, with `sidecar` its file name) in `folder`."""
+    others = [str(folder / record[name]) for name in FORMATS[1:] if record.get(name)]
+    frames = folder / record["frames"] if record.get("frames") else None
     return (
-        str(saved.video),
-        gr.DownloadButton(value=str(saved.video), visible=True),
-        gr.DownloadButton(value=str(saved.frames), visible=True),
-        gr.Markdown(result_text(saved.record), elem_classes=[]),
-        saved.record,
+        str(folder / record["video"]),
+        gr.DownloadButton(value=str(folder / record["video"]), visible=True),
+        gr.DownloadButton(value=str(frames) if frames else None, visible=frames is not None),
+        gr.File(value=others or None, visible=bool(others)),
+        gr.Markdown(result_text(record), elem_classes=[]),
+        record,
+        gr.Button(visible=True),
         gr.Button(visible=True),
     )
 
@@ -84,7 +109,8 @@ def failed(error: SvdError) -> tuple:
     """The result area after a failed run: cleared, with why, until the next run."""
     message = gr.Markdown(error_text(str(error)), elem_classes=["run-error"])
     hidden = gr.DownloadButton(value=None, visible=False)
-    return None, hidden, hidden, message, gr.skip(), gr.Button(visible=False)
+    buttons = gr.Button(visible=False)
+    return None, hidden, hidden, gr.File(value=None, visible=False), message, gr.skip(), buttons, buttons
 
 
 def generate_run(runner: Runner) -> Callable:
@@ -114,23 +140,17 @@ class RunEvents:
         self.result = result
         self.runs: list[gr.events.Dependency] = []
 
-    @property
-    def outputs(self) -> list:
-        """What a run's function returns first (`shown` and `failed` give them)."""
-        result = self.result
-        return [result.video, result.download_video, result.download_frames, result.info, result.last_record,
-                result.reuse]  # fmt: skip
-
-    def add(self, button: gr.Button, run: Callable, inputs: list, more_outputs: list | None = None):
-        """`button` starts `run` on the GPU queue; returns the run event."""
+    def add(self, button: gr.Button, run: Callable, inputs: list, more: list | None = None, doing: str = "Generating"):
+        """`button` starts `run` on the GPU queue, with `more` outputs after the result area's; returns the run event.
+        `doing` is what the page says meanwhile."""
         private = dict(api_visibility="private")
         started = button.click(
-            self._start, outputs=[self.generate, self.cancel, self.result.info], queue=False, show_progress="hidden",
-            **private,
+            lambda: self._start(doing), outputs=[self.generate, self.cancel, self.result.info], queue=False,
+            show_progress="hidden", **private,
         )  # fmt: skip
         started.then(None, js=SCROLL_TO_RESULT, **private)  # once Cancel is there, which may move the result
         event = started.then(
-            run, inputs, [*self.outputs, *(more_outputs or [])], concurrency_limit=1, concurrency_id=GPU_QUEUE,
+            run, inputs, [*self.result.outputs, *(more or [])], concurrency_limit=1, concurrency_id=GPU_QUEUE,
             preprocess=False, show_progress_on=self.result.video, **private,
         )  # fmt: skip
         event.then(self._finish, outputs=[self.generate, self.cancel], show_progress="hidden", **private)
@@ -145,9 +165,9 @@ class RunEvents:
         )
 
     @staticmethod
-    def _start():
-        running = gr.Button("Generating…", interactive=False, elem_classes=["running"])
-        return running, gr.Button(visible=True), gr.Markdown("**Generating…** the progress shows on the video.")
+    def _start(doing: str):
+        running = gr.Button(f"{doing}…", interactive=False, elem_classes=["running"])
+        return running, gr.Button(visible=True), gr.Markdown(f"**{doing}…** the progress shows on the video.")
 
     @staticmethod
     def _finish():

@@ -2,7 +2,7 @@
 
 The size comes back as it was chosen: `auto` stays auto, so the next picture gets its own aspect, and only a size
 picked by hand is pinned again. A run on a CPU comes back with the memory profile `auto`. A generation from before
-camera moves comes back with none.
+camera moves comes back with none, and one from before finishing with none.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import gradio as gr
 from svd.camera.moves import MOVES, NO_CAMERA
 from svd.engine import Engine
 from svd.errors import SvdError
+from svd.finish.options import FORMATS, INTERPOLATION_FACTORS, LOOPS, MAX_SEGMENTS, UPSCALE_CHOICES
 from svd.memory import CHOICES as MEMORY_CHOICES
 from svd.settings import Settings
 
@@ -22,7 +23,7 @@ def controls_from(engine: Engine, settings: Settings, record: dict | None) -> li
     """Values for the Create tab's controls (in `CreateTab.controls` order) that reproduce `record`."""
     if record is None:
         gr.Info("Nothing to reuse yet: generate a video, or pick one in the History tab.")
-        return [gr.skip()] * 19
+        return [gr.skip()] * 24
     models = [value for _, value in model_choices(settings)]
     model = record["model"] if record["model"] in models else settings.model
     try:
@@ -40,6 +41,7 @@ def controls_from(engine: Engine, settings: Settings, record: dict | None) -> li
         record["resize"], record["motion_bucket_id"], record["num_frames"], record["fps"], record["seed"],
         record["num_inference_steps"], record["min_guidance_scale"], record["max_guidance_scale"],
         record["noise_aug_strength"], record["decode_chunk_size"], memory, model, *_camera_values(record),
+        *_finish_values(record),
     ]  # fmt: skip
 
 
@@ -49,3 +51,14 @@ def _camera_values(record: dict) -> tuple[str, float, float]:
     strength = record.get("camera_strength")
     amount = record.get("camera_amount")
     return camera, MOVES[camera].strength if strength is None else strength, 1.0 if amount is None else amount
+
+
+def _finish_values(record: dict) -> tuple[int, int, str, str, list[str]]:
+    """The extend, interpolation, upscale, loop and extra formats of `record`; off where it has none (a video made
+    before finishing, or one finished twice, whose combined interpolation the page does not offer)."""
+    interpolate = record.get("interpolate") if record.get("interpolate") in INTERPOLATION_FACTORS else 1
+    upscale = record.get("upscale") if record.get("upscale") in UPSCALE_CHOICES else "none"
+    loop = record.get("loop") if record.get("loop") in LOOPS else "none"
+    extend = record.get("extend") if record.get("extend") in range(1, MAX_SEGMENTS + 1) else 1
+    formats = [name for name in record.get("formats") or [] if name in FORMATS[1:]]
+    return extend, interpolate, upscale, loop, formats

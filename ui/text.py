@@ -32,11 +32,11 @@ def result_text(record: dict) -> str:
     placement = "on the CPU" if profile == "cpu" else f"memory profile {profile}"
     return (
         f"**Seed** {record['seed']} · {record['width']}×{record['height']} ({record['resize']}) · "
-        f"{record['num_frames']} frames at {record['fps']} fps ({record['duration_seconds']:.1f} s) · "
+        f"{record['num_frames']} frames at {record['fps']} fps ({record['num_frames'] / record['fps']:.1f} s) · "
         f"motion {record['motion_bucket_id']} · noise {record['noise_aug_strength']} · "
         f"{record['num_inference_steps']} steps · guidance {record['min_guidance_scale']}→"
         f"{record['max_guidance_scale']} · decode chunk {record['decode_chunk_size']}{camera_text(record)}"
-        f"{prompt_text(record)}  \n"
+        f"{prompt_text(record)}{finish_text(record)}  \n"
         f"**Took** {record['timings'].get('total', 0):.1f} s · **peak VRAM** {vram_text} · model {record['model']} · "
         f"{placement} · `{record['video']}`"
     )
@@ -59,6 +59,28 @@ def prompt_text(record: dict) -> str:
     return f" · **from text** `{shortened}` ({record['style']}, first frame seed {record['t2i_seed']})"
 
 
-def error_text(message: str) -> str:
+def finish_text(record: dict) -> str:
+    """How a finished video differs from what the model made (older sidecars, and unfinished videos, say nothing)."""
+    steps = []
+    if (record.get("extend") or 1) > 1:
+        steps.append(f"{record['extend']} segments (seeds {', '.join(map(str, record['segment_seeds'] or []))})")
+    if (record.get("interpolate") or 1) > 1:
+        method = "RIFE" if record.get("interpolation_method") != "minterpolate" else "ffmpeg minterpolate"
+        steps.append(f"×{record['interpolate']} frames ({method})")
+    if record.get("upscale") not in (None, "none"):
+        steps.append(f"upscaled to {record['video_width']}×{record['video_height']}")
+    if record.get("loop") not in (None, "none"):
+        steps.append(record["loop"])
+    if record.get("finished_from"):
+        steps.append(f"from `{record['finished_from'].removesuffix('.json')}`")
+    if not steps:
+        return ""
+    seconds = record["duration_seconds"]
+    shape = f"{record['video_num_frames']} frames at {record['video_fps']} fps ({seconds:.1f} s)"
+    notes = "".join(f"  \n*{note}*" for note in record.get("notes") or [])
+    return f" · **finished** {', '.join(steps)}: {shape}{notes}"
+
+
+def error_text(message: str, undone: str = "Not generated") -> str:
     """A failed run, shown where the result would be (not only in a toast that fades)."""
-    return f"**Not generated:** {message}"
+    return f"**{undone}:** {message}"
