@@ -1,12 +1,19 @@
-"""One run of diffusers' StableVideoDiffusionPipeline: the camera stage's starting point, progress and cancelling
-through the step callback, out-of-memory turned into advice, and the time and peak memory of each stage."""
+"""One run of diffusers' StableVideoDiffusionPipeline for one or more seeds: the camera stage's starting point,
+progress and cancelling through the step callback, out-of-memory turned into advice, and the time and peak memory of
+each stage.
+
+Several seeds run as one batch, exactly as if each ran alone: the picture is passed once per video with one
+generator each (the pipeline then draws each video's noise augmentation and starting noise from its own generator,
+in the order a single run does), and each video's latents are decoded on their own, since the pipeline's decode
+chunks would otherwise mix frames of two videos in one pass of the temporal decoder.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -14,6 +21,7 @@ from diffusers import StableVideoDiffusionPipeline
 from PIL import Image
 
 from .camera.stage import CameraRun, run_camera_stage
+from .consistency import ConsistencySVDScheduler
 from .errors import CancelledError, OutOfMemoryError
 from .memory import out_of_memory_message
 from .request import GenerationSettings
@@ -28,6 +36,7 @@ def animate(
     pipe: StableVideoDiffusionPipeline,
     picture: Image.Image,
     settings: GenerationSettings,
+    seeds: list[int],
     *,
     device: torch.device,
     speed: SpeedOptions,
@@ -37,8 +46,9 @@ def animate(
     segment: tuple[int, int] = (0, 1),
     decode_steps: float = 1.0,
 ) -> Animation:
-    """Animate `picture` (already at the settings' size). As segment (index, count) of an extended video, progress
-    counts the steps of all segments; `decode_steps` is how many steps' time the VAE decode takes, for the ETA."""
+    """Animate `picture` (already at the settings' size) once per seed, in one batch. As run (index, count) of a
+    longer job (extended segments, variations run one by one), progress counts the steps of all runs;
+    `decode_steps` is how many steps' time the VAE decode takes, for the ETA."""
     total = settings.num_inference_steps
     index, count = segment
     report = progress or (lambda update: None)
@@ -63,12 +73,14 @@ def animate(
     failure: str | None = None
     started = time.perf_counter()
     try:
-        camera = run_camera_stage(pipe, picture, settings, disparity)
-        starting_point = camera.pipeline_arguments if camera else {}
+        cameras = [run_camera_stage(pipe, picture, replace(settings, seed=seed), disparity) for seed in seeds]
+        starting_point = _batched_start(cameras)
         total = len(starting_point["sigmas"]) - 1 if starting_point else total
+        if isinstance(pipe.scheduler, ConsistencySVDScheduler):
+            pipe.scheduler.seed_step_noise(seeds)
         with timer, attention_context(speed):
-            output = pipe(
-                image=picture,
+            latents = pipe(
+                image=[picture] * len(seeds),
                 height=settings.height,
                 width=settings.width,
                 num_frames=settings.num_frames,
@@ -79,11 +91,12 @@ def animate(
                 motion_bucket_id=settings.motion_bucket_id,
                 noise_aug_strength=settings.noise_aug_strength,
                 decode_chunk_size=settings.decode_chunk_size,
-                generator=torch.Generator("cpu").manual_seed(settings.seed),
-                output_type="pil",
+                generator=[torch.Generator("cpu").manual_seed(seed) for seed in seeds],
+                output_type="latent",
                 callback_on_step_end=on_step_end,
                 **starting_point,
-            )
+            ).frames
+            frames = [_decode(pipe, latents[video : video + 1], settings) for video in range(len(seeds))]
     except torch.cuda.OutOfMemoryError:
         failure = "out of memory"
     except Cancelled:
@@ -95,22 +108,39 @@ def animate(
             raise CancelledError(f"cancelled after {index * total + len(step_times)} of {count * total} steps")
         raise out_of_memory(settings, "generating")
     seconds = time.perf_counter() - started
-    frames = np.stack([np.asarray(frame) for frame in output.frames[0]])
     peaks = (None, None)
     if device.type == "cuda":
         peaks = (torch.cuda.max_memory_allocated(device), torch.cuda.max_memory_reserved(device))
-    return Animation(frames, timer, seconds, peaks, camera)
+    return Animation(frames, timer, seconds, peaks, cameras)
+
+
+def _batched_start(cameras: list[CameraRun | None]) -> dict:
+    """The camera stage's pipeline arguments for the batch: each video's starting latents, one after another."""
+    arguments = [camera.pipeline_arguments for camera in cameras if camera is not None and camera.pipeline_arguments]
+    if not arguments:
+        return {}
+    return {"latents": torch.cat([each["latents"] for each in arguments]), "sigmas": arguments[0]["sigmas"]}
+
+
+@torch.no_grad()
+def _decode(pipe: StableVideoDiffusionPipeline, latents: torch.Tensor, settings: GenerationSettings) -> np.ndarray:
+    """One video's frames as the pipeline itself decodes and post-processes them, as (F, H, W, 3) uint8: the same
+    rounding as its PIL output (x * 255, rounded), done on the device, so only bytes come back to the CPU."""
+    decoded = pipe.decode_latents(latents, settings.num_frames, settings.decode_chunk_size)
+    pixels = pipe.video_processor.postprocess_video(video=decoded, output_type="pt")[0]
+    return (pixels * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
 
 
 @dataclass
 class Animation:
-    """What one pipeline run gave: frames, its stage timer, its wall time, peak memory, and the camera stage."""
+    """What one pipeline run gave: each video's frames, its stage timer, its wall time, peak memory, and each video's
+    camera stage."""
 
-    frames: np.ndarray
+    frames: list[np.ndarray]
     timer: StageTimer
     seconds: float
     peaks: tuple[int | None, int | None]
-    camera: CameraRun | None
+    cameras: list[CameraRun | None]
 
 
 class Cancelled(Exception):

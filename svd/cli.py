@@ -36,6 +36,7 @@ from .results import GenerationResult, Progress
 from .settings import Settings
 from .sizing import RESIZE_MODES, parse_size
 from .store import new_stem, safe_name, save_generation, timestamped_stem
+from .turbo import fetch_distilled_unet
 from .video import DEFAULT_CRF
 
 PLACEHOLDER = InputImage(Image.new("RGB", (64, 64)), name="prompt", sha256="")
@@ -69,9 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--motion", type=int, help="motion bucket 1-255: more is more motion (default 127)")
     generate.add_argument("--noise-aug", type=float, help="noise added to the picture, 0-1 (default 0.02)")
     generate.add_argument("--steps", type=int, help="denoising steps (default: the model's, 25)")
-    generate.add_argument("--min-cfg", type=float, default=1.0, help="guidance on the first frame (default 1.0)")
-    generate.add_argument("--max-cfg", type=float, default=3.0, help="guidance on the last frame (default 3.0)")
+    generate.add_argument("--min-cfg", type=float, help="guidance on the first frame (default: the model's, 1.0)")
+    generate.add_argument(
+        "--max-cfg", type=float, help="guidance on the last frame (default: the model's, 3.0; Turbo 1.0)"
+    )
     generate.add_argument("--seed", type=int, help="random seed; omit or -1 for a random one (reported)")
+    generate.add_argument(
+        "--variations", type=int, default=1, help="videos with consecutive seeds, 1-8: OUT-1.mp4, OUT-2.mp4, ..."
+    )
     generate.add_argument("--size", default="auto", help="auto (nearest aspect bucket) or WxH, snapped (default auto)")
     generate.add_argument("--resize", choices=RESIZE_MODES, default="crop", help="how the picture fills the size")
     generate.add_argument("--decode-chunk", type=int, help="frames the VAE decodes at once (default per profile)")
@@ -174,7 +180,7 @@ def run_generate(args: argparse.Namespace) -> int:
     print(f"loading {source.name} on {engine.device.type}...", file=sys.stderr)
     for request in requests:
         try:
-            result = _generate_with_bar(engine, request)
+            results = _generate_with_bar(engine, request)
         except ModelError:
             raise
         except SvdError as error:
@@ -183,8 +189,10 @@ def run_generate(args: argparse.Namespace) -> int:
             continue
         stem = _output_stem(args.output, is_batch, request.image.name)
         frames = "folder" if args.save_frames else None
-        saved = save_generation(result, stem, crf=args.crf, frames=frames, guide=args.save_guide)
-        _report(result, saved.video)
+        for result in results:
+            video_stem = stem if len(results) == 1 else stem.with_name(f"{stem.name}-{result.settings.variation + 1}")
+            saved = save_generation(result, video_stem, crf=args.crf, frames=frames, guide=args.save_guide)
+            _report(result, saved.video)
     return 2 if failures else 0
 
 
@@ -244,11 +252,13 @@ def _request(picture: InputImage, args: argparse.Namespace, size: tuple[int, int
         camera_amount=args.camera_amount,
         depth_model=args.depth_model,
         finish=finish_options(args),
+        variations=args.variations,
     )
 
 
-def _generate_with_bar(engine: Engine, request: GenerationRequest) -> GenerationResult:
-    """Run one request with a progress bar of its denoising steps on stderr, shown once the model is loaded."""
+def _generate_with_bar(engine: Engine, request: GenerationRequest) -> list[GenerationResult]:
+    """Run one request (its variations) with a progress bar of its denoising steps on stderr, shown once the model
+    is loaded."""
     bars: list[tqdm] = []
 
     def show(update: Progress) -> None:
@@ -262,7 +272,7 @@ def _generate_with_bar(engine: Engine, request: GenerationRequest) -> Generation
         bar.set_postfix_str(f"{update.stage}{left}")
 
     try:
-        return engine.generate(request, progress=show)
+        return engine.generate_videos(request, progress=show)
     finally:
         for bar in bars:
             bar.close()
@@ -303,6 +313,9 @@ def run_download(args: argparse.Namespace) -> int:
     assert source.repo_id is not None
     print(f"downloading the fp16 weights of {source.repo_id}...", file=sys.stderr)
     print(download_model(source.repo_id))
+    if source.unet is not None:
+        print(f"downloading {source.unet.filename} of {source.unet.repo_id}...", file=sys.stderr)
+        print(fetch_distilled_unet(source.unet))
     return 0
 
 

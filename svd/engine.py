@@ -12,9 +12,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import partial
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -24,7 +23,6 @@ from PIL import Image
 from .animate import Animation, animate, out_of_memory
 from .depth import DEFAULT_DEPTH_MODEL, DepthEstimator, resolve_depth_model
 from .device import describe_device, resolve_device
-from .download import cached_model_path, download_model
 from .errors import CancelledError, InputError, OutOfMemoryError, SvdError
 from .finish.extend import extend
 from .finish.models import FinishModels
@@ -32,6 +30,7 @@ from .finish.options import FinishOptions, check_finish
 from .finish.rife import DEFAULT_RIFE
 from .finish.stage import Finished, run_finishing
 from .finish.upscale import DEFAULT_UPSCALER
+from .loaded_model import LoadedModel, load_model
 from .memory import (
     DECODE_CHUNK,
     Profile,
@@ -41,34 +40,13 @@ from .memory import (
     decode_chunk_for_memory,
     usable_gpu_bytes,
 )
-from .models import (
-    CATALOGUE,
-    DEFAULT_MODEL,
-    ModelSource,
-    check_model_folder,
-    has_fp16_variant,
-    read_model_defaults,
-    resolve_model,
-)
-from .pipeline_loading import load_pipeline
-from .request import GenerationRequest, GenerationSettings, resolve_settings
+from .models import DEFAULT_MODEL, ModelSource, resolve_model
+from .request import GenerationRequest, GenerationSettings, offset_seed, resolve_settings
 from .results import EngineStatus, GenerationResult, Progress
 from .sizing import fit_image
 from .speed import SpeedOptions, apply_options, check_options
 
 logger = logging.getLogger("svd")
-
-
-@dataclass
-class LoadedModel:
-    source: ModelSource
-    path: Path
-    pipe: StableVideoDiffusionPipeline
-    variant: str | None
-    load_seconds: float
-    profile: Profile | None = None
-    sped_up: bool = False
-    """Whether the speed options are applied (once per loaded model)."""
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -125,8 +103,9 @@ class Engine:
     def source(self, model: str | None = None) -> ModelSource:
         """Resolve a model name without loading it (the loaded model's source if it is the same name)."""
         name = model or self.default_model
-        if self._loaded is not None and name in (self._loaded.source.name, self._loaded.source.repo_id):
-            return self._loaded.source
+        loaded = self._loaded.source if self._loaded is not None else None
+        if loaded is not None and (name == loaded.name or (name == loaded.repo_id and loaded.unet is None)):
+            return loaded
         return resolve_model(name)
 
     def load(self, model: str | None = None) -> LoadedModel:
@@ -181,25 +160,10 @@ class Engine:
             self.status = self._settled_status()
 
     def _load(self, source: ModelSource) -> LoadedModel:
-        started = time.perf_counter()
-        path = source.path or self._fetch(source)
-        check_model_folder(path)
-        if source.repo_id is not None and source.name not in CATALOGUE:
-            source = replace(source, defaults=read_model_defaults(path))
-        variant = "fp16" if has_fp16_variant(path) else None
-        self.status = EngineStatus("loading", f"loading {source.name}")
-        what = f"{source.name} from {path}"
-        pipe = load_pipeline(StableVideoDiffusionPipeline, path, variant, self.dtype, what, "SVD model")
-        return LoadedModel(source, path, pipe, variant, load_seconds=time.perf_counter() - started)
+        def tell(status: EngineStatus) -> None:
+            self.status = status
 
-    def _fetch(self, source: ModelSource) -> Path:
-        assert source.repo_id is not None
-        cached = cached_model_path(source.repo_id)
-        if cached is not None:
-            return cached
-        self.status = EngineStatus("downloading", f"downloading {source.name} ({source.repo_id})", 0.0)
-        logger.info(self.status.message)
-        return download_model(source.repo_id, on_progress=self._download_reporter(source.name, to_status=True))
+        return load_model(source, self.dtype, tell, lambda name: self._download_reporter(name, to_status=True))
 
     def _download_reporter(self, name: str, to_status: bool) -> Callable[[int, int], None]:
         """A download progress callback that logs every tenth and, `to_status`, keeps the status up to date."""
@@ -253,6 +217,19 @@ class Engine:
         progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
     ) -> GenerationResult:
+        """The request's one video (`generate_videos` makes a request's variations)."""
+        if request.variations != 1:
+            raise ValueError("a request for variations makes several videos: use generate_videos")
+        return self.generate_videos(request, progress, cancel)[0]
+
+    def generate_videos(
+        self,
+        request: GenerationRequest,
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> list[GenerationResult]:
+        """The request's videos, one per variation (seed, seed + 1, ...): in one batch, or one after another when
+        the batch does not fit in memory."""
         self.prepare(request)  # fail on bad settings before loading anything
         with self._lock:
             already_loaded = self._loaded is not None and self._loaded.source == self.source(request.model)
@@ -263,25 +240,59 @@ class Engine:
             try:
                 self._place(loaded, settings)
                 picture = fit_image(request.image.image, (settings.width, settings.height), settings.resize)
-                run = self._animate(loaded.pipe, picture, settings, progress, cancel)
-                frames, seeds = run.frames, None
-                if settings.extend > 1:
-                    started = time.perf_counter()
-                    segment = partial(self._segment, loaded.pipe, settings, progress, cancel)
-                    extended = extend(run.frames, settings.seed, settings.extend, segment)
-                    frames, seeds = extended.frames, extended.seeds
-                    timings["finish_extend"] = time.perf_counter() - started
-                finished = self._finish(frames, settings.fps, settings.finish, progress)
+                seeds = [offset_seed(settings.seed, index) for index in range(settings.variations)]
+                runs = self._animate_variations(loaded.pipe, picture, settings, seeds, progress, cancel)
+                return [
+                    self._video(loaded, replace(settings, seed=seed, variation=index), run, index, request, timings,
+                                progress, cancel)
+                    for index, (seed, run) in enumerate(zip(seeds, runs, strict=True))
+                ]  # fmt: skip
             finally:
                 self.generating = False
+
+    def _animate_variations(self, pipe, picture, settings, seeds, progress, cancel) -> list[Animation]:
+        """One animation per seed: the batch's for each, or each its own when the batch ran out of memory."""
+        try:
+            return [self._animate(pipe, picture, settings, seeds, progress, cancel)] * len(seeds)
+        except OutOfMemoryError:
+            if len(seeds) == 1:
+                raise
+            logger.info(f"{len(seeds)} variations at once do not fit in memory; making them one after another")
+        return [
+            self._animate(pipe, picture, replace(settings, seed=seed), [seed], progress, cancel, (index, len(seeds)))
+            for index, seed in enumerate(seeds)
+        ]
+
+    def _video(
+        self,
+        loaded: LoadedModel,
+        settings: GenerationSettings,
+        run: Animation,
+        index: int,
+        request: GenerationRequest,
+        timings: dict[str, float],
+        progress: ProgressCallback | None,
+        cancel: threading.Event | None,
+    ) -> GenerationResult:
+        """Video `index` of `run` (a batch of one or more), extended and finished as its settings say."""
+        position = index if len(run.frames) > 1 else 0
+        frames, camera, timings = run.frames[position], run.cameras[position], dict(timings)
+        seeds = None
+        if settings.extend > 1:
+            started = time.perf_counter()
+            segment = partial(self._segment, loaded.pipe, settings, progress, cancel)
+            extended = extend(frames, settings.seed, settings.extend, segment)
+            frames, seeds = extended.frames, extended.seeds
+            timings["finish_extend"] = time.perf_counter() - started
+        finished = self._finish(frames, settings.fps, settings.finish, progress)
         steps = run.timer.calls["unet"]
-        timings.update(run.camera.timings if run.camera else {})
+        timings.update(camera.timings if camera else {})
         timings.update(run.timer.totals())
         timings["denoise"] = timings.pop("unet", 0.0)
         timings["pipeline"] = run.seconds
         timings.update(finished.timings)
         if steps and timings.get("vae_decode"):
-            self._decode_steps_estimate = timings["vae_decode"] / (sum(steps) / len(steps))
+            self._decode_steps_estimate = timings["vae_decode"] / len(run.frames) / (sum(steps) / len(steps))
         return GenerationResult(
             frames=finished.frames,
             video_fps=finished.fps,
@@ -297,7 +308,7 @@ class Engine:
             device=self.device.type,
             dtype=str(self.dtype).removeprefix("torch."),
             notice=loaded.source.defaults.notice,
-            guide=run.camera.guide.frames if run.camera else None,
+            guide=camera.guide.frames if camera else None,
         )
 
     def finish(self, frames: np.ndarray, fps: int, options: FinishOptions) -> Finished:
@@ -318,13 +329,15 @@ class Engine:
     def _segment(self, pipe, settings, progress, cancel, picture: Image.Image, seed: int, index: int) -> np.ndarray:
         """Segment `index` of an extended video: the same settings from `picture` with `seed`."""
         segment_settings = replace(settings, seed=seed)
-        return self._animate(pipe, picture, segment_settings, progress, cancel, (index, settings.extend)).frames
+        run = self._animate(pipe, picture, segment_settings, [seed], progress, cancel, (index, settings.extend))
+        return run.frames[0]
 
     def _animate(
         self,
         pipe: StableVideoDiffusionPipeline,
         picture: Image.Image,
         settings: GenerationSettings,
+        seeds: list[int],
         progress: ProgressCallback | None,
         cancel: threading.Event | None,
         segment: tuple[int, int] = (0, 1),
@@ -334,6 +347,7 @@ class Engine:
                 pipe,
                 picture,
                 settings,
+                seeds,
                 device=self.device,
                 speed=self.speed,
                 disparity=partial(self.disparity, model=settings.depth_model),

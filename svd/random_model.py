@@ -21,6 +21,7 @@ from diffusers import (
     StableVideoDiffusionPipeline,
     UNetSpatioTemporalConditionModel,
 )
+from safetensors.torch import save_file
 from transformers import CLIPImageProcessorPil, CLIPVisionConfig, CLIPVisionModelWithProjection
 
 from .models import DEFAULTS_FILE, ModelDefaults
@@ -83,3 +84,13 @@ def _name_feature_extractor_like_the_real_models(folder: Path) -> None:
     index = json.loads(index_file.read_text())
     index["feature_extractor"] = ["transformers", "CLIPImageProcessor"]
     index_file.write_text(json.dumps(index, indent=2) + "\n")
+
+
+def save_random_unet(architecture: str, path: Path, seed: int = 1, dtype: torch.dtype = torch.float16) -> Path:
+    """A random UNet of the architecture in one safetensors file, as a distilled UNet (Turbo) is published: the
+    tensors of `UNetSpatioTemporalConditionModel.state_dict()`, under diffusers' names."""
+    torch.manual_seed(seed)
+    unet = UNetSpatioTemporalConditionModel.from_config(_read(architecture, "unet/config.json"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file({name: tensor.to(dtype).contiguous() for name, tensor in unet.state_dict().items()}, path)
+    return path

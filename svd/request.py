@@ -35,6 +35,7 @@ LIMITS: dict[str, tuple[float, float]] = {
     "seed": (0, MAX_SEED),
     "camera_strength": STRENGTH_RANGE,
     "camera_amount": AMOUNT_RANGE,
+    "variations": (1, 8),
 }
 """Accepted ranges, checked for both the CLI and the WebUI."""
 
@@ -50,6 +51,7 @@ OPTION_NAMES = {
     "seed": "seed",
     "camera_strength": "camera strength",
     "camera_amount": "camera amount",
+    "variations": "variations",
 }
 
 
@@ -76,10 +78,10 @@ class GenerationRequest:
     motion_bucket_id: int | None = None
     noise_aug_strength: float | None = None
     num_inference_steps: int | None = None
-    min_guidance_scale: float = 1.0
-    max_guidance_scale: float = 3.0
+    min_guidance_scale: float | None = None
+    max_guidance_scale: float | None = None
     seed: int | None = None
-    """None or -1: draw one."""
+    """None or -1: draw one. With variations, the first video's; video i gets seed + i."""
     size: tuple[int, int] | None = None
     """None: the aspect bucket nearest the picture ("auto")."""
     resize: ResizeMode = "crop"
@@ -95,6 +97,8 @@ class GenerationRequest:
     """For text to video: the prompt the picture was made from."""
     finish: FinishOptions = dataclasses.field(default_factory=FinishOptions)
     """What happens to the frames after the pipeline; all off by default."""
+    variations: int = 1
+    """How many videos to make, with consecutive seeds."""
 
 
 @dataclass(frozen=True)
@@ -139,6 +143,9 @@ class GenerationSettings:
     """The upscaler's weights when there is an upscale."""
     loop: str = "none"
     formats: tuple[str, ...] = ("mp4",)
+    variations: int = 1
+    """How many videos the request made together (consecutive seeds); this one is number `variation`, from 0."""
+    variation: int = 0
 
     @property
     def finish(self) -> FinishOptions:
@@ -147,6 +154,11 @@ class GenerationSettings:
 
 def draw_seed() -> int:
     return secrets.randbelow(MAX_SEED + 1)
+
+
+def offset_seed(seed: int, offset: int) -> int:
+    """The seed `offset` places after `seed` (a variation's, a segment's), wrapping past MAX_SEED."""
+    return (seed + offset) % (MAX_SEED + 1)
 
 
 def resolve_settings(
@@ -172,8 +184,8 @@ def resolve_settings(
         motion_bucket_id=_pick(request.motion_bucket_id, defaults.motion_bucket_id),
         noise_aug_strength=_pick(request.noise_aug_strength, defaults.noise_aug_strength),
         num_inference_steps=_pick(request.num_inference_steps, defaults.num_inference_steps),
-        min_guidance_scale=request.min_guidance_scale,
-        max_guidance_scale=request.max_guidance_scale,
+        min_guidance_scale=_pick(request.min_guidance_scale, defaults.min_guidance_scale),
+        max_guidance_scale=_pick(request.max_guidance_scale, defaults.max_guidance_scale),
         decode_chunk_size=min(_pick(request.decode_chunk_size, decode_chunk), num_frames),
         memory_profile=memory_profile,
         resize=request.resize,
@@ -189,8 +201,14 @@ def resolve_settings(
         upscaler=finish.upscaler if finish.upscale != "none" else None,
         loop=finish.loop,
         formats=finish.formats,
+        variations=request.variations,
     )
     check_limits(settings)
+    if settings.num_inference_steps > defaults.max_steps:
+        raise InputError(
+            f"steps {settings.num_inference_steps} is more than {model_name} takes",
+            f"use 1 to {defaults.max_steps} (its default is {defaults.num_inference_steps})",
+        )
     return settings
 
 

@@ -1,17 +1,20 @@
 """The output store: each generation is `<stem>.mp4` plus the input picture, a poster frame, optionally PNG frames,
 and last a `<stem>.json` sidecar that names every one of those files.
 
-The sidecar is written last, so a sidecar always describes a complete generation; the history (`svd.history`) is
-the list of sidecars, and finds each file by the name its sidecar gives, never by deriving it again.
+The sidecar is written last, so a sidecar always describes a complete generation (but for a zip of PNG frames left to
+a background thread, which appears when done); the history (`svd.history`) is the list of sidecars, and finds each
+file by the name its sidecar gives, never by deriving it again.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import platform
 import re
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
@@ -29,6 +32,8 @@ from .formats import write_video
 from .image import InputImage
 from .results import GenerationResult
 from .video import DEFAULT_CRF, write_mp4, write_png_frames, write_png_zip
+
+logger = logging.getLogger("svd")
 
 FRAMES_SUFFIX = "_frames"
 INPUT_SUFFIX = "_input"
@@ -50,6 +55,8 @@ class SavedGeneration:
     frames: Path | None
     picture: Path
     record: dict
+    frames_written: threading.Event = field(default_factory=threading.Event)
+    """Set once the PNG frames are on disk: at once, unless they were left to a background thread."""
 
 
 def save_generation(
@@ -58,9 +65,13 @@ def save_generation(
     crf: int = DEFAULT_CRF,
     frames: FramesFormat | None = None,
     guide: bool = False,
+    frames_later: bool = False,
 ) -> SavedGeneration:
     """Write the MP4 and the other formats asked for, the input picture, a poster, the PNG frames if asked (a folder
-    or a zip), the camera's guide video if asked and, last, the sidecar; each appears only when complete."""
+    or a zip), the camera's guide video if asked and, last, the sidecar; each appears only when complete.
+
+    `frames_later`: the zip of PNG frames is written by a background thread once the rest is saved, so the video
+    is there without waiting for it (zipping 25 frames of 1024x576 takes longer than encoding the MP4)."""
     video = _beside(stem, ".mp4")
     fps = result.video_fps or result.settings.fps
     started = time.perf_counter()
@@ -78,7 +89,8 @@ def save_generation(
         write_png_frames(result.frames, frames_path)
     elif frames == "zip":
         frames_path = _beside(stem, FRAMES_SUFFIX + ".zip")
-        write_png_zip(result.frames, frames_path)
+        if not frames_later:
+            write_png_zip(result.frames, frames_path)
     from_text = result.settings.prompt is not None
     picture = write_input_picture(result.input, stem, FIRST_FRAME_SUFFIX if from_text else INPUT_SUFFIX)
     poster = write_poster(result.frames[0], _beside(stem, POSTER_SUFFIX))
@@ -94,7 +106,22 @@ def save_generation(
     record = sidecar_record(result, files, crf, timings)
     sidecar = _beside(stem, ".json")
     write_json(sidecar, record)
-    return SavedGeneration(video=video, sidecar=sidecar, frames=frames_path, picture=picture, record=record)
+    saved = SavedGeneration(video=video, sidecar=sidecar, frames=frames_path, picture=picture, record=record)
+    if frames == "zip" and frames_later:
+        writing = (result.frames, frames_path, saved.frames_written)
+        threading.Thread(target=_write_zip, args=writing, name="svd-frames-zip", daemon=True).start()
+    else:
+        saved.frames_written.set()
+    return saved
+
+
+def _write_zip(frames: np.ndarray, path: Path, written: threading.Event) -> None:
+    try:
+        write_png_zip(frames, path)
+    except Exception as error:  # the video and its sidecar are saved; only the zip is missing, which the log says
+        logger.error(f"the PNG frames of {path.name} could not be written: {error}")
+    finally:
+        written.set()
 
 
 _TOTAL_STAGES = ("load", "pipeline", "video_encode", *(f"{name}_encode" for name in FORMATS))

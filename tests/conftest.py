@@ -6,12 +6,14 @@ The environment is set before huggingface_hub is imported, exactly as a user's H
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -36,11 +38,13 @@ for variable in ("HF_TOKEN", "HF_HUB_OFFLINE", "SVD_MODEL", "SVD_MEMORY", "SVD_D
 from chromium import launch_chromium, open_page  # noqa: E402
 from webui_server import start_server  # noqa: E402
 
+from svd.cli import main as svd_main  # noqa: E402
 from svd.engine import Engine  # noqa: E402
 from svd.finish.rife import save_random_rife  # noqa: E402
 from svd.finish.upscale import save_random_upscaler  # noqa: E402
+from svd.models import CATALOGUE  # noqa: E402
 from svd.random_depth_model import save_random_depth_model  # noqa: E402
-from svd.random_model import save_random_model  # noqa: E402
+from svd.random_model import save_random_model, save_random_unet  # noqa: E402
 from svd.random_text_model import save_random_text_model  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -92,6 +96,31 @@ def tiny_rife(tmp_path_factory) -> Path:
 def tiny_upscaler(tmp_path_factory) -> Path:
     """A tiny random x4 Real-ESRGAN compact network in the release .pth's form, which spandrel loads."""
     return save_random_upscaler(tmp_path_factory.mktemp("models") / "upscaler" / "upscaler.pth")
+
+
+TURBO_SIZE = (256, 128)
+"""Near the tiny model's own size: served as SVD-XT (for Turbo), it takes the catalogue's defaults (1024x576, sides
+multiples of 64) unless told."""
+
+
+@pytest.fixture(scope="session")
+def turbo_hub(tiny_model_fp16, tmp_path_factory) -> Path:
+    """The tiny fp16 model as SVD-XT, and a tiny distilled UNet as AnimateLCM-SVD-xt's file, on the test Hub; returns
+    the UNet's file."""
+    HUB.serve(CATALOGUE["svd-xt"].repo_id, tiny_model_fp16)
+    unet = CATALOGUE["svd-xt-turbo"].unet
+    folder = tmp_path_factory.mktemp("animatelcm")
+    save_random_unet("tiny", folder / unet.filename, seed=7)
+    HUB.serve(unet.repo_id, folder)
+    return folder / unet.filename
+
+
+@pytest.fixture(scope="session")
+def turbo(turbo_hub) -> Engine:
+    """A CPU engine with svd-xt-turbo, downloaded from the test Hub."""
+    engine = Engine(device="cpu", default_model="svd-xt-turbo")
+    engine.load()
+    return engine
 
 
 @pytest.fixture(scope="session")
@@ -171,6 +200,19 @@ def failing_server(hub, tmp_path_factory):
     running.wait_for_model(states=("failed",))
     yield running
     running.stop()
+
+
+def run_svd_here(capsys, *args: str, main: Callable[[list[str]], int] = svd_main) -> tuple[int, str, str]:
+    """`python -m svd ARGS` (or another command's `main`) in this process, without an interpreter's start-up
+    (seconds on two cores); its logging set-up is put back after. Returns the exit code, stdout and stderr."""
+    logger = logging.getLogger("svd")
+    saved = (logger.handlers[:], logger.level, logger.propagate)
+    try:
+        code = main(list(args))
+    finally:
+        logger.handlers[:], logger.level, logger.propagate = saved
+    printed = capsys.readouterr()
+    return code, printed.out, printed.err
 
 
 def run_svd(*args: str, **env: str) -> subprocess.CompletedProcess:

@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import run_svd
+from conftest import run_svd_here
 from diffusers import StableVideoDiffusionPipeline
 from mp4 import decode
 from PIL import Image
@@ -27,7 +27,7 @@ def pipeline_pictures(monkeypatch) -> list[np.ndarray]:
     original = StableVideoDiffusionPipeline.__call__
 
     def recording(self, *args, **kwargs):
-        seen.append(np.asarray(kwargs["image"]))
+        seen.append(np.asarray(kwargs["image"][0]))  # one picture per video of the batch
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(StableVideoDiffusionPipeline, "__call__", recording)
@@ -59,14 +59,17 @@ def test_without_rife_weights_interpolation_falls_back_to_minterpolate_and_says_
     assert np.array_equal(result.frames[::2], plain.frames)
 
 
-def test_cli_finishes_with_rife_upscale_loop_and_every_format(tiny_model, tiny_rife, tiny_upscaler, picture, tmp_path):
+def test_cli_finishes_with_rife_upscale_loop_and_every_format(
+    tiny_model, tiny_rife, tiny_upscaler, picture, tmp_path, capsys
+):
     out = tmp_path / "clip"
-    done = run_svd(
-        "generate", str(picture), "-o", str(out), "--model", str(tiny_model), "--device", "cpu", "--frames", "3",
-        "--steps", "1", "--fps", "4", "--interpolate", "3", "--interpolator", str(tiny_rife), "--upscale", "2",
-        "--upscaler", str(tiny_upscaler), "--loop", "boomerang", "--format", "gif,webm,webp", "--save-frames",
+    code, _, errors = run_svd_here(
+        capsys, "generate", str(picture), "-o", str(out), "--model", str(tiny_model), "--device", "cpu",
+        "--frames", "3", "--steps", "1", "--fps", "4", "--interpolate", "3", "--interpolator", str(tiny_rife),
+        "--upscale", "2", "--upscaler", str(tiny_upscaler), "--loop", "boomerang", "--format", "gif,webm,webp",
+        "--save-frames",
     )  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    assert code == 0, errors
     record = json.loads(out.with_suffix(".json").read_text())
     frames = 2 * ((3 - 1) * 3 + 1) - 2
     width, height = 2 * record["width"], 2 * record["height"]
@@ -96,9 +99,9 @@ def test_cli_finishes_with_rife_upscale_loop_and_every_format(tiny_model, tiny_r
             assert animation.n_frames == frames and animation.size == (width, height)
             assert record[name] == f"clip.{name}"
 
-    again = run_svd("finish", str(out.with_suffix(".json")), "--device", "cpu", "--upscale", "2", "--upscaler",
-                    str(tiny_upscaler), "--loop", "crossfade")  # fmt: skip
-    assert again.returncode == 0, again.stderr
+    code, _, errors = run_svd_here(capsys, "finish", str(out.with_suffix(".json")), "--device", "cpu", "--upscale",
+                                   "2", "--upscaler", str(tiny_upscaler), "--loop", "crossfade")  # fmt: skip
+    assert code == 0, errors
     finished = json.loads((tmp_path / "clip-finished.json").read_text())
     assert finished["finished_from"] == "clip.json" and finished["seed"] == record["seed"]
     assert (finished["video_width"], finished["video_height"]) == (2 * width, 2 * height)
@@ -106,12 +109,14 @@ def test_cli_finishes_with_rife_upscale_loop_and_every_format(tiny_model, tiny_r
     assert decode(tmp_path / "clip-finished.mp4").size == (2 * width, 2 * height)
 
 
-def test_a_missing_upscaler_file_is_named_before_anything_runs(tiny_model, picture, tmp_path):
+def test_a_missing_upscaler_file_is_named_before_anything_runs(tiny_model, picture, tmp_path, capsys):
     missing = tmp_path / "nowhere" / "weights.pth"
-    done = run_svd("generate", str(picture), "-o", str(tmp_path / "x"), "--model", str(tiny_model), "--device",
-                   "cpu", "--upscale", "2", "--upscaler", str(missing))  # fmt: skip
-    assert done.returncode == 2
-    assert done.stderr.strip().splitlines() == [
+    code, _, errors = run_svd_here(
+        capsys, "generate", str(picture), "-o", str(tmp_path / "x"), "--model", str(tiny_model), "--device", "cpu",
+        "--upscale", "2", "--upscaler", str(missing),
+    )  # fmt: skip
+    assert code == 2
+    assert errors.strip().splitlines() == [
         f"error: the upscaler weights file {missing} does not exist: give one of realesr-general-x4v3, "
         "realesrgan-x4 or a .pth file"
     ]

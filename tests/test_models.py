@@ -23,7 +23,12 @@ def test_catalogue_entries_and_defaults():
     assert (xt11.defaults.fps, xt11.defaults.motion_bucket_id, xt11.defaults.num_frames) == (6, 127, 25)
     for entry in CATALOGUE.values():
         defaults = entry.defaults
-        assert (defaults.width, defaults.height, defaults.num_inference_steps) == (1024, 576, 25)
+        steps = 4 if entry.unet else 25
+        assert (defaults.width, defaults.height, defaults.num_inference_steps) == (1024, 576, steps)
+    turbo = CATALOGUE["svd-xt-turbo"]
+    assert (turbo.repo_id, turbo.unet.repo_id) == (CATALOGUE["svd-xt"].repo_id, "wangfuyun/AnimateLCM-SVD-xt")
+    assert (turbo.defaults.min_guidance_scale, turbo.defaults.max_guidance_scale) == (1.0, 1.0)
+    assert CATALOGUE["svd-xt-1.1-turbo"].repo_id == xt11.repo_id and CATALOGUE["svd-xt-1.1-turbo"].defaults.fps == 6
 
 
 def test_repo_id_of_a_catalogue_model_resolves_to_its_entry():

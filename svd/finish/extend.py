@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from ..request import MAX_SEED
+from ..request import offset_seed
 from .colour import match_colours
 
 SegmentRunner = Callable[[Image.Image, int, int], np.ndarray]
@@ -26,16 +26,12 @@ class Extended:
     seeds: list[int]
 
 
-def segment_seed(seed: int, index: int) -> int:
-    return (seed + index) % (MAX_SEED + 1)
-
-
 def extend(first: np.ndarray, seed: int, segments: int, run_segment: SegmentRunner) -> Extended:
     """`first` (the first segment's frames) continued by `segments - 1` more."""
     pieces, seeds = [first], [seed]
     hand_over = first[-1]
     for index in range(1, segments):
-        seeds.append(segment_seed(seed, index))
+        seeds.append(offset_seed(seed, index))
         start = pieces[-1][-1]
         frames = run_segment(Image.fromarray(start), seeds[-1], index)
         pieces.append(match_colours(frames[1:], hand_over))

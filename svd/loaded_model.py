@@ -1,0 +1,87 @@
+"""Loading an SVD model for the engine: its folder (a local one, or a Hub snapshot from the cache, downloaded first if
+needed), the pipeline in the folder's variant and the engine's dtype and, for a Turbo model, its distilled UNet."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import torch
+from diffusers import StableVideoDiffusionPipeline
+
+from .download import ProgressReport, cached_model_path, download_model, download_size
+from .memory import Profile
+from .models import CATALOGUE, ModelSource, check_model_folder, has_fp16_variant, read_model_defaults
+from .pipeline_loading import load_pipeline
+from .results import EngineStatus
+from .turbo import fetch_distilled_unet, use_distilled_unet
+
+logger = logging.getLogger("svd")
+
+
+@dataclass
+class LoadedModel:
+    source: ModelSource
+    path: Path
+    pipe: StableVideoDiffusionPipeline
+    variant: str | None
+    load_seconds: float
+    profile: Profile | None = None
+    sped_up: bool = False
+    """Whether the speed options are applied (once per loaded model)."""
+
+
+def is_downloaded(source: ModelSource) -> bool:
+    """Whether loading `source` needs no download: a local folder, or a Hub model (and its UNet) in the cache."""
+    if source.repo_id is None:
+        return True
+    unet = source.unet
+    return cached_model_path(source.repo_id) is not None and (
+        unet is None or cached_model_path(unet.repo_id, [unet.filename]) is not None
+    )
+
+
+def bytes_to_download(source: ModelSource) -> int:
+    """What loading `source` would fetch: the parts not in the cache yet (asks the Hub)."""
+    total = 0
+    if source.repo_id is not None and cached_model_path(source.repo_id) is None:
+        total += download_size(source.repo_id)
+    unet = source.unet
+    if unet is not None and cached_model_path(unet.repo_id, [unet.filename]) is None:
+        total += download_size(unet.repo_id, [unet.filename])
+    return total
+
+
+def load_model(
+    source: ModelSource,
+    dtype: torch.dtype,
+    tell: Callable[[EngineStatus], None],
+    reporter: Callable[[str], ProgressReport],
+) -> LoadedModel:
+    """`tell(status)` says what is under way; `reporter(name)` makes the progress callback of a download."""
+    started = time.perf_counter()
+    path = source.path or _fetch(source, tell, reporter)
+    check_model_folder(path)
+    if source.repo_id is not None and source.name not in CATALOGUE:
+        source = replace(source, defaults=read_model_defaults(path))
+    variant = "fp16" if has_fp16_variant(path) else None
+    tell(EngineStatus("loading", f"loading {source.name}"))
+    what = f"{source.name} from {path}"
+    pipe = load_pipeline(StableVideoDiffusionPipeline, path, variant, dtype, what, "SVD model")
+    if source.unet is not None:
+        use_distilled_unet(pipe, fetch_distilled_unet(source.unet, reporter(f"{source.name}'s UNet")))
+    return LoadedModel(source, path, pipe, variant, load_seconds=time.perf_counter() - started)
+
+
+def _fetch(source: ModelSource, tell: Callable[[EngineStatus], None], reporter) -> Path:
+    assert source.repo_id is not None
+    cached = cached_model_path(source.repo_id)
+    if cached is not None:
+        return cached
+    status = EngineStatus("downloading", f"downloading {source.name} ({source.repo_id})", 0.0)
+    tell(status)
+    logger.info(status.message)
+    return download_model(source.repo_id, on_progress=reporter(source.name))
