@@ -23,7 +23,7 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as `python bench/bench.py` from anywhere
@@ -34,6 +34,7 @@ from flops import StageFlops, count_stage_flops
 from PIL import Image
 
 from svd.camera.moves import MOVES, NO_CAMERA
+from svd.consistency import ConsistencySVDScheduler
 from svd.download import cached_model_path, download_model
 from svd.engine import Engine
 from svd.errors import SvdError
@@ -54,6 +55,14 @@ class Variant:
     name: str
     profile: str
     options: SpeedOptions
+    request: dict = field(default_factory=dict)
+    """What the variant asks for beyond the common request (Turbo's steps and guidance, variations)."""
+    turbo: bool = False
+    """Sample with the consistency sampler: with random weights a Turbo model is the base architecture with another
+    sampler, so only the sampler changes (lossy: its frames are not compared with plain's)."""
+
+
+TURBO = {"num_inference_steps": 4, "min_guidance_scale": 1.0, "max_guidance_scale": 1.0}
 
 
 VARIANTS = {
@@ -77,6 +86,9 @@ VARIANTS = {
             "full",
             SpeedOptions(compile_unet=True, compile_vae=True, cuda_graphs=True, fuse_qkv=True, channels_last=True),
         ),
+        Variant("variations-4", "full", SpeedOptions(), {"variations": 4}),
+        Variant("turbo", "full", SpeedOptions(), TURBO, turbo=True),
+        Variant("turbo-variations-4", "full", SpeedOptions(), {**TURBO, "variations": 4}, turbo=True),
     )
 }
 GPU_DEFAULT = list(VARIANTS)
@@ -98,7 +110,6 @@ def main(argv: list[str] | None = None) -> int:
     frames = args.frames or defaults.num_frames
     steps = args.steps or defaults.num_inference_steps
     folder = source.path or cached_model_path(source.repo_id) or download_model(source.repo_id)
-    flops = count_stage_flops(folder, width, height, frames, steps)
     names = args.variants.split(",") if args.variants else (GPU_DEFAULT if device == "cuda" else CPU_DEFAULT)
     unknown = [name for name in names if name not in VARIANTS]
     if unknown:
@@ -114,14 +125,19 @@ def main(argv: list[str] | None = None) -> int:
     reference: np.ndarray | None = None
     rows = []
     for name in names:
-        row = run_variant(VARIANTS[name], model, device, picture, request, flops, args, workdir)
+        variant = VARIANTS[name]
+        asked = {**request, **variant.request}
+        guided = asked.get("max_guidance_scale", defaults.max_guidance_scale) > 1
+        flops = count_stage_flops(folder, width, height, frames, asked["num_inference_steps"], guidance=guided)
+        row = run_variant(variant, model, device, picture, asked, flops, args, workdir)
         frames_made = row.pop("frames", None)
         if name == "plain" and frames_made is not None:
             reference = frames_made
-        if reference is not None and frames_made is not None and "error" not in row:
+        if reference is not None and frames_made is not None and "error" not in row and not variant.turbo:
             row["deviation"] = deviation(frames_made, reference)
         row.update(
-            model=model, width=width, height=height, num_frames=frames, steps=steps, flops=flops.as_dict(),
+            model=model, width=width, height=height, num_frames=frames, steps=asked["num_inference_steps"],
+            flops=flops.as_dict(),
             camera=args.camera, camera_strength=row.pop("camera_strength", None),
             device=describe_device(device), versions=versions(), command=shlex.join(["python", *sys.argv]),
         )  # fmt: skip
@@ -180,12 +196,15 @@ def run_variant(variant, model, device, picture, request, flops: StageFlops, arg
     generation = GenerationRequest(image=picture, memory=variant.profile, **request)
     runs: list[tuple[GenerationResult, float]] = []
     try:
+        if variant.turbo:
+            engine.load().pipe.scheduler = ConsistencySVDScheduler()
         for index in range(args.warmup + args.repeats):
-            result = engine.generate(generation)
+            results = engine.generate_videos(generation)
             started = time.perf_counter()
-            save_generation(result, workdir / "videos" / f"{variant.name}-{index}")
+            for number, result in enumerate(results):
+                save_generation(result, workdir / "videos" / f"{variant.name}-{index}-{number}")
             if index >= args.warmup:
-                runs.append((result, time.perf_counter() - started))
+                runs.append((results[0], time.perf_counter() - started))
     except SvdError as error:
         row["error"] = str(error)
         return row
@@ -195,15 +214,17 @@ def run_variant(variant, model, device, picture, request, flops: StageFlops, arg
         if device == "cuda":
             torch.cuda.empty_cache()
     row["medians"] = stage_medians(runs)
+    row["videos"] = runs[0][0].settings.variations  # a batch's timings are the whole batch's, all its videos
     row["decode_chunk_size"] = runs[0][0].settings.decode_chunk_size
     row["camera_strength"] = runs[0][0].settings.camera_strength
     row["peak_vram_allocated"] = max((result.peak_vram_bytes or 0) for result, _ in runs) or None
     row["peak_vram_reserved"] = max((result.peak_vram_reserved_bytes or 0) for result, _ in runs) or None
     medians = row["medians"]
+    videos = row["videos"]
     row["tflops_per_second"] = {
-        "unet": flops.unet_step / medians["unet_step"] / 1e12,
-        "vae_decode": flops.vae_decode / medians["vae_decode"] / 1e12,
-        "end_to_end": flops.total / medians["end_to_end"] / 1e12,
+        "unet": videos * flops.unet_step / medians["unet_step"] / 1e12,
+        "vae_decode": videos * flops.vae_decode / medians["vae_decode"] / 1e12,
+        "end_to_end": videos * flops.total / medians["end_to_end"] / 1e12,
     }
     row["frames"] = runs[0][0].frames
     return row

@@ -14,10 +14,8 @@ architectures (the fast compact upscaler by default; --upscaler-kind rrdb for th
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as `pytho
 import numpy as np
 import torch
 from PIL import Image
+from timer import heading, time_stage, timer_parser
 
 from svd.device import resolve_device
 from svd.finish.colour import match_colours
@@ -73,11 +72,8 @@ def stages(args: argparse.Namespace, folder: Path) -> dict[str, Callable[[np.nda
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", default="1024x576")
-    parser.add_argument("--frames", type=int, default=25)
+    parser = timer_parser(__doc__.splitlines()[0])
     parser.add_argument("--fps", type=int, default=6)
-    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
     parser.add_argument("--stages", help="comma-separated stage names (default: all)")
     parser.add_argument("--rife", type=Path, help="a RIFE flownet file (default: random weights)")
@@ -92,19 +88,9 @@ def main(argv: list[str] | None = None) -> int:
         unknown = [name for name in wanted if name not in timed]
         if unknown:
             parser.error(f"unknown stages {', '.join(unknown)}; there are {', '.join(timed)}")
-        threads = torch.get_num_threads()
-        print(
-            f"{width}x{height}, {args.frames} frames, {args.device}, {threads} torch threads; median of {args.repeats}"
-        )
+        print(heading(width, height, args.frames, args.repeats, args.device))
         for name in wanted:
-            seconds = []
-            for _ in range(args.repeats):
-                started = time.perf_counter()
-                timed[name](clip)
-                if torch.cuda.is_available():
-                    torch.cuda.synchronize()
-                seconds.append(time.perf_counter() - started)
-            print(f"{name:<16} {statistics.median(seconds):7.2f} s  (min {min(seconds):.2f}, max {max(seconds):.2f})")
+            time_stage(name, lambda name=name: timed[name](clip), args.repeats, width=16)
     return 0
 
 

@@ -9,17 +9,14 @@ model's own time is measured by `bench.py --camera orbit-left`.
 
 from __future__ import annotations
 
-import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as `python bench/guides.py` from anywhere
 
 import numpy as np
-import torch
 from PIL import Image
+from timer import heading, time_stage, timer_parser
 
 from svd.camera.guide import render_guide
 from svd.camera.moves import MOVES, NO_CAMERA
@@ -29,25 +26,16 @@ EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "astronaut.jpg"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", default="1024x576")
-    parser.add_argument("--frames", type=int, default=25)
-    parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args(argv)
+    args = timer_parser(__doc__.splitlines()[0]).parse_args(argv)
     width, height = parse_size(args.size) or (1024, 576)
     picture = Image.open(EXAMPLE).convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
     rows, cols = np.mgrid[0:height, 0:width]
     disparity = np.clip(1 - np.hypot(cols / width - 0.5, rows / height - 0.5) * 2, 0, 1).astype(np.float32)
-    print(f"{width}x{height}, {args.frames} frames, {torch.get_num_threads()} torch threads; median of {args.repeats}")
+    print(heading(width, height, args.frames, args.repeats))
     for move in MOVES:
         if move == NO_CAMERA:
             continue
-        seconds = []
-        for _ in range(args.repeats):
-            started = time.perf_counter()
-            render_guide(picture, move, args.frames, disparity=disparity)
-            seconds.append(time.perf_counter() - started)
-        print(f"{move:<12} {statistics.median(seconds):6.2f} s  (min {min(seconds):.2f}, max {max(seconds):.2f})")
+        time_stage(move, lambda move=move: render_guide(picture, move, args.frames, disparity=disparity), args.repeats)
     return 0
 
 

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
 import pytest
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, run_svd_here
 from mp4 import decode
 
 from svd.camera.moves import MOVES, NO_CAMERA
 
 sys.path.insert(0, str(REPO_ROOT / "bench"))
+import after_pipeline
+import finish
+import guides
 from flops import count_stage_flops
+
+import bench
 
 SVD_XT_CONFIGS = REPO_ROOT / "svd" / "configs" / "svd-xt"
 
@@ -31,31 +37,35 @@ def test_full_size_flop_counts_match_the_published_architecture():
     assert no_guidance.unet_step == pytest.approx(xt.unet_step / 2, rel=1e-3)
 
 
-def test_harness_runs_on_the_cpu_with_the_tiny_model(tmp_path):
+def test_harness_runs_on_the_cpu_with_the_tiny_model(tmp_path, capsys):
     out = tmp_path / "results.jsonl"
-    result = subprocess.run(
-        [sys.executable, "bench/bench.py", "--tiny", "--frames", "3", "--steps", "1", "--warmup", "1",
-         "--repeats", "1", "--variants", "plain,channels-last,fuse-qkv", "--camera", "zoom-in",
-         "--workdir", str(tmp_path), "--out", str(out)],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
+    variants = ["plain", "channels-last", "fuse-qkv", "variations-4", "turbo"]
+    code, printed, errors = run_svd_here(
+        capsys, "--tiny", "--frames", "3", "--steps", "1", "--warmup", "0", "--repeats", "1", "--variants",
+        ",".join(variants), "--camera", "zoom-in", "--workdir", str(tmp_path), "--out", str(out), main=bench.main,
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-2000:]
-    rows = [json.loads(line) for line in out.read_text().splitlines()]
-    assert [row["variant"] for row in rows] == ["plain", "channels-last", "fuse-qkv"]
-    for row in rows:
+    assert code == 0, errors[-2000:]
+    rows = {row["variant"]: row for row in map(json.loads, out.read_text().splitlines())}
+    assert list(rows) == variants
+    for row in rows.values():
         assert set(row["medians"]) == {
             "image_encoder", "vae_encode", "unet_step", "denoise", "vae_decode", "video_encode", "end_to_end",
             "camera_guide", "camera_encode",
         }  # fmt: skip
         assert (row["camera"], row["camera_strength"]) == ("zoom-in", 0.5)
         assert all(seconds > 0 for seconds in row["medians"].values())
-        assert row["tflops_per_second"]["unet"] > 0 and row["flops"]["steps"] == 1
-        assert row["deviation"]["max_abs"] <= 1  # exact switches: the same video up to rounding
+        assert row["tflops_per_second"]["unet"] > 0
         assert row["device"]["type"] == "cpu" and row["versions"]["diffusers"]
-    assert rows[0]["deviation"]["max_abs"] == 0
-    for variant in ("plain", "channels-last", "fuse-qkv"):
-        assert result.stdout.count(variant) == 1
-    video = decode(tmp_path / "videos" / "plain-1.mp4")
+    for name in ("plain", "channels-last", "fuse-qkv", "variations-4"):
+        assert rows[name]["deviation"]["max_abs"] <= 1  # exact: the same (first) video up to rounding
+        assert rows[name]["flops"]["steps"] == 1 and printed.count(f"{name} ") == 1
+    assert rows["plain"]["deviation"]["max_abs"] == 0
+    assert (rows["variations-4"]["videos"], rows["turbo"]["videos"]) == (4, 1)
+    turbo = rows["turbo"]
+    assert "deviation" not in turbo and turbo["steps"] == 4  # lossy, so not compared
+    assert turbo["flops"]["unet_step"] * 2 == pytest.approx(rows["plain"]["flops"]["unet_step"], rel=1e-3)  # no CFG
+    assert len(list((tmp_path / "videos").glob("variations-4-0-*.mp4"))) == 4
+    video = decode(tmp_path / "videos" / "plain-0-0.mp4")
     assert video.frames.shape == (3, 144, 256, 3)
 
 
@@ -68,11 +78,30 @@ def test_unknown_variant_is_refused(tmp_path):
     assert result.returncode != 0 and "unknown variants warp-speed" in result.stderr
 
 
-def test_guide_timer_times_every_move():
-    result = subprocess.run(
-        [sys.executable, "bench/guides.py", "--size", "256x144", "--frames", "3", "--repeats", "1"],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-2000:]
-    timed = {line.split()[0]: float(line.split()[1]) for line in result.stdout.splitlines()[1:]}
+def timed_stages(capsys, bench_main, *args: str) -> dict[str, float]:
+    """What a timer in bench/ prints after its heading line (run here, without an interpreter's start-up): each
+    stage's median seconds, by name."""
+    assert bench_main(list(args)) == 0
+    lines = capsys.readouterr().out.splitlines()[1:]
+    timed = [re.match(r"(.+?)\s+([\d.]+) s\b", line) for line in lines]
+    return {found[1]: float(found[2]) for found in timed if found}
+
+
+def test_guide_timer_times_every_move(capsys):
+    timed = timed_stages(capsys, guides.main, "--size", "256x144", "--frames", "3", "--repeats", "1")
     assert list(timed) == [move for move in MOVES if move != NO_CAMERA] and all(s >= 0 for s in timed.values())
+
+
+def test_finishing_timer_times_every_stage(capsys):
+    timed = timed_stages(capsys, finish.main, "--size", "128x72", "--frames", "3", "--repeats", "1")
+    assert list(timed) == [
+        "rife-x2", "rife-x4", "minterpolate-x2", "upscale-x2", "upscale-1080p", "boomerang", "crossfade",
+        "colour-match", "encode-mp4", "encode-webm", "encode-gif", "encode-webp",
+    ]  # fmt: skip
+    assert all(seconds >= 0 for seconds in timed.values())
+
+
+def test_after_pipeline_timer_times_what_the_page_waits_for(capsys):
+    timed = timed_stages(capsys, after_pipeline.main, "--size", "256x144", "--frames", "3", "--repeats", "1")
+    assert list(timed) == ["post-process", "save for the page", "frames zip (after)", "to the page"]
+    assert timed["to the page"] == pytest.approx(timed["post-process"] + timed["save for the page"], abs=0.011)
