@@ -100,6 +100,11 @@ def test_finish_this_video_from_the_history_on_a_phone(browser, server, tmp_path
         expect(phone.locator("#interpolate")).to_be_visible()  # back on Create, with Finish open and in view
         assert in_view(phone, "#extend", wait=3)
         expect(phone.locator("#result-info")).to_contain_text(f"Seed {made['seed']}")
+        shown = phone.locator("#video video").get_attribute("src")
+        phone.locator("#finish-this").click()  # nothing chosen yet: it says so, and the video stays
+        nothing = re.compile("Not finished: nothing to finish: choose smooth motion, an upscale, a loop or another")
+        expect(phone.locator("#result-info")).to_contain_text(nothing)
+        expect(phone.locator("#video video")).to_have_attribute("src", shown)
         phone.locator("#interpolate").get_by_label("×2").check()
         assert phone.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
         phone.screenshot(path=str(screenshots / "finish-phone.png"), full_page=True)
@@ -113,15 +118,3 @@ def test_finish_this_video_from_the_history_on_a_phone(browser, server, tmp_path
     finally:
         phone.context.close()
 
-
-def test_finish_this_video_says_when_there_is_nothing_to_do(page, server, tmp_path):
-    upload(page, write_picture(tmp_path / "wide.png", (640, 360)))
-    set_number(page, "frames", 2)
-    open_advanced(page)
-    set_number(page, "steps", 1)
-    page.locator("#generate").click()
-    wait_for_video(page, timeout=120)
-    page.locator("#finish-this").click()
-    expect(page.locator("#result-info")).to_contain_text(
-        re.compile("Not finished: nothing to finish: choose smooth motion, an upscale, a loop or another format")
-    )

@@ -112,7 +112,7 @@ def test_view_api_describes_the_text_endpoints(client):
     shown = api_description(client)
     assert "Named API endpoints: 4" in shown
     endpoints = re.findall(r'api_name="(/\w+)"', shown)
-    assert endpoints == ["/generate", "/first_frames", "/text_to_video"]  # the page's private events take no names
+    assert endpoints == ["/generate", "/first_frames", "/text_to_video", "/finish"]  # private page events: no names
     first = shown.split('api_name="/first_frames"')[1].split("- predict(")[0]
     names = re.findall(r"- \[Api\] (\w+): ", first.split("Returns:")[0])
     assert names == ["prompt", "negative_prompt", "style", "aspect", "count", "seed", "t2i_model", "t2i_steps",

@@ -44,15 +44,17 @@ def parameter_help(defaults: ModelDefaults) -> dict[str, str]:
         "resize": "how the picture fills the size: crop (cover, then centre-crop), pad (fit, then black bars) or "
         "stretch",
         "steps": "denoising steps: more is slower and a little cleaner",
-        "min_cfg": "guidance on the first frame; it ramps linearly to max_cfg on the last frame",
-        "max_cfg": "guidance on the last frame: higher follows the picture more closely, too high over-sharpens",
+        "min_cfg": "guidance on the first frame; it ramps linearly to max_cfg on the last frame; null for the "
+        "model's own (1.0)",
+        "max_cfg": "guidance on the last frame: higher follows the picture more closely, too high over-sharpens; "
+        "null for the model's own (3.0; 1.0 for Turbo, which then needs no guidance batch)",
         "noise_aug": "noise added to the picture, 0-1: more gives more motion and less likeness",
         "decode_chunk": "frames the VAE decodes at once: fewer use less GPU memory, 1 flickers; 0 follows the "
         "memory profile",
         "memory": "GPU memory profile: full (all on the GPU, fastest), balanced (models moved to the GPU as they "
         "run), low (also chunked; SVD-XT under 8 GB) or auto (by free memory); ignored on a CPU",
-        "model": "empty for the server's model, or svd, svd-xt, svd-xt-1.1, a Hub id (owner/name) or a folder in "
-        "the server's models folder",
+        "model": f"empty for the server's model, or {', '.join(CATALOGUE)} (Turbo: 4 steps, several times faster, "
+        "less stable), a Hub id (owner/name) or a folder in the server's models folder",
         "camera": "camera move: the video follows a guide of the move made from the picture; none leaves the camera "
         "to the model",
         "camera_strength": "how closely the video follows the camera move, 0-1 (0 is plain SVD); null for the move's "
@@ -60,6 +62,8 @@ def parameter_help(defaults: ModelDefaults) -> dict[str, str]:
         "camera_amount": f"how far the camera travels, {AMOUNT_RANGE[0]:g}-{AMOUNT_RANGE[1]:g}, as a multiple of the "
         f"move's usual travel ({_by_kind(lambda move: None if move.name == 'locked' else move.travel)})",
         **FINISH_HELP,
+        "variations": f"videos to make, {LIMITS['variations'][0]:g}-{LIMITS['variations'][1]:g}, with seeds seed, "
+        "seed + 1, ... (in one batch when they fit); settings then lists each one's settings under `videos`",
     }
 
 
@@ -108,8 +112,8 @@ def register(runner: Runner, defaults: ModelDefaults, demo: gr.Blocks) -> dict[s
         size: SizeChoice | str = "auto",
         resize: Literal["crop", "pad", "stretch"] = "crop",
         steps: int = defaults.num_inference_steps,
-        min_cfg: float = 1.0,
-        max_cfg: float = 3.0,
+        min_cfg: float = None,  # type: ignore[assignment]  # noqa: RUF013
+        max_cfg: float = None,  # type: ignore[assignment]  # noqa: RUF013
         noise_aug: float = defaults.noise_aug_strength,
         decode_chunk: int = 0,
         memory: Literal["auto", "full", "balanced", "low"] = runner.settings.memory,  # type: ignore[assignment]
@@ -123,6 +127,7 @@ def register(runner: Runner, defaults: ModelDefaults, demo: gr.Blocks) -> dict[s
         upscale: Literal[UPSCALE_CHOICES] = "none",  # type: ignore[valid-type]
         loop: Literal[LOOPS] = "none",  # type: ignore[valid-type]
         formats: str = "mp4",
+        variations: int = 1,
     ) -> tuple[FileData, FileData, dict]:
         """Animate a picture into a short MP4 with Stable Video Diffusion."""
         try:
@@ -131,6 +136,7 @@ def register(runner: Runner, defaults: ModelDefaults, demo: gr.Blocks) -> dict[s
                 min_cfg=min_cfg, max_cfg=max_cfg, noise_aug=noise_aug, decode_chunk=decode_chunk, memory=memory,
                 model=model, camera=camera, camera_strength=camera_strength, camera_amount=camera_amount,
                 extend=extend, interpolate=interpolate, upscale=upscale, loop=loop, formats=formats,
+                variations=variations,
             )  # fmt: skip
             controls = Controls(**checked(CHECKS, given))
             return video_outputs(await runner.run(_picture(picture), controls, progress=no_progress))
@@ -146,14 +152,21 @@ FORMAT_KEYS = [(name, "video" if name == "mp4" else name) for name in FORMATS]
 """Each format and the sidecar key that names its file."""
 
 
-def video_outputs(saved: SavedGeneration | None) -> tuple[FileData, FileData, dict]:
-    """What a video endpoint returns for a saved generation (None: it was cancelled)."""
+def video_outputs(saved: list[SavedGeneration] | None) -> tuple[FileData, FileData, dict]:
+    """What a video endpoint returns for the videos of a run (None: it was cancelled): the first video, its frames
+    and its settings, which list every variation's settings under `videos` when there are several."""
     if saved is None:
         raise CancelledError("the run was cancelled")
+    records = [_returned_record(video) for video in saved]
+    first = records[0] if len(records) == 1 else {**records[0], "videos": records}
+    return FileData(path=str(saved[0].video)), FileData(path=str(saved[0].frames)), first
+
+
+def _returned_record(saved: SavedGeneration) -> dict:
+    """The sidecar with the video's id (`sidecar`) and its files in every format (`files`), for the client."""
     formats = {name: saved.video.with_name(saved.record[key]) for name, key in FORMAT_KEYS if saved.record.get(key)}
     files = {name: FileData(path=str(path)) for name, path in formats.items()}
-    record = {**saved.record, "sidecar": saved.sidecar.name, "files": files}
-    return FileData(path=str(saved.video)), FileData(path=str(saved.frames)), record
+    return {**saved.record, "sidecar": saved.sidecar.name, "files": files}
 
 
 def input_defaults(function: Callable) -> list:

@@ -60,15 +60,18 @@ def checked(checks: dict[str, Check], given: dict[str, object]) -> dict[str, obj
 
 CHECKS: dict[str, Check] = {
     "motion": whole, "frames": whole, "fps": whole, "seed": whole, "size": text,
-    "resize": partial(choice, choices=RESIZE_MODES), "steps": whole, "min_cfg": number, "max_cfg": number,
-    "noise_aug": number, "decode_chunk": whole, "memory": partial(choice, choices=MEMORY_CHOICES), "model": text,
+    "resize": partial(choice, choices=RESIZE_MODES), "steps": whole, "min_cfg": number_or_none,
+    "max_cfg": number_or_none, "noise_aug": number, "decode_chunk": whole,
+    "memory": partial(choice, choices=MEMORY_CHOICES), "model": text,
     "camera": partial(choice, choices=tuple(MOVES)), "camera_strength": number_or_none, "camera_amount": number,
     **(FINISH_CHECKS := {
         "extend": whole, "interpolate": whole, "upscale": partial(choice, choices=UPSCALE_CHOICES),
         "loop": partial(choice, choices=LOOPS), "formats": text,
     }),
+    "variations": whole,
 }  # fmt: skip
-"""How each video setting that the API takes is checked, in the order of `Controls`; the finishing ones last."""
+"""How each video setting that the API takes is checked, in the order of `Controls`: the finishing ones, then the
+variations, last."""
 
 TEXT_CHECKS: dict[str, Check] = {
     "prompt": text, "negative_prompt": text, "style": text, "aspect": partial(choice, choices=tuple(ASPECT_NAMES)),

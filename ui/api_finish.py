@@ -41,7 +41,7 @@ def register_finish(runner: Runner, demo: gr.Blocks) -> dict[str, list]:
                 loop=values["loop"],  # type: ignore[arg-type]
                 formats=parse_formats(values["formats"]),  # type: ignore[arg-type]
             )
-            return video_outputs(await runner.finish(text("video", video), options, no_progress))
+            return video_outputs([await runner.finish(text("video", video), options, no_progress)])
         except SvdError as error:
             raise gr.Error(str(error), print_exception=False) from None
 

@@ -110,8 +110,8 @@ def register_text(runner: Runner, maker: CandidateMaker, defaults: ModelDefaults
         fps: int = defaults.fps,
         seed: int = RANDOM_SEED,
         steps: int = defaults.num_inference_steps,
-        min_cfg: float = 1.0,
-        max_cfg: float = 3.0,
+        min_cfg: float = None,  # type: ignore[assignment]  # noqa: RUF013
+        max_cfg: float = None,  # type: ignore[assignment]  # noqa: RUF013
         noise_aug: float = defaults.noise_aug_strength,
         decode_chunk: int = 0,
         memory: Literal["auto", "full", "balanced", "low"] = runner.settings.memory,  # type: ignore[assignment]
@@ -124,6 +124,7 @@ def register_text(runner: Runner, maker: CandidateMaker, defaults: ModelDefaults
         upscale: Literal[UPSCALE_CHOICES] = "none",  # type: ignore[valid-type]
         loop: Literal[LOOPS] = "none",  # type: ignore[valid-type]
         formats: str = "mp4",
+        variations: int = 1,
     ) -> tuple[FileData, FileData, dict]:
         """Make a first frame from a prompt and animate it into a short MP4."""
         try:
@@ -133,7 +134,7 @@ def register_text(runner: Runner, maker: CandidateMaker, defaults: ModelDefaults
                 size="auto", resize="crop", steps=steps, min_cfg=min_cfg, max_cfg=max_cfg, noise_aug=noise_aug,
                 decode_chunk=decode_chunk, memory=memory, model=model, camera=camera,
                 camera_strength=camera_strength, camera_amount=camera_amount, extend=extend, interpolate=interpolate,
-                upscale=upscale, loop=loop, formats=formats,
+                upscale=upscale, loop=loop, formats=formats, variations=variations,
             )  # fmt: skip
             controls = Controls(**checked(CHECKS, given))
             text = checked(TEXT_CHECKS, given)

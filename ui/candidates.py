@@ -196,14 +196,19 @@ class CandidateMaker:
 
 
 async def text_to_video(
-    maker: CandidateMaker, runner: Runner, request: TextRequest, controls: Controls, progress: ProgressBar
-) -> tuple[Candidates, SavedGeneration | None]:
-    """One first frame for `request`, animated with `controls`; one seed (the controls') makes both. None for the
-    video if the run was cancelled."""
+    maker: CandidateMaker,
+    runner: Runner,
+    request: TextRequest,
+    controls: Controls,
+    progress: ProgressBar,
+    frames_later: bool = False,
+) -> tuple[Candidates, list[SavedGeneration] | None]:
+    """One first frame for `request`, animated with `controls` (once per variation); one seed (the controls') makes
+    both. None for the videos if the run was cancelled. `frames_later` as for `Runner.run`."""
     made, controls = await anyio.to_thread.run_sync(_first_frame, maker, runner, request, controls, progress)
     first = made.items[0]
     picture = {"path": str(first.path), "orig_name": first.path.name}
-    return made, await runner.run(picture, controls, progress, first.made)
+    return made, await runner.run(picture, controls, progress, first.made, frames_later)
 
 
 def _first_frame(

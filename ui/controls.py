@@ -26,7 +26,10 @@ HELP = {
     "memory profile.",
     "memory": "full keeps everything on the GPU (fastest); balanced moves each model to the GPU as it runs; low "
     "also works in chunks (SVD-XT under 8 GB); auto picks by free GPU memory.",
-    "model": "SVD makes 14 frames, SVD-XT 25; SVD-XT 1.1 is tuned for 6 fps and motion 127.",
+    "model": "SVD makes 14 frames, SVD-XT 25; SVD-XT 1.1 is tuned for 6 fps and motion 127. Turbo takes 4 steps "
+    "without guidance: several times faster, less stable, for trying ideas.",
+    "variations": "Makes this many videos with the seeds after this one (seed, seed + 1, ...), side by side to "
+    "pick from; together on the GPU when they fit.",
 }
 
 
@@ -39,6 +42,7 @@ class RunSettings:
     seed: gr.Number
     randomise: gr.Button
     last_seed: gr.Button
+    variations: gr.Slider
     steps: gr.Slider
     min_cfg: gr.Slider
     max_cfg: gr.Slider
@@ -57,7 +61,7 @@ class RunSettings:
     @property
     def model_defaults(self) -> list:
         """The controls that take a newly picked model's defaults."""
-        return [self.frames, self.fps, self.motion, self.steps]
+        return [self.frames, self.fps, self.motion, self.steps, self.min_cfg, self.max_cfg]
 
 
 def build_settings(engine: Engine, settings: Settings) -> RunSettings:
@@ -77,14 +81,23 @@ def build_settings(engine: Engine, settings: Settings) -> RunSettings:
         )  # fmt: skip
         randomise = gr.Button("Randomise", size="sm", scale=1, min_width=80, elem_id="randomise")
         last_seed = gr.Button("Last seed", size="sm", scale=1, min_width=80, elem_id="last-seed")
+    variations = gr.Slider(
+        *LIMITS["variations"], value=1, step=1, label="Variations", info=HELP["variations"], elem_id="variations"
+    )
     with gr.Accordion("Advanced", open=False):
         steps = gr.Slider(
             *LIMITS["num_inference_steps"], value=defaults.num_inference_steps, step=1, label="Steps",
             info=HELP["steps"], elem_id="steps",
         )  # fmt: skip
         with gr.Row():
-            min_cfg = gr.Slider(0, 10, value=1.0, step=0.1, label="Guidance, first frame", info=HELP["min_cfg"])
-            max_cfg = gr.Slider(0, 10, value=3.0, step=0.1, label="Guidance, last frame", info=HELP["max_cfg"])
+            min_cfg = gr.Slider(
+                0, 10, value=defaults.min_guidance_scale, step=0.1, label="Guidance, first frame",
+                info=HELP["min_cfg"], elem_id="min-cfg",
+            )  # fmt: skip
+            max_cfg = gr.Slider(
+                0, 10, value=defaults.max_guidance_scale, step=0.1, label="Guidance, last frame",
+                info=HELP["max_cfg"], elem_id="max-cfg",
+            )  # fmt: skip
         noise_aug = gr.Slider(
             0, 1, value=defaults.noise_aug_strength, step=0.01, label="Noise augmentation", info=HELP["noise_aug"],
             elem_id="noise-aug",
@@ -97,8 +110,8 @@ def build_settings(engine: Engine, settings: Settings) -> RunSettings:
         )
         picker = ModelPicker.build(engine, settings)
     return RunSettings(
-        motion, frames, fps, length, seed, randomise, last_seed, steps, min_cfg, max_cfg, noise_aug, decode_chunk,
-        memory, model, picker,
+        motion, frames, fps, length, seed, randomise, last_seed, variations, steps, min_cfg, max_cfg, noise_aug,
+        decode_chunk, memory, model, picker,
     )  # fmt: skip
 
 

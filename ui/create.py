@@ -58,8 +58,11 @@ def build_create(engine: Engine, settings: Settings, runner: Runner, maker: Cand
         with gr.Column(scale=1, min_width=320, elem_id="result"):
             result = build_result()
 
-    controls = [*framing.size_controls, framing.resize, *run_settings.values, *camera.values, *finish.values]
-    runs = RunEvents(generate, cancel, result)
+    controls = [
+        *framing.size_controls, framing.resize, *run_settings.values, *camera.values, *finish.values,
+        run_settings.variations,
+    ]  # fmt: skip
+    runs = RunEvents(generate, cancel, result, runner)
     runs.add(generate, generate_run(runner), [framing.picture, *controls, text.made, text.source])
     runs.add(
         text.text_to_video, text_to_video_run(maker, runner), [*text.text_values, *controls],
@@ -67,6 +70,7 @@ def build_create(engine: Engine, settings: Settings, runner: Runner, maker: Cand
     )  # fmt: skip
     runs.add(result.finish, finish_run(runner), [result.last_record, *finish.values], doing="Finishing")
     runs.connect_cancel()
+    runs.connect_variations()
     connect_finish(finish, run_settings.frames, run_settings.fps, framing.framed, engine.source().defaults)
     connect_text_panel(text, maker, framing, controls, camera, run_settings.motion)
     show_preview = connect_framing(framing, engine, settings, run_settings.model)

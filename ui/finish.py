@@ -112,7 +112,7 @@ def finish_run(runner: Runner) -> Callable:
             saved = await runner.finish(record["sidecar"], options, progress)
         except SvdError as error:
             return not_finished(error)
-        return shown(saved)
+        return shown([saved])
 
     return finish_on_page
 
@@ -120,4 +120,4 @@ def finish_run(runner: Runner) -> Callable:
 def not_finished(error: SvdError) -> tuple:
     """The result area after a failed finish: the video it was for stays, with why under it."""
     message = gr.Markdown(error_text(str(error), "Not finished"), elem_classes=["run-error"])
-    return gr.skip(), gr.skip(), gr.skip(), gr.skip(), message, gr.skip(), gr.skip(), gr.skip()
+    return gr.skip(), gr.skip(), gr.skip(), gr.skip(), message, *([gr.skip()] * 5)

@@ -27,7 +27,7 @@ from svd.image import InputImage, load_image
 from svd.models import served_model_name
 from svd.refinish import refinish
 from svd.request import GenerationRequest, TextSource
-from svd.results import Progress
+from svd.results import GenerationResult, Progress
 from svd.settings import Settings
 from svd.sizing import parse_size
 from svd.store import SavedGeneration, save_generation, timestamped_stem
@@ -51,8 +51,9 @@ class Controls:
     size: str
     resize: str
     steps: int
-    min_cfg: float
-    max_cfg: float
+    min_cfg: float | None
+    """None: the model's own (as for max_cfg)."""
+    max_cfg: float | None
     noise_aug: float
     decode_chunk: int
     memory: str
@@ -67,6 +68,7 @@ class Controls:
     loop: str = "none"
     formats: str = "mp4"
     """Comma-separated; MP4 is always written."""
+    variations: int = 1
 
     @property
     def finish(self) -> FinishOptions:
@@ -130,6 +132,7 @@ def to_request(
         camera_amount=controls.camera_amount,
         text=text,
         finish=controls.finish,
+        variations=controls.variations,
     )
 
 
@@ -154,17 +157,26 @@ class Runner:
     def __init__(self, engine: Engine, settings: Settings):
         self.engine = engine
         self.settings = settings
+        self._frames: dict[str, threading.Event] = {}
+        """The zips of PNG frames still being written, by their video's sidecar name."""
 
     async def run(
-        self, picture: dict | None, controls: Controls, progress: ProgressBar, made: MadeFromText | None = None
-    ) -> SavedGeneration | None:
-        """Generate in a worker thread. When Gradio cancels this event (the Cancel button, or a client's cancel),
-        the engine is told at once and stops within a step; the event's slot is free meanwhile. None if cancelled.
-        `made`: the first frame the page or the API made from text, recorded if `picture` is that frame."""
+        self,
+        picture: dict | None,
+        controls: Controls,
+        progress: ProgressBar,
+        made: MadeFromText | None = None,
+        frames_later: bool = False,
+    ) -> list[SavedGeneration] | None:
+        """Generate in a worker thread: the request's videos (one per variation). When Gradio cancels this event
+        (the Cancel button, or a client's cancel), the engine is told at once and stops within a step; the event's
+        slot is free meanwhile. None if cancelled. `made`: the first frame the page or the API made from text,
+        recorded if `picture` is that frame. `frames_later`: the PNG frames' zips are written after this returns
+        (`frames_ready` waits for one)."""
         cancel = threading.Event()
         try:
             return await anyio.to_thread.run_sync(
-                self._run, picture, controls, progress, made, cancel, abandon_on_cancel=True
+                self._run, picture, controls, progress, made, cancel, frames_later, abandon_on_cancel=True
             )
         except anyio.get_cancelled_exc_class():
             cancel.set()
@@ -186,7 +198,8 @@ class Runner:
         progress: ProgressBar,
         made: MadeFromText | None,
         cancel: threading.Event,
-    ) -> SavedGeneration | None:
+        frames_later: bool,
+    ) -> list[SavedGeneration] | None:
         with explained("not generated"):
             picture = uploaded_picture(payload)
             if picture is None:
@@ -201,11 +214,25 @@ class Runner:
                 progress(steps, desc=f"{update.stage.capitalize()}{left}", unit="steps")
 
             try:
-                result = self.engine.generate(request, progress=show, cancel=cancel)
+                results = self.engine.generate_videos(request, progress=show, cancel=cancel)
             except CancelledError:
                 return None
             progress(1.0, desc="Writing the MP4")
-            return save_generation(result, timestamped_stem(self.settings.output_dir, picture.name), frames="zip")
+            return [self._save(result, picture.name, frames_later) for result in results]
+
+    def _save(self, result: GenerationResult, name: str, frames_later: bool) -> SavedGeneration:
+        saved = save_generation(
+            result, timestamped_stem(self.settings.output_dir, name), frames="zip", frames_later=frames_later
+        )
+        self._frames = {key: event for key, event in self._frames.items() if not event.is_set()}
+        self._frames[saved.sidecar.name] = saved.frames_written
+        return saved
+
+    def frames_ready(self, sidecar: str, timeout: float = 120) -> None:
+        """Wait until the PNG frames of the video of `sidecar` are on disk, if they are still being written."""
+        writing = self._frames.get(sidecar)
+        if writing is not None:
+            writing.wait(timeout)
 
     async def finish(self, sidecar: str, options: FinishOptions, progress: ProgressBar) -> SavedGeneration:
         """Finish a video of the output folder again (`sidecar`: its sidecar's file name), in a worker thread."""
@@ -217,6 +244,7 @@ class Runner:
                 raise InputError(f"{sidecar!r} is not a video of this server", "give the sidecar name from settings")
             check_output_folder(self.settings.output_dir)
             progress(None, desc="Finishing")
+            self.frames_ready(sidecar)  # finish from the lossless frames, not from the MP4
             return refinish(self.engine, self.settings.output_dir / sidecar, options, frames="zip")
 
     def _wait_for_model(self, progress: ProgressBar) -> None:

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 import gradio as gr
 from huggingface_hub import constants
 
-from svd.download import cached_model_path, download_size
 from svd.engine import Engine
 from svd.errors import SvdError
-from svd.models import CATALOGUE, served_model_name
+from svd.loaded_model import bytes_to_download, is_downloaded
+from svd.models import CATALOGUE, ModelSource, served_model_name
 from svd.settings import Settings
 
 from .choices import AUTO, aspect_choices, more_choices
@@ -45,7 +45,8 @@ class ModelPicker:
         preview_outputs: list,
         show_preview: Callable,
     ) -> None:
-        """`defaults_outputs`: aspect, More list, frames, fps, motion and steps, which take the new model's defaults;
+        """`defaults_outputs`: aspect, More list, frames, fps, motion, steps and the guidance of the first and last
+        frames, which take the new model's defaults;
         `sizing` are `show_preview`'s inputs (the picture first, the model last)."""
 
         def switch(name: str, sizing_values: list) -> list:
@@ -56,6 +57,7 @@ class ModelPicker:
                 gr.Radio(choices=aspect_choices(defaults), value=AUTO),
                 gr.Dropdown(choices=more_choices(defaults), value=None),
                 defaults.num_frames, defaults.fps, defaults.motion_bucket_id, defaults.num_inference_steps,
+                defaults.min_guidance_scale, defaults.max_guidance_scale,
                 *show_preview(picture, AUTO, None, width, height, resize, model_value),
             ]  # fmt: skip
 
@@ -66,8 +68,8 @@ class ModelPicker:
             except SvdError as error:
                 gr.Warning(str(error))
                 return [gr.skip()] * (3 + len(defaults_outputs) + len(preview_outputs))
-            if source.repo_id is not None and cached_model_path(source.repo_id) is None:
-                question, can_download = self.download_question(source.name, source.repo_id)
+            if not is_downloaded(source):
+                question, can_download = self.download_question(source)
                 unchanged = [gr.skip()] * (len(defaults_outputs) + len(preview_outputs))
                 return gr.Group(visible=True), question, gr.Button(visible=can_download), *unchanged
             return gr.Group(visible=False), gr.skip(), gr.skip(), *switch(name, list(sizing_values))
@@ -85,10 +87,10 @@ class ModelPicker:
         self.download.click(confirmed, [model, *sizing], [self.row, *updated], **private)
         self.keep.click(kept, outputs=[self.row, model], **private)
 
-    def download_question(self, name: str, repo_id: str) -> tuple[str, bool]:
-        title = CATALOGUE[name].title if name in CATALOGUE else name
+    def download_question(self, source: ModelSource) -> tuple[str, bool]:
+        title = CATALOGUE[source.name].title if source.name in CATALOGUE else source.name
         try:
-            size = download_size(repo_id)
+            size = bytes_to_download(source)
         except SvdError as error:
             return f"**{title}** is not on this server, and it cannot be downloaded now: {error}", False
         return (

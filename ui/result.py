@@ -2,7 +2,8 @@
 
 While a run goes, Generate shows a spinner and cannot be pressed again, Cancel appears, and the page brings the
 video into view, where the queue position and then the progress show. A failed run clears the result area and
-says why there, until the next run.
+says why there, until the next run. The video shows as soon as its MP4 is written; the zip of its PNG frames comes
+a moment later. Variations show as a grid under it, each with its seed: picking one shows it above.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import gradio as gr
 
 from svd.errors import InputError, SvdError
 from svd.finish.options import FORMATS
+from svd.history import output_file
 from svd.request import RANDOM_SEED
 from svd.store import SavedGeneration
 
@@ -45,12 +47,20 @@ class ResultArea:
     """Finish this video: the Finish section's choices applied to the video shown, without generating again."""
     last_record: gr.State
     """The sidecar of the video shown (None until there is one), with its file name as `sidecar`."""
+    variations: gr.Gallery
+    """A run's variations, each captioned with its seed; hidden for a run of one video."""
+    variation_records: gr.State
 
     @property
     def outputs(self) -> list:
-        """What `shown`, `shown_record` and `failed` give values for, in their order."""
+        """What `shown_record` gives values for, in its order: the video shown."""
         return [self.video, self.download_video, self.download_frames, self.other_formats, self.info,
                 self.last_record, self.reuse, self.finish]  # fmt: skip
+
+    @property
+    def run_outputs(self) -> list:
+        """What `shown` and `failed` give values for: the video shown, then the variations."""
+        return [*self.outputs, self.variations, self.variation_records]
 
 
 def build_result() -> ResultArea:
@@ -63,12 +73,20 @@ def build_result() -> ResultArea:
     with gr.Row():
         reuse = gr.Button("Reuse these settings", visible=False, elem_id="reuse")
         finish = gr.Button("Finish this video", visible=False, elem_id="finish-this")
-    return ResultArea(video, download_video, download_frames, other_formats, info, reuse, finish, gr.State(None))
+    variations = gr.Gallery(
+        label="Variations: pick one to watch it above", columns=4, height="auto", object_fit="contain",
+        allow_preview=False, visible=False, elem_id="variations",
+    )  # fmt: skip
+    return ResultArea(
+        video, download_video, download_frames, other_formats, info, reuse, finish, gr.State(None), variations,
+        gr.State([]),
+    )  # fmt: skip
 
 
 def page_controls(
     aspect, more_size, width, height, resize, motion, frames, fps, seed, steps, min_cfg, max_cfg, noise_aug,
     decode_chunk, memory, model, camera, camera_strength, camera_amount, extend, interpolate, upscale, loop, formats,
+    variations,
 ) -> Controls:  # fmt: skip
     """The controls' values (in `reuse.controls_from` order) as the settings of a run."""
     return Controls(
@@ -77,22 +95,28 @@ def page_controls(
         max_cfg=max_cfg, noise_aug=noise_aug, decode_chunk=decode_chunk, memory=memory, model=model,
         camera=camera, camera_strength=camera_strength, camera_amount=camera_amount, extend=int(extend),
         interpolate=int(interpolate), upscale=upscale, loop=loop, formats=",".join(["mp4", *formats]),
+        variations=int(variations),
     )  # fmt: skip
 
 
-def shown(saved: SavedGeneration | None) -> tuple:
-    """What the result area shows after a run: its video, downloads and settings, or that it was cancelled."""
+def shown(saved: list[SavedGeneration] | None) -> tuple:
+    """What the result area shows after a run: its (first) video, downloads and settings, and its variations; or
+    that it was cancelled."""
     if saved is None:
         cancelled = gr.Markdown("The run was cancelled.", elem_classes=[])
-        return gr.skip(), gr.skip(), gr.skip(), gr.skip(), cancelled, gr.skip(), gr.skip(), gr.skip()
-    record = {**saved.record, "sidecar": saved.sidecar.name}
-    return shown_record(record, saved.video.parent)
+        return gr.skip(), gr.skip(), gr.skip(), gr.skip(), cancelled, *([gr.skip()] * 5)
+    records = [{**video.record, "sidecar": video.sidecar.name} for video in saved]
+    folder = saved[0].video.parent
+    tiles = [(str(folder / record["poster"]), f"Seed {record['seed']}") for record in records]
+    variations = gr.Gallery(value=tiles, visible=len(records) > 1, selected_index=0)
+    return *shown_record(records[0], folder), variations, records
 
 
 def shown_record(record: dict, folder) -> tuple:
-    """The result area showing a saved video (`record`: its sidecar, with `sidecar` its file name) in `folder`."""
+    """The result area showing a saved video (`record`: its sidecar, with `sidecar` its file name) in `folder`; its
+    PNG frames are offered once they are on disk."""
     others = [str(folder / record[name]) for name in FORMATS[1:] if record.get(name)]
-    frames = folder / record["frames"] if record.get("frames") else None
+    frames = output_file(folder, record, "frames")
     return (
         str(folder / record["video"]),
         gr.DownloadButton(value=str(folder / record["video"]), visible=True),
@@ -110,7 +134,8 @@ def failed(error: SvdError) -> tuple:
     message = gr.Markdown(error_text(str(error)), elem_classes=["run-error"])
     hidden = gr.DownloadButton(value=None, visible=False)
     buttons = gr.Button(visible=False)
-    return None, hidden, hidden, gr.File(value=None, visible=False), message, gr.skip(), buttons, buttons
+    files, variations = gr.File(value=None, visible=False), gr.Gallery(value=None, visible=False)
+    return None, hidden, hidden, files, message, gr.skip(), buttons, buttons, variations, []
 
 
 def generate_run(runner: Runner) -> Callable:
@@ -122,7 +147,7 @@ def generate_run(runner: Runner) -> Callable:
         try:
             if picture is None and source == TEXT:
                 raise InputError(NO_FIRST_FRAME)
-            saved = await runner.run(picture, page_controls(*settings), progress, made)
+            saved = await runner.run(picture, page_controls(*settings), progress, made, frames_later=True)
         except SvdError as error:
             return failed(error)
         return shown(saved)
@@ -134,10 +159,11 @@ class RunEvents:
     """The buttons that start a run (Generate, Text to video) and Cancel: while a run goes, Generate shows a
     spinner and cannot be pressed, Cancel appears, and the page brings the video into view."""
 
-    def __init__(self, generate: gr.Button, cancel: gr.Button, result: ResultArea):
+    def __init__(self, generate: gr.Button, cancel: gr.Button, result: ResultArea, runner: Runner):
         self.generate = generate
         self.cancel = cancel
         self.result = result
+        self.runner = runner
         self.runs: list[gr.events.Dependency] = []
 
     def add(self, button: gr.Button, run: Callable, inputs: list, more: list | None = None, doing: str = "Generating"):
@@ -150,12 +176,39 @@ class RunEvents:
         )  # fmt: skip
         started.then(None, js=SCROLL_TO_RESULT, **private)  # once Cancel is there, which may move the result
         event = started.then(
-            run, inputs, [*self.result.outputs, *(more or [])], concurrency_limit=1, concurrency_id=GPU_QUEUE,
+            run, inputs, [*self.result.run_outputs, *(more or [])], concurrency_limit=1, concurrency_id=GPU_QUEUE,
             preprocess=False, show_progress_on=self.result.video, **private,
         )  # fmt: skip
         event.then(self._finish, outputs=[self.generate, self.cancel], show_progress="hidden", **private)
+        self._offer_frames(event)
         self.runs.append(event)
         return event
+
+    def connect_variations(self) -> None:
+        """Picking a variation shows it as the result (its seed is then the one Last seed and Reuse take)."""
+        result = self.result
+        folder = self.runner.settings.output_dir
+
+        def picked(records: list[dict], event: gr.SelectData):
+            return shown_record(records[event.index], folder)
+
+        chosen = result.variations.select(picked, result.variation_records, result.outputs, api_visibility="private")
+        self._offer_frames(chosen)
+
+    def _offer_frames(self, event: gr.events.Dependency) -> None:
+        """Once `event` shows a video, offer its PNG frames as soon as their zip is written (off the GPU queue)."""
+
+        def frames_of(record: dict | None):
+            if record is None:
+                return gr.skip()
+            self.runner.frames_ready(record["sidecar"])
+            path = output_file(self.runner.settings.output_dir, record, "frames")
+            return gr.DownloadButton(value=str(path), visible=True) if path else gr.skip()
+
+        event.then(
+            frames_of, self.result.last_record, self.result.download_frames, show_progress="hidden",
+            concurrency_limit=None, api_visibility="private",
+        )  # fmt: skip
 
     def connect_cancel(self) -> None:
         """Cancel stops whichever run goes (call once every run is added)."""

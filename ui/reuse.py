@@ -23,7 +23,7 @@ def controls_from(engine: Engine, settings: Settings, record: dict | None) -> li
     """Values for the Create tab's controls (in `CreateTab.controls` order) that reproduce `record`."""
     if record is None:
         gr.Info("Nothing to reuse yet: generate a video, or pick one in the History tab.")
-        return [gr.skip()] * 24
+        return [gr.skip()] * 25
     models = [value for _, value in model_choices(settings)]
     model = record["model"] if record["model"] in models else settings.model
     try:
@@ -41,7 +41,7 @@ def controls_from(engine: Engine, settings: Settings, record: dict | None) -> li
         record["resize"], record["motion_bucket_id"], record["num_frames"], record["fps"], record["seed"],
         record["num_inference_steps"], record["min_guidance_scale"], record["max_guidance_scale"],
         record["noise_aug_strength"], record["decode_chunk_size"], memory, model, *_camera_values(record),
-        *_finish_values(record),
+        *_finish_values(record), 1,  # one video: the one reused, with its own seed
     ]  # fmt: skip
 
 

@@ -212,7 +212,8 @@ def text_to_video_run(maker: CandidateMaker, runner: Runner) -> Callable:
     async def text_to_video_on_page(prompt, negative_prompt, style, *values, progress=gr.Progress()):  # noqa: B008
         request = _request(prompt, negative_prompt, style, 1, values)
         try:
-            made, saved = await text_to_video(maker, runner, request, page_controls(*values), progress)
+            controls = page_controls(*values)
+            made, saved = await text_to_video(maker, runner, request, controls, progress, frames_later=True)
         except SvdError as error:
             return (*failed(error), gr.skip(), gr.skip(), gr.skip())
         first = made.items[0]
