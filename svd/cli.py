@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,10 +17,10 @@ from tqdm import tqdm
 
 from .camera.moves import MOVES, NO_CAMERA
 from .cli_finish import add_finish_command, add_finish_options, finish_options
+from .cli_ray import add_ray_command
 from .cli_text import add_text_commands, add_text_options, picture_from_text
 from .depth import DEPTH_FILES, DEPTH_MODELS
 from .download import download_model
-from .engine import Engine
 from .errors import InputError, ModelError, SvdError, first_line
 from .files import check_output_folder
 from .finish.rife import save_random_rife
@@ -28,6 +29,7 @@ from .image import InputImage, load_image
 from .logs import setup_logging
 from .memory import CHOICES as MEMORY_CHOICES
 from .models import CATALOGUE, resolve_model
+from .pool import EnginePool
 from .random_depth_model import save_random_depth_model
 from .random_model import architecture_defaults, save_random_model
 from .random_text_model import save_random_text_model
@@ -109,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     cameras.set_defaults(run=run_cameras)
     add_text_commands(commands)
     add_finish_command(commands)
+    add_ray_command(commands)
 
     download = commands.add_parser("download", help="fetch a model's fp16 weights into the Hugging Face cache")
     download.add_argument("model", help=f"{', '.join([*CATALOGUE, *DEPTH_MODELS])} or a Hub id")
@@ -151,8 +154,9 @@ def main(argv: list[str] | None = None) -> int:
 def run_generate(args: argparse.Namespace) -> int:
     if not 0 <= args.crf <= 51:
         raise InputError(f"crf {args.crf} is out of range: use a value from 0 to 51")
-    settings = Settings.from_env()
-    engine = Engine(args.device, args.model, interpolator=args.interpolator, upscaler=settings.upscaler)
+    settings = replace(Settings.from_env(), device=args.device)
+    pool = EnginePool.from_settings(settings, args.model, interpolator=args.interpolator, upscaler=settings.upscaler)
+    engine = pool.primary
     source = engine.source()
     size = parse_size(args.size)
     if bool(args.images) == (args.prompt is not None):
@@ -177,23 +181,31 @@ def run_generate(args: argparse.Namespace) -> int:
     engine.prepare(requests[0])  # settings errors come now, before the model loads
     check_output_folder(_output_folder(args.output, is_batch))  # and so does an output folder that cannot be written
 
-    print(f"loading {source.name} on {engine.device.type}...", file=sys.stderr)
-    for request in requests:
-        try:
-            results = _generate_with_bar(engine, request)
-        except ModelError:
-            raise
-        except SvdError as error:
-            print(f"error: {request.image.name}: {error}", file=sys.stderr)
-            failures += 1
-            continue
-        stem = _output_stem(args.output, is_batch, request.image.name)
-        frames = "folder" if args.save_frames else None
-        for result in results:
-            video_stem = stem if len(results) == 1 else stem.with_name(f"{stem.name}-{result.settings.variation + 1}")
-            saved = save_generation(result, video_stem, crf=args.crf, frames=frames, guide=args.save_guide)
-            _report(result, saved.video)
+    devices = ", ".join(sorted({str(engine.device) for engine in pool.engines}))
+    print(f"loading {source.name} on {pool.size} engine(s) ({devices})...", file=sys.stderr)
+    with ThreadPoolExecutor(max_workers=pool.size) as workers:  # a batch spreads over the engines
+        made = {workers.submit(_generate_with_bar, pool, request): request for request in requests}
+        for done in as_completed(made):
+            request = made[done]
+            try:
+                results = done.result()
+            except ModelError:
+                raise
+            except SvdError as error:
+                print(f"error: {request.image.name}: {error}", file=sys.stderr)
+                failures += 1
+                continue
+            _save_videos(results, _output_stem(args.output, is_batch, request.image.name), args)
     return 2 if failures else 0
+
+
+def _save_videos(results: list[GenerationResult], stem: Path, args: argparse.Namespace) -> None:
+    """Each video of one request: `OUT`, or `OUT-1`, `OUT-2`, ... for variations."""
+    frames = "folder" if args.save_frames else None
+    for result in results:
+        video_stem = stem if len(results) == 1 else stem.with_name(f"{stem.name}-{result.settings.variation + 1}")
+        saved = save_generation(result, video_stem, crf=args.crf, frames=frames, guide=args.save_guide)
+        _report(result, saved.video)
 
 
 def _output_folder(output: str | None, is_batch: bool) -> Path:
@@ -256,7 +268,7 @@ def _request(picture: InputImage, args: argparse.Namespace, size: tuple[int, int
     )
 
 
-def _generate_with_bar(engine: Engine, request: GenerationRequest) -> list[GenerationResult]:
+def _generate_with_bar(pool: EnginePool, request: GenerationRequest) -> list[GenerationResult]:
     """Run one request (its variations) with a progress bar of its denoising steps on stderr, shown once the model
     is loaded."""
     bars: list[tqdm] = []
@@ -272,7 +284,7 @@ def _generate_with_bar(engine: Engine, request: GenerationRequest) -> list[Gener
         bar.set_postfix_str(f"{update.stage}{left}")
 
     try:
-        return engine.generate_videos(request, progress=show)
+        return pool.make(request, progress=show)
     finally:
         for bar in bars:
             bar.close()

@@ -8,12 +8,16 @@ from .errors import InputError
 
 
 def resolve_device(name: str) -> torch.device:
+    """`auto`, `cpu`, `cuda` or one GPU of several, `cuda:N`."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise InputError("device cuda was asked for but no CUDA GPU is visible: check nvidia-smi, or use device cpu")
-    if name not in ("cpu", "cuda"):
-        raise InputError(f"device '{name}' is not known: use auto, cuda or cpu")
+    kind, _, index = name.partition(":")
+    if kind not in ("cpu", "cuda") or (index and (kind == "cpu" or not index.isdigit())):
+        raise InputError(f"device '{name}' is not known: use auto, cuda, cuda:N or cpu")
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"device {name} was asked for but no CUDA GPU is visible: check nvidia-smi, or use cpu")
+    if index and int(index) >= torch.cuda.device_count():
+        raise InputError(f"device {name} is not there: this machine has {torch.cuda.device_count()} GPUs")
     return torch.device(name)
 
 

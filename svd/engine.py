@@ -71,6 +71,9 @@ class Engine:
         self.default_model = default_model
         self.default_depth_model = default_depth_model
         self.status = EngineStatus("idle", "no model loaded")
+        self.worker = "0"
+        """Which engine this is: its number among the process's engines (svd.pool), or a Ray replica's id;
+        recorded in each video's sidecar."""
         self.generating = False
         """True while a request runs on the device (not while one waits for the model)."""
         self._loaded: LoadedModel | None = None
@@ -305,7 +308,8 @@ class Engine:
             step_seconds=steps,
             peak_vram_bytes=run.peaks[0],
             peak_vram_reserved_bytes=run.peaks[1],
-            device=self.device.type,
+            device=str(self.device),
+            worker=self.worker,
             dtype=str(self.dtype).removeprefix("torch."),
             notice=loaded.source.defaults.notice,
             guide=camera.guide.frames if camera else None,

@@ -4,6 +4,7 @@ needed), the pipeline in the folder's variant and the engine's dtype and, for a 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -20,6 +21,10 @@ from .results import EngineStatus
 from .turbo import fetch_distilled_unet, use_distilled_unet
 
 logger = logging.getLogger("svd")
+
+_BUILDING = threading.Lock()
+"""One pipeline is built at a time in a process: diffusers builds models on the `meta` device through a global
+context, so two engines loading at once in two threads break each other's load."""
 
 
 @dataclass
@@ -70,7 +75,8 @@ def load_model(
     variant = "fp16" if has_fp16_variant(path) else None
     tell(EngineStatus("loading", f"loading {source.name}"))
     what = f"{source.name} from {path}"
-    pipe = load_pipeline(StableVideoDiffusionPipeline, path, variant, dtype, what, "SVD model")
+    with _BUILDING:
+        pipe = load_pipeline(StableVideoDiffusionPipeline, path, variant, dtype, what, "SVD model")
     if source.unet is not None:
         use_distilled_unet(pipe, fetch_distilled_unet(source.unet, reporter(f"{source.name}'s UNet")))
     return LoadedModel(source, path, pipe, variant, load_seconds=time.perf_counter() - started)

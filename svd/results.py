@@ -59,3 +59,5 @@ class GenerationResult:
     """What the user should know about how the video was made (a finishing model that was not available)."""
     finished_from: str | None = None
     """For a video finished again later: the sidecar of the video it was made from."""
+    worker: str = "0"
+    """Which engine made it: its number among the process's (one per device), or the Ray replica's id."""

@@ -27,6 +27,15 @@ ENVIRONMENT: dict[str, str] = {
     "launch.sh puts it in the data folder.",
     "SVD_MEMORY": "Memory profile: auto, full, balanced or low. Default auto.",
     "SVD_DEVICE": "Device: auto, cuda or cpu. Default auto.",
+    "SVD_GPUS": "Which GPUs get an engine each: all, or indices such as 0,1. Default all.",
+    "SVD_DEVICES": "The devices to run one engine each on, outright: cuda:0,cuda:1, or cpu,cpu to try several "
+    "engines on a CPU. Overrides SVD_GPUS and SVD_DEVICE.",
+    "SVD_DAILY_QUOTA": "With logins on: videos each user may make per day (UTC); unset for no limit.",
+    "SVD_ADMINS": "With a quota: users it does not apply to, separated by commas.",
+    "SVD_QUOTA_DB": "The SQLite file of the daily counts. Default ./quota.sqlite; launch.sh puts it in the data "
+    "folder.",
+    "SVD_RAY_ADDRESS": "A Ray cluster (ray://host:10001, or auto) whose Serve deployment makes the videos; unset to "
+    "make them on this machine's GPUs.",
     "SVD_OUTPUT_DIR": "Folder for videos, sidecars and history. Default ./outputs.",
     "SVD_MODELS_DIR": "Folder searched for local models (one diffusers folder each) for the WebUI. Default ./models.",
     "HOST": "Address the WebUI listens on (also GRADIO_SERVER_NAME). Default 127.0.0.1; 0.0.0.0 in the image.",
@@ -59,6 +68,12 @@ class Settings:
     styles_file: Path = Path("styles.json")
     memory: str = "auto"
     device: str = "auto"
+    gpus: str = "all"
+    devices: tuple[str, ...] = ()
+    daily_quota: int | None = None
+    admins: tuple[str, ...] = ()
+    quota_db: Path = Path("quota.sqlite")
+    ray_address: str = ""
     output_dir: Path = Path("outputs")
     models_dir: Path = Path("models")
     host: str = "127.0.0.1"
@@ -83,6 +98,12 @@ class Settings:
             styles_file=Path(environ.get("SVD_STYLES_FILE") or cls.styles_file),
             memory=environ.get("SVD_MEMORY") or cls.memory,
             device=environ.get("SVD_DEVICE") or cls.device,
+            gpus=environ.get("SVD_GPUS") or cls.gpus,
+            devices=_listed(environ.get("SVD_DEVICES", "")),
+            daily_quota=_integer(environ, "SVD_DAILY_QUOTA", default=None),
+            admins=_listed(environ.get("SVD_ADMINS", "")),
+            quota_db=Path(environ.get("SVD_QUOTA_DB") or cls.quota_db),
+            ray_address=environ.get("SVD_RAY_ADDRESS", ""),
             output_dir=Path(environ.get("SVD_OUTPUT_DIR") or cls.output_dir),
             models_dir=Path(environ.get("SVD_MODELS_DIR") or cls.models_dir),
             host=environ.get("HOST") or environ.get("GRADIO_SERVER_NAME") or cls.host,
@@ -98,14 +119,19 @@ class Settings:
         )
 
 
-def _integer(environ: Mapping[str, str], *names: str, default: int) -> int:
+def _listed(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _integer(environ: Mapping[str, str], *names: str, default: int | None) -> int | None:
     for name in names:
         value = environ.get(name)
         if value:
             try:
                 return int(value)
             except ValueError:
-                raise InputError(f"{name}={value} is not a whole number: set it to one, e.g. {default}") from None
+                example = default or 10
+                raise InputError(f"{name}={value} is not a whole number: set it to one, e.g. {example}") from None
     return default
 
 

@@ -161,6 +161,7 @@ def sidecar_record(
         **{key: path.name if path else None for key, path in files.items()},
         "crf": crf,
         "device": result.device,
+        "worker": result.worker,
         "dtype": result.dtype,
         "timings": {key: round(value, 4) for key, value in timings.items()},
         "step_seconds": [round(value, 4) for value in result.step_seconds],
@@ -206,12 +207,20 @@ def safe_name(file_name: str) -> str:
     return re.sub(r"[^\w-]+", "_", Path(file_name).stem).strip("_-") or "video"
 
 
+_GIVEN_STEMS: set[Path] = set()
+_STEMS_LOCK = threading.Lock()
+"""The stems given out in this process, so that videos saved at once (one per engine) never get the same one."""
+
+
 def new_stem(directory: Path, base: str) -> Path:
-    """A stem in `directory` that no existing output uses: `base`, `base-2`, `base-3`, ... (`base` is safe_name'd)."""
-    candidate, number = directory / base, 1
-    while any(directory.glob(f"{candidate.name}[._]*")):
-        number += 1
-        candidate = directory / f"{base}-{number}"
+    """A stem in `directory` that no existing output uses and that this process has not given out: `base`,
+    `base-2`, `base-3`, ... (`base` is safe_name'd)."""
+    with _STEMS_LOCK:
+        candidate, number = directory / base, 1
+        while candidate in _GIVEN_STEMS or any(directory.glob(f"{candidate.name}[._]*")):
+            number += 1
+            candidate = directory / f"{base}-{number}"
+        _GIVEN_STEMS.add(candidate)
     return candidate
 
 

@@ -7,6 +7,7 @@ import json
 import os
 import time
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -51,6 +52,9 @@ def test_names_are_made_once_safely_and_never_reuse_an_output(tmp_path, input_pi
     second = new_stem(tmp_path, "clip")
     assert (first.name, second.name) == ("clip", "clip-2")
     assert timestamped_stem(tmp_path, "my.photo.v2.png").name.endswith("-my_photo_v2")
+    with ThreadPoolExecutor(4) as savers:  # videos saved at once (one per engine) before any file is written
+        stems = list(savers.map(lambda _: new_stem(tmp_path, "same"), range(8)))
+    assert len(set(stems)) == 8
 
 
 def test_a_generation_keeps_its_input_picture_and_a_poster(tmp_path, input_picture):
