@@ -80,6 +80,7 @@ choose_data_dir() {
   export SVD_OUTPUT_DIR="${SVD_OUTPUT_DIR:-$DATA/outputs}"
   export SVD_MODELS_DIR="${SVD_MODELS_DIR:-$DATA/models}"
   export SVD_STYLES_FILE="${SVD_STYLES_FILE:-$DATA/styles.json}"
+  export SVD_QUOTA_DB="${SVD_QUOTA_DB:-$DATA/quota.sqlite}"
   mkdir -p "$HF_HOME" "$SVD_OUTPUT_DIR" "$SVD_MODELS_DIR"
   local free_gb
   free_gb="$(df -Pk "$DATA" | awk 'NR == 2 {print int($4 / 1048576)}')"
@@ -101,7 +102,7 @@ describe_gpus() {
 case "${1:-serve}" in
   test)
     shift
-    python_for requirements.txt requirements-test.txt
+    python_for requirements.txt requirements-test.txt requirements-ray.txt
     install_chromium
     exec "$PYTHON" -m pytest "$@"
     ;;
