@@ -18,10 +18,13 @@ import gradio as gr
 from starlette.middleware import Middleware
 
 from svd.engine import Engine
-from svd.errors import SvdError
+from svd.errors import InputError, SvdError
 from svd.files import remove_stale_partials
 from svd.logs import setup_logging
 from svd.memory import check_profile
+from svd.pool import EnginePool
+from svd.quota import DailyQuota
+from svd.ray_serve import RayBackend
 from svd.settings import Settings, read_logins
 from ui.api import FillApiDefaults, register
 from ui.api_finish import register_finish
@@ -71,16 +74,19 @@ MUTE_VIDEOS = """
 """Result videos autoplay and loop muted (Gradio's video player has no muted option); browsers allow muted autoplay."""
 
 
-def build_app(engine: Engine, settings: Settings) -> tuple[gr.Blocks, dict[str, list]]:
+def build_app(
+    pool: EnginePool, settings: Settings, quota: DailyQuota | None = None
+) -> tuple[gr.Blocks, dict[str, list]]:
     """The page and the API; also returns each endpoint's inputs' defaults, for plain HTTP callers."""
-    runner = Runner(engine, settings)
-    maker = CandidateMaker(engine, settings)
+    runner = Runner(pool, settings, quota)
+    maker = CandidateMaker(pool, settings)
+    engine = pool.primary
     with gr.Blocks(title="SVD studio") as demo:
         with gr.Row(equal_height=True):
             with gr.Column(scale=1, min_width=260):
                 gr.Markdown("# SVD studio\nAny picture or prompt in, a short video out, with Stable Video Diffusion.")
             with gr.Column(scale=2, min_width=300):
-                build_status(engine, settings.output_dir, demo)
+                build_status(runner, demo)
         with gr.Tabs() as tabs:
             with gr.Tab("Create", id="create"):
                 create = build_create(engine, settings, runner, maker)
@@ -88,7 +94,33 @@ def build_app(engine: Engine, settings: Settings) -> tuple[gr.Blocks, dict[str, 
         defaults = engine.source().defaults
         api_defaults = {**register(runner, defaults, demo), **register_text(runner, maker, defaults, demo)}
         api_defaults |= register_finish(runner, demo)
+        if quota is not None:
+
+            def left_today(request: gr.Request) -> str:
+                return runner.left_today(request.username)
+
+            demo.load(left_today, outputs=create.allowance, api_visibility="private")
     return demo, api_defaults
+
+
+def video_makers(settings: Settings) -> EnginePool | RayBackend:
+    """An engine per GPU of this machine; or, with SVD_RAY_ADDRESS, the Ray cluster's replicas, this machine keeping
+    one engine (which loads no SVD model) for what it does itself."""
+    options = dict(
+        default_depth_model=settings.depth_model, interpolator=settings.interpolator, upscaler=settings.upscaler
+    )
+    if settings.ray_address:
+        return RayBackend(settings.ray_address, Engine(settings.device, settings.model, **options))
+    return EnginePool.from_settings(settings, **options)
+
+
+def daily_quota(settings: Settings, logins: list) -> DailyQuota | None:
+    """The daily allowance, when there is one: it needs logins, since it counts per user."""
+    if settings.daily_quota is None:
+        return None
+    if not logins:
+        raise InputError("SVD_DAILY_QUOTA counts videos per user, so it needs logins", "set SVD_AUTH or SVD_AUTH_FILE")
+    return DailyQuota(settings.quota_db, settings.daily_quota, settings.admins)
 
 
 def stop_on_sigterm() -> None:
@@ -111,24 +143,23 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
         logins = read_logins(settings)
-        engine = Engine(
-            settings.device, settings.model, default_depth_model=settings.depth_model,
-            interpolator=settings.interpolator, upscaler=settings.upscaler,
-        )  # fmt: skip
-        engine.source()
+        pool = video_makers(settings)
+        pool.primary.source()
         check_profile(settings.memory)
+        quota = daily_quota(settings, logins)
     except SvdError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    log.info(f"device: {engine.describe(settings.memory)}")
+    for engine in pool.engines:
+        log.info(f"engine {engine.worker}: {engine.describe(settings.memory)}")
     for leftover in remove_stale_partials(settings.output_dir):
         log.info(f"removed {leftover.name}, left half-written by an earlier run")
     problem = output_problem(settings.output_dir)
     if problem is not None:
         log.error(f"videos cannot be saved: {problem}")
     stop_on_sigterm()
-    engine.load_in_background()
-    demo, api_defaults = build_app(engine, settings)
+    pool.load_in_background()
+    demo, api_defaults = build_app(pool, settings, quota)
     demo.queue(max_size=settings.queue_size, default_concurrency_limit=1)
     demo.launch(
         server_name=args.host or settings.host,
@@ -140,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         allowed_paths=[str(settings.output_dir.resolve())],
         max_file_size=f"{settings.max_upload_mb}mb",
         app_kwargs={
-            "routes": health_routes(engine, settings.output_dir, details=not logins),
+            "routes": health_routes(pool, settings.output_dir, details=not logins),
             "middleware": [Middleware(LoginThrottle), Middleware(FillApiDefaults, defaults=api_defaults)],
         },
         show_error=False,

@@ -318,8 +318,9 @@ def test_anonymous_callers_learn_states_only(auth_server, tiny_model):
         login_page = page.read().decode()
     assert "gradio_api_info" in login_page  # Gradio shows the API's description before the login...
     assert str(tiny_model) not in login_page and str(tiny_model.parent) not in login_page  # ...with no paths in it
-    assert health(auth_server.url) == {"ok": True, "ready": True, "model": "ready", "output": "ok"}
-    assert readiness(auth_server.url) == (200, {"ok": True, "ready": True, "model": "ready", "output": "ok"})
+    states = {"ok": True, "ready": True, "model": "ready", "output": "ok", "gpus": 1, "busy": 0}
+    assert health(auth_server.url) == states
+    assert readiness(auth_server.url) == (200, states)
 
 
 def test_login_protects_the_api(auth_server, tmp_path):

@@ -8,7 +8,7 @@ No `from __future__ import annotations` here: Gradio reads this module's type hi
 
 import json
 from collections.abc import Callable
-from inspect import signature
+from inspect import Parameter, signature
 from typing import Literal
 
 import gradio as gr
@@ -25,6 +25,7 @@ from svd.store import SavedGeneration
 
 from .api_checks import CHECKS, checked, shown
 from .generation import Controls, Runner
+from .status import GPU_QUEUE
 
 API_NAME = "generate"
 
@@ -104,6 +105,7 @@ def register(runner: Runner, defaults: ModelDefaults, demo: gr.Blocks) -> dict[s
     CameraChoice = Literal[tuple(MOVES)]
 
     async def generate(
+        request: gr.Request,
         picture: FileData,
         motion: int = defaults.motion_bucket_id,
         frames: int = defaults.num_frames,
@@ -139,11 +141,12 @@ def register(runner: Runner, defaults: ModelDefaults, demo: gr.Blocks) -> dict[s
                 variations=variations,
             )  # fmt: skip
             controls = Controls(**checked(CHECKS, given))
-            return video_outputs(await runner.run(_picture(picture), controls, progress=no_progress))
+            saved = await runner.run(_picture(picture), controls, no_progress, user=request.username)
+            return video_outputs(saved)
         except SvdError as error:
             raise gr.Error(str(error), print_exception=False) from None
 
-    gr.api(generate, api_name=API_NAME, concurrency_limit=1, concurrency_id="gpu")
+    gr.api(generate, api_name=API_NAME, concurrency_limit=runner.pool.size, concurrency_id=GPU_QUEUE)
     describe(demo, generate, parameter_help(defaults), RETURNS)
     return {API_NAME: input_defaults(generate)}
 
@@ -169,11 +172,14 @@ def _returned_record(saved: SavedGeneration) -> dict:
     return {**saved.record, "sidecar": saved.sidecar.name, "files": files}
 
 
+def api_parameters(function: Callable) -> list[Parameter]:
+    """An endpoint's inputs: its parameters but the `gr.Request` that Gradio fills in itself."""
+    return [value for value in signature(function).parameters.values() if value.annotation is not gr.Request]
+
+
 def input_defaults(function: Callable) -> list:
     """An endpoint's inputs' defaults, in order (None for a required one)."""
-    return [
-        None if value.default is value.empty else value.default for value in signature(function).parameters.values()
-    ]
+    return [None if value.default is value.empty else value.default for value in api_parameters(function)]
 
 
 def describe(
@@ -183,7 +189,7 @@ def describe(
     the returns 1st, 2nd, ... and takes no descriptions. Gradio reads both from its API components' type
     information (`_api_info`, which `gr.api` sets from the type hints), so they are added there."""
     endpoint = next(fn for fn in demo.fns.values() if fn.fn is function)
-    for component, name in zip(endpoint.inputs, signature(function).parameters, strict=True):
+    for component, name in zip(endpoint.inputs, [value.name for value in api_parameters(function)], strict=True):
         component._api_info = {**component._api_info, "additional_description": parameters[name]}
     for component, (name, description) in zip(endpoint.outputs, returns, strict=True):
         component.label = name

@@ -17,6 +17,7 @@ from svd.finish.options import LOOPS, UPSCALE_CHOICES, FinishOptions, parse_form
 from .api import FINISH_HELP, RETURNS, describe, input_defaults, no_progress, video_outputs
 from .api_checks import FINISH_CHECKS, checked, text
 from .generation import Runner
+from .status import GPU_QUEUE
 
 API_NAME = "finish"
 
@@ -45,7 +46,7 @@ def register_finish(runner: Runner, demo: gr.Blocks) -> dict[str, list]:
         except SvdError as error:
             raise gr.Error(str(error), print_exception=False) from None
 
-    gr.api(finish, api_name=API_NAME, concurrency_limit=1, concurrency_id="gpu")
+    gr.api(finish, api_name=API_NAME, concurrency_limit=runner.pool.size, concurrency_id=GPU_QUEUE)
     parameters = {"video": "the video's id: the `sidecar` file name in the settings /generate returned"}
     parameters |= {name: FINISH_HELP[name] for name in ("interpolate", "upscale", "loop", "formats")}
     describe(demo, finish, parameters, RETURNS)

@@ -98,6 +98,7 @@ def register_text(runner: Runner, maker: CandidateMaker, defaults: ModelDefaults
         return [FileData(path=str(candidate.path)) for candidate in made.items], made.details()
 
     async def text_to_video_api(
+        request: gr.Request,
         prompt: str,
         negative_prompt: str = "",
         style: StyleChoice = "none",  # type: ignore[valid-type]
@@ -138,15 +139,15 @@ def register_text(runner: Runner, maker: CandidateMaker, defaults: ModelDefaults
             )  # fmt: skip
             controls = Controls(**checked(CHECKS, given))
             text = checked(TEXT_CHECKS, given)
-            request = _text_request({**text, "seed": controls.seed, "model": controls.model}, controls.memory)
-            _, saved = await text_to_video(maker, runner, request, controls, no_progress)
+            asked = _text_request({**text, "seed": controls.seed, "model": controls.model}, controls.memory)
+            _, saved = await text_to_video(maker, runner, asked, controls, no_progress, user=request.username)
             return video_outputs(saved)
         except SvdError as error:
             raise gr.Error(str(error), print_exception=False) from None
 
-    gr.api(first_frames, api_name="first_frames", concurrency_limit=1, concurrency_id=GPU_QUEUE)
+    gr.api(first_frames, api_name="first_frames", concurrency_limit=runner.pool.size, concurrency_id=GPU_QUEUE)
     describe(demo, first_frames, text_help(defaults), FIRST_FRAME_RETURNS)
-    gr.api(text_to_video_api, api_name="text_to_video", concurrency_limit=1, concurrency_id=GPU_QUEUE)
+    gr.api(text_to_video_api, api_name="text_to_video", concurrency_limit=runner.pool.size, concurrency_id=GPU_QUEUE)
     describe(demo, text_to_video_api, text_to_video_help(defaults), RETURNS)
     return {"first_frames": input_defaults(first_frames), "text_to_video": input_defaults(text_to_video_api)}
 

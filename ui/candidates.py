@@ -23,12 +23,12 @@ import anyio
 from gradio.utils import get_upload_folder
 from PIL import Image
 
-from svd.engine import Engine
 from svd.errors import InputError, ModelError, SvdError
 from svd.files import atomic_path
 from svd.first_frames import MAX_CANDIDATES, FirstFrameMaker, FirstFrames
 from svd.memory import choose_profile
 from svd.models import served_model_name
+from svd.pool import EnginePool
 from svd.request import LIMITS, RANDOM_SEED, TextSource, draw_seed, shown_number
 from svd.settings import Settings
 from svd.sizing import ASPECT_NAMES, aspect_size, choose_size, parse_size
@@ -98,10 +98,12 @@ class Candidates:
 
 
 class CandidateMaker:
-    """Makes first frames for every page and API caller of one server, on the GPU queue (one job at a time)."""
+    """Makes first frames for every page and API caller of one server, on the first GPU, which a job holds while it
+    runs (the others go on making videos)."""
 
-    def __init__(self, engine: Engine, settings: Settings):
-        self.engine = engine
+    def __init__(self, pool: EnginePool, settings: Settings):
+        self.pool = pool
+        engine = self.engine = pool.primary
         self.settings = settings
         self.maker = FirstFrameMaker(engine.device)
         self.styles, self.styles_problem = _styles(settings)
@@ -112,7 +114,7 @@ class CandidateMaker:
         self._lock = threading.Lock()
 
     def make(self, request: TextRequest, progress: ProgressBar) -> Candidates:
-        with explained("no first frames"):
+        with explained("no first frames"), self.pool.engine(index=0):
             return self._make(request, progress)
 
     def _make(self, request: TextRequest, progress: ProgressBar) -> Candidates:
@@ -202,13 +204,14 @@ async def text_to_video(
     controls: Controls,
     progress: ProgressBar,
     frames_later: bool = False,
+    user: str | None = None,
 ) -> tuple[Candidates, list[SavedGeneration] | None]:
     """One first frame for `request`, animated with `controls` (once per variation); one seed (the controls') makes
     both. None for the videos if the run was cancelled. `frames_later` as for `Runner.run`."""
     made, controls = await anyio.to_thread.run_sync(_first_frame, maker, runner, request, controls, progress)
     first = made.items[0]
     picture = {"path": str(first.path), "orig_name": first.path.name}
-    return made, await runner.run(picture, controls, progress, first.made, frames_later)
+    return made, await runner.run(picture, controls, progress, first.made, frames_later, user)
 
 
 def _first_frame(

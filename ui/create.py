@@ -41,6 +41,8 @@ class CreateTab:
     styles: dict[str, Style]
     result: ResultArea
     finish: FinishSection
+    allowance: gr.Markdown
+    """How many videos the user has left today, when there is a daily allowance."""
 
 
 def build_create(engine: Engine, settings: Settings, runner: Runner, maker: CandidateMaker) -> CreateTab:
@@ -52,6 +54,7 @@ def build_create(engine: Engine, settings: Settings, runner: Runner, maker: Cand
             with gr.Row():
                 generate = gr.Button("Generate", variant="primary", scale=3, elem_id="generate")
                 cancel = gr.Button("Cancel", variant="stop", scale=1, min_width=100, visible=False, elem_id="cancel")
+            allowance = gr.Markdown(visible=runner.quota is not None, elem_id="allowance")
             camera = build_camera()
             run_settings = build_settings(engine, settings)
             finish = build_finish(engine.source().defaults)
@@ -62,7 +65,7 @@ def build_create(engine: Engine, settings: Settings, runner: Runner, maker: Cand
         *framing.size_controls, framing.resize, *run_settings.values, *camera.values, *finish.values,
         run_settings.variations,
     ]  # fmt: skip
-    runs = RunEvents(generate, cancel, result, runner)
+    runs = RunEvents(generate, cancel, result, runner, allowance)
     runs.add(generate, generate_run(runner), [framing.picture, *controls, text.made, text.source])
     runs.add(
         text.text_to_video, text_to_video_run(maker, runner), [*text.text_values, *controls],
@@ -90,5 +93,5 @@ def build_create(engine: Engine, settings: Settings, runner: Runner, maker: Cand
     )
     return CreateTab(
         picture=framing.picture, controls=controls, runs=runs.runs, text=text.reused, styles=maker.styles,
-        result=result, finish=finish,
+        result=result, finish=finish, allowance=allowance,
     )  # fmt: skip

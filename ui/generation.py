@@ -11,7 +11,6 @@ import contextlib
 import functools
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,9 +24,11 @@ from svd.files import check_output_folder
 from svd.finish.options import FinishOptions, parse_formats
 from svd.image import InputImage, load_image
 from svd.models import served_model_name
+from svd.pool import EnginePool
+from svd.quota import DailyQuota
 from svd.refinish import refinish
 from svd.request import GenerationRequest, TextSource
-from svd.results import GenerationResult, Progress
+from svd.results import EngineStatus, GenerationResult, Progress
 from svd.settings import Settings
 from svd.sizing import parse_size
 from svd.store import SavedGeneration, save_generation, timestamped_stem
@@ -152,13 +153,20 @@ def explained(undone: str) -> Iterator[None]:
 
 
 class Runner:
-    """Runs generations for the page and the API on the one engine, saving them to the output folder."""
+    """Runs generations for the page and the API on the engines (one per GPU, or a Ray cluster's), within each
+    user's daily allowance when there is one, saving them to the output folder."""
 
-    def __init__(self, engine: Engine, settings: Settings):
-        self.engine = engine
+    def __init__(self, pool: EnginePool, settings: Settings, quota: DailyQuota | None = None):
+        self.pool = pool
         self.settings = settings
+        self.quota = quota
         self._frames: dict[str, threading.Event] = {}
         """The zips of PNG frames still being written, by their video's sidecar name."""
+
+    @property
+    def engine(self) -> Engine:
+        """The engine that answers what needs no GPU of its own: model names, their defaults, settings checks."""
+        return self.pool.primary
 
     async def run(
         self,
@@ -167,16 +175,17 @@ class Runner:
         progress: ProgressBar,
         made: MadeFromText | None = None,
         frames_later: bool = False,
+        user: str | None = None,
     ) -> list[SavedGeneration] | None:
-        """Generate in a worker thread: the request's videos (one per variation). When Gradio cancels this event
-        (the Cancel button, or a client's cancel), the engine is told at once and stops within a step; the event's
-        slot is free meanwhile. None if cancelled. `made`: the first frame the page or the API made from text,
-        recorded if `picture` is that frame. `frames_later`: the PNG frames' zips are written after this returns
-        (`frames_ready` waits for one)."""
+        """Generate in a worker thread: the request's videos (one per variation), on a free engine. When Gradio
+        cancels this event (the Cancel button, or a client's cancel), the engine is told at once and stops within a
+        step; the event's slot is free meanwhile. None if cancelled. `made`: the first frame the page or the API
+        made from text, recorded if `picture` is that frame. `frames_later`: the PNG frames' zips are written after
+        this returns (`frames_ready` waits for one). `user`: who asks, whose allowance pays (None: no logins)."""
         cancel = threading.Event()
         try:
             return await anyio.to_thread.run_sync(
-                self._run, picture, controls, progress, made, cancel, frames_later, abandon_on_cancel=True
+                self._run, picture, controls, progress, made, cancel, frames_later, user, abandon_on_cancel=True
             )
         except anyio.get_cancelled_exc_class():
             cancel.set()
@@ -191,6 +200,13 @@ class Runner:
         self.engine.prepare(request)
         check_output_folder(self.settings.output_dir)
 
+    def left_today(self, user: str | None) -> str:
+        """What the page says of the user's allowance: "N of M left today", or nothing without a quota."""
+        if self.quota is None or user is None:
+            return ""
+        left = self.quota.left(user)
+        return "No daily limit (admin)" if left is None else f"**{left} of {self.quota.limit}** videos left today"
+
     def _run(
         self,
         payload: dict | None,
@@ -199,6 +215,7 @@ class Runner:
         made: MadeFromText | None,
         cancel: threading.Event,
         frames_later: bool,
+        user: str | None,
     ) -> list[SavedGeneration] | None:
         with explained("not generated"):
             picture = uploaded_picture(payload)
@@ -206,17 +223,24 @@ class Runner:
                 raise InputError(NO_PICTURE)
             request = to_request(picture, controls, self.settings, made.text_for(picture) if made else None)
             self._check(request)
-            self._wait_for_model(progress)
+            taken = self.quota.take(user, request.variations) if self.quota and user else None
 
             def show(update: Progress) -> None:
                 left = f" · about {update.eta_seconds:.0f} s left" if update.eta_seconds is not None else ""
                 steps = (update.step, update.total) if update.total else None  # finishing has no steps to count
                 progress(steps, desc=f"{update.stage.capitalize()}{left}", unit="steps")
 
+            def waiting(status: EngineStatus) -> None:
+                progress(status.fraction, desc=f"Waiting for the model: {status.message}")
+
             try:
-                results = self.engine.generate_videos(request, progress=show, cancel=cancel)
-            except CancelledError:
-                return None
+                results = self.pool.make(request, progress=show, cancel=cancel, waiting=waiting)
+            except BaseException as error:  # nothing was made: the allowance is as it was
+                if self.quota is not None:
+                    self.quota.give_back(taken)
+                if isinstance(error, CancelledError):
+                    return None
+                raise
             progress(1.0, desc="Writing the MP4")
             return [self._save(result, picture.name, frames_later) for result in results]
 
@@ -245,9 +269,5 @@ class Runner:
             check_output_folder(self.settings.output_dir)
             progress(None, desc="Finishing")
             self.frames_ready(sidecar)  # finish from the lossless frames, not from the MP4
-            return refinish(self.engine, self.settings.output_dir / sidecar, options, frames="zip")
-
-    def _wait_for_model(self, progress: ProgressBar) -> None:
-        while self.engine.status.state in ("downloading", "loading"):
-            progress(self.engine.status.fraction, desc=f"Waiting for the model: {self.engine.status.message}")
-            time.sleep(0.5)
+            with self.pool.engine() as engine:
+                return refinish(engine, self.settings.output_dir / sidecar, options, frames="zip")

@@ -142,12 +142,13 @@ def generate_run(runner: Runner) -> Callable:
     """Generate: the picture, the controls (in `reuse.controls_from` order), the first frame made from text that
     the picture may be, and the picture's source (Picture or Text)."""
 
-    async def generate_on_page(picture, *values, progress=gr.Progress()):  # noqa: B008
+    async def generate_on_page(request: gr.Request, picture, *values, progress=gr.Progress()):  # noqa: B008
         *settings, made, source = values
         try:
             if picture is None and source == TEXT:
                 raise InputError(NO_FIRST_FRAME)
-            saved = await runner.run(picture, page_controls(*settings), progress, made, frames_later=True)
+            controls = page_controls(*settings)
+            saved = await runner.run(picture, controls, progress, made, frames_later=True, user=request.username)
         except SvdError as error:
             return failed(error)
         return shown(saved)
@@ -159,11 +160,14 @@ class RunEvents:
     """The buttons that start a run (Generate, Text to video) and Cancel: while a run goes, Generate shows a
     spinner and cannot be pressed, Cancel appears, and the page brings the video into view."""
 
-    def __init__(self, generate: gr.Button, cancel: gr.Button, result: ResultArea, runner: Runner):
+    def __init__(
+        self, generate: gr.Button, cancel: gr.Button, result: ResultArea, runner: Runner, allowance: gr.Markdown
+    ):
         self.generate = generate
         self.cancel = cancel
         self.result = result
         self.runner = runner
+        self.allowance = allowance
         self.runs: list[gr.events.Dependency] = []
 
     def add(self, button: gr.Button, run: Callable, inputs: list, more: list | None = None, doing: str = "Generating"):
@@ -176,10 +180,13 @@ class RunEvents:
         )  # fmt: skip
         started.then(None, js=SCROLL_TO_RESULT, **private)  # once Cancel is there, which may move the result
         event = started.then(
-            run, inputs, [*self.result.run_outputs, *(more or [])], concurrency_limit=1, concurrency_id=GPU_QUEUE,
+            run, inputs, [*self.result.run_outputs, *(more or [])], concurrency_limit=self.runner.pool.size,
+            concurrency_id=GPU_QUEUE,
             preprocess=False, show_progress_on=self.result.video, **private,
         )  # fmt: skip
         event.then(self._finish, outputs=[self.generate, self.cancel], show_progress="hidden", **private)
+        if self.runner.quota is not None:
+            event.then(self.left_today, outputs=self.allowance, show_progress="hidden", **private)
         self._offer_frames(event)
         self.runs.append(event)
         return event
@@ -216,6 +223,9 @@ class RunEvents:
         self.cancel.click(
             self._finish, outputs=buttons, cancels=self.runs, show_progress="hidden", api_visibility="private"
         )
+
+    def left_today(self, request: gr.Request) -> str:
+        return self.runner.left_today(request.username)
 
     @staticmethod
     def _start(doing: str):

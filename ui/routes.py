@@ -16,22 +16,24 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from svd.engine import Engine
+from svd.pool import EnginePool
 
 from .status import output_problem
 
 
-def health_routes(engine: Engine, output_dir: Path, details: bool) -> list[Route]:
+def health_routes(pool: EnginePool, output_dir: Path, details: bool) -> list[Route]:
     """`details`: whether the answers may carry messages (only when there are no logins)."""
 
     def report() -> dict:
-        status = engine.status
+        status = pool.status
         problem = output_problem(output_dir)
         body: dict = {
             "ok": True,
             "ready": status.state == "ready" and problem is None,
             "model": status.state,
             "output": "ok" if problem is None else "failed",
+            "gpus": pool.size,
+            "busy": pool.busy,
         }
         if details:
             body["message"] = status.message

@@ -9,12 +9,14 @@ from pathlib import Path
 
 import gradio as gr
 
-from svd.engine import Engine
 from svd.errors import OutputError
 from svd.files import check_output_folder
+from svd.pool import EnginePool
+
+from .generation import Runner
 
 GPU_QUEUE = "gpu"
-"""Gradio's concurrency id of the events that run on the GPU (one at a time)."""
+"""Gradio's concurrency id of the events that run on the GPUs (as many at once as there are engines)."""
 
 
 @dataclass(frozen=True)
@@ -55,10 +57,10 @@ def output_problem(folder: Path) -> OutputError | None:
     return None
 
 
-def banner(engine: Engine, output_dir: Path, running: int, waiting: int) -> Banner:
+def banner(pool: EnginePool, output_dir: Path, running: int, waiting: int) -> Banner:
     """The model's failure first, then what is under way (a download shows its progress), then an output folder
-    that cannot take videos, then whether the GPU is busy."""
-    status = engine.status
+    that cannot take videos, then how many GPUs are busy."""
+    status = pool.status
     if status.state == "failed":
         return Banner("failed", "Model failed", status.message, status.advice or "")
     if status.state == "downloading":
@@ -69,25 +71,28 @@ def banner(engine: Engine, output_dir: Path, running: int, waiting: int) -> Bann
     problem = output_problem(output_dir)
     if problem is not None:
         return Banner("failed", "Videos cannot be saved", problem.cause, problem.advice or "")
-    if running or engine.generating:
-        return Banner("busy", f"Busy: generating{f', {waiting} waiting' if waiting else ''}", status.message)
+    busy = max(running, pool.busy)
+    if busy:
+        working = f"{busy} of {pool.size} GPUs generating" if pool.size > 1 else "generating"
+        return Banner("busy", f"Busy: {working}{f', {waiting} waiting' if waiting else ''}", status.message)
     if status.state == "idle":
         return Banner("idle", "Model not loaded", status.message)
     return Banner("ready", "Ready", status.message)
 
 
-def build_status(engine: Engine, output_dir: Path, demo: gr.Blocks) -> None:
+def build_status(runner: Runner, demo: gr.Blocks) -> None:
     """The banner, its Retry button, and the timer that redraws them."""
+    pool, output_dir = runner.pool, runner.settings.output_dir
 
     def redraw():
-        shown = banner(engine, output_dir, *gpu_queue(demo))
+        shown = banner(pool, output_dir, *gpu_queue(demo))
         return shown.html(), gr.Button(visible=shown.retry)
 
     def retry():
-        engine.load_in_background()
+        pool.load_in_background()
         return redraw()
 
-    initial = banner(engine, output_dir, 0, 0)
+    initial = banner(pool, output_dir, 0, 0)
     with gr.Row(elem_id="status-row"):
         view = gr.HTML(initial.html(), elem_id="status", scale=4, min_width=240)
         retry_button = gr.Button("Retry", visible=initial.retry, scale=0, min_width=90, elem_id="retry")

@@ -152,7 +152,8 @@ def connect_text_panel(
     )  # fmt: skip
     made = started.then(
         _first_frames_run(maker), [*text.text_values, text.count, text.candidates, *controls],
-        [text.first_frames, text.candidates, text.notice], concurrency_limit=1, concurrency_id=GPU_QUEUE,
+        [text.first_frames, text.candidates, text.notice], concurrency_limit=maker.pool.size,
+        concurrency_id=GPU_QUEUE,
         show_progress_on=text.first_frames, **private,
     )  # fmt: skip
     made.then(lambda: gr.Button("Make first frames", interactive=True), outputs=text.make, **private)
@@ -209,11 +210,14 @@ def text_to_video_run(maker: CandidateMaker, runner: Runner) -> Callable:
     """Text to video: the text controls, then the Create tab's controls; it also puts the first frame it made into
     the picture box, and says under the buttons if the prompt was cut."""
 
-    async def text_to_video_on_page(prompt, negative_prompt, style, *values, progress=gr.Progress()):  # noqa: B008
-        request = _request(prompt, negative_prompt, style, 1, values)
+    async def text_to_video_on_page(
+        request: gr.Request, prompt, negative_prompt, style, *values, progress=gr.Progress()  # noqa: B008
+    ):
+        asked = _request(prompt, negative_prompt, style, 1, values)
         try:
             controls = page_controls(*values)
-            made, saved = await text_to_video(maker, runner, request, controls, progress, frames_later=True)
+            user = request.username
+            made, saved = await text_to_video(maker, runner, asked, controls, progress, frames_later=True, user=user)
         except SvdError as error:
             return (*failed(error), gr.skip(), gr.skip(), gr.skip())
         first = made.items[0]
