@@ -81,6 +81,7 @@ choose_data_dir() {
   export SVD_MODELS_DIR="${SVD_MODELS_DIR:-$DATA/models}"
   export SVD_STYLES_FILE="${SVD_STYLES_FILE:-$DATA/styles.json}"
   export SVD_QUOTA_DB="${SVD_QUOTA_DB:-$DATA/quota.sqlite}"
+  export GRADIO_ANALYTICS_ENABLED="${GRADIO_ANALYTICS_ENABLED:-False}"
   mkdir -p "$HF_HOME" "$SVD_OUTPUT_DIR" "$SVD_MODELS_DIR"
   local free_gb
   free_gb="$(df -Pk "$DATA" | awk 'NR == 2 {print int($4 / 1048576)}')"

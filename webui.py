@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
+import threading
+import time
 
 import gradio as gr
 from starlette.middleware import Middleware
@@ -26,6 +29,7 @@ from svd.pool import EnginePool
 from svd.quota import DailyQuota
 from svd.ray_serve import RayBackend
 from svd.settings import Settings, read_logins
+from svd.store import wait_for_background_writes
 from ui.api import FillApiDefaults, register
 from ui.api_finish import register_finish
 from ui.api_text import register_text
@@ -123,14 +127,30 @@ def daily_quota(settings: Settings, logins: list) -> DailyQuota | None:
     return DailyQuota(settings.quota_db, settings.daily_quota, settings.admins)
 
 
-def stop_on_sigterm() -> None:
-    """`docker stop` sends SIGTERM to the server, which runs as PID 1 there, where SIGTERM has no default action:
-    stop the way Ctrl-C does, so Gradio closes the server and the process exits at once."""
+def stop_signals() -> threading.Event:
+    """Set on SIGTERM (`docker stop`; the server is PID 1 there, where SIGTERM has no default action) or Ctrl-C.
+    The handler only sets the event, so a signal can never land as an exception inside a library's call."""
+    stopping = threading.Event()
 
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
+    def stop(signum, frame):
+        stopping.set()
 
-    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    return stopping
+
+
+def stop(demo: gr.Blocks) -> None:
+    """Close the server, let the frame zips being written finish, and leave at once: a model may still be loading
+    in a daemon thread inside torch, which would abort the interpreter's shutdown. Every file is written whole and
+    renamed, so nothing else is left to save."""
+    log.info("stopping")
+    demo.close()
+    wait_for_background_writes(timeout=8)
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -140,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, help="port to listen on (default: PORT, else 7860)")
     args = parser.parse_args(argv)
     setup_logging()
+    stopping = stop_signals()
     try:
         settings = Settings.from_env()
         logins = read_logins(settings)
@@ -157,11 +178,27 @@ def main(argv: list[str] | None = None) -> int:
     problem = output_problem(settings.output_dir)
     if problem is not None:
         log.error(f"videos cannot be saved: {problem}")
-    stop_on_sigterm()
     pool.load_in_background()
     demo, api_defaults = build_app(pool, settings, quota)
     demo.queue(max_size=settings.queue_size, default_concurrency_limit=1)
+    launch(demo, args, settings, pool, logins, api_defaults)
+    while not stopping.is_set():
+        time.sleep(0.1)
+    stop(demo)
+    return 0
+
+
+def launch(
+    demo: gr.Blocks,
+    args: argparse.Namespace,
+    settings: Settings,
+    pool: EnginePool | RayBackend,
+    logins: list,
+    api_defaults: dict,
+) -> None:
+    """Start serving in Gradio's threads and return."""
     demo.launch(
+        prevent_thread_lock=True,
         server_name=args.host or settings.host,
         server_port=args.port or settings.port,
         share=args.share,
@@ -178,7 +215,6 @@ def main(argv: list[str] | None = None) -> int:
         css=CSS + CAMERA_CSS + TEXT_CSS,
         js=MUTE_VIDEOS,
     )
-    return 0
 
 
 if __name__ == "__main__":

@@ -42,6 +42,8 @@ FIRST_FRAME_SUFFIX = "_first_frame"
 POSTER_SUFFIX = "_poster.jpg"
 GUIDE_SUFFIX = "_guide.mp4"
 POSTER_SIZE = (480, 480)
+ZIP_WRITER = "svd-frames-zip"
+"""The name of the threads that write frame zips after the rest of a video is saved."""
 BROWSER_FORMATS = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp"}
 """Input pictures in these formats are kept as they came (a browser shows them); others are kept as PNG."""
 
@@ -109,10 +111,18 @@ def save_generation(
     saved = SavedGeneration(video=video, sidecar=sidecar, frames=frames_path, picture=picture, record=record)
     if frames == "zip" and frames_later:
         writing = (result.frames, frames_path, saved.frames_written)
-        threading.Thread(target=_write_zip, args=writing, name="svd-frames-zip", daemon=True).start()
+        threading.Thread(target=_write_zip, args=writing, name=ZIP_WRITER, daemon=True).start()
     else:
         saved.frames_written.set()
     return saved
+
+
+def wait_for_background_writes(timeout: float) -> None:
+    """Let the frame zips still being written finish, for up to `timeout` seconds in all (a server stopping)."""
+    deadline = time.monotonic() + timeout
+    for thread in threading.enumerate():
+        if thread.name == ZIP_WRITER:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
 
 def _write_zip(frames: np.ndarray, path: Path, written: threading.Event) -> None:

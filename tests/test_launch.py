@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, TINY_REPO
 from webui_server import health, start_server
 
 
@@ -61,6 +61,22 @@ def test_serves_reports_health_and_stops_on_sigterm(tiny_model, tmp_path):
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare"), reason="needs root and unshare")
+def test_sigterm_while_the_model_downloads_stops_at_once(tiny_model_fp16, hub, tmp_path):
+    """`docker stop` during the first download: the server closes and exits 0, not waiting for the weights."""
+    hub.delay = 1.0  # seconds per file, so the download is still going when the signal comes
+    try:
+        server = launch(tmp_path, SVD_MODEL=TINY_REPO, SVD_DATA_DIR=str(tmp_path / "data"), HF_HOME="")
+        try:
+            server.wait_for_model(states=("downloading",))
+            assert stop_within(server.process, 10) < 10
+        finally:
+            server.stop()
+    finally:
+        hub.delay = 0.0
+    log = server.log.read_text()
+    assert server.process.returncode == 0, log
+    assert "Traceback" not in log and "terminate called" not in log and "[svd] stopping" in log
+
 def test_sigterm_stops_the_server_as_pid_1_like_docker_stop(tiny_model, tmp_path):
     """In a container the server is PID 1, where SIGTERM does nothing unless the program handles it."""
     namespaced = start_server(
