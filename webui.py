@@ -25,7 +25,7 @@ from svd.errors import InputError, SvdError
 from svd.files import remove_stale_partials
 from svd.logs import setup_logging
 from svd.memory import check_profile
-from svd.pool import EnginePool
+from svd.pool import EnginePool, engine_options
 from svd.quota import DailyQuota
 from svd.ray_serve import RayBackend
 from svd.settings import Settings, read_logins
@@ -110,9 +110,7 @@ def build_app(
 def video_makers(settings: Settings) -> EnginePool | RayBackend:
     """An engine per GPU of this machine; or, with SVD_RAY_ADDRESS, the Ray cluster's replicas, this machine keeping
     one engine (which loads no SVD model) for what it does itself."""
-    options = dict(
-        default_depth_model=settings.depth_model, interpolator=settings.interpolator, upscaler=settings.upscaler
-    )
+    options = engine_options(settings)
     if settings.ray_address:
         return RayBackend(settings.ray_address, Engine(settings.device, settings.model, **options))
     return EnginePool.from_settings(settings, **options)

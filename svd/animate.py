@@ -26,7 +26,7 @@ from .errors import CancelledError, OutOfMemoryError
 from .memory import out_of_memory_message
 from .request import GenerationSettings
 from .results import Progress
-from .speed import SpeedOptions, attention_context
+from .speed import CompiledShapes, SpeedOptions, attention_context
 from .timing import StageTimer
 
 ProgressCallback = Callable[[Progress], None]
@@ -40,6 +40,7 @@ def animate(
     *,
     device: torch.device,
     speed: SpeedOptions,
+    compiled: CompiledShapes,
     disparity: Callable[[Image.Image], np.ndarray],
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
@@ -48,7 +49,8 @@ def animate(
 ) -> Animation:
     """Animate `picture` (already at the settings' size) once per seed, in one batch. As run (index, count) of a
     longer job (extended segments, variations run one by one), progress counts the steps of all runs;
-    `decode_steps` is how many steps' time the VAE decode takes, for the ETA."""
+    `decode_steps` is how many steps' time the VAE decode takes, for the ETA. `compiled`: the shapes the model's
+    compiled parts have run at; a new one is announced, since it compiles first."""
     total = settings.num_inference_steps
     index, count = segment
     report = progress or (lambda update: None)
@@ -69,7 +71,10 @@ def animate(
         raise CancelledError("cancelled before it started")
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    report(Progress("encoding", index * total, count * total, None))
+    guided = settings.max_guidance_scale > 1
+    shape = (len(seeds), settings.height, settings.width, settings.num_frames, guided, settings.decode_chunk_size)
+    compiling = speed.compiles and shape not in compiled.seen
+    report(Progress("encoding", index * total, count * total, None, compile_note(compiled) if compiling else None))
     failure: str | None = None
     started = time.perf_counter()
     try:
@@ -97,6 +102,8 @@ def animate(
                 **starting_point,
             ).frames
             frames = [_decode(pipe, latents[video : video + 1], settings) for video in range(len(seeds))]
+        if compiling:
+            compiled.record(shape, {stage: timer.calls[stage] for stage in speed.compiled_stages})
     except torch.cuda.OutOfMemoryError:
         failure = "out of memory"
     except Cancelled:
@@ -112,6 +119,13 @@ def animate(
     if device.type == "cuda":
         peaks = (torch.cuda.max_memory_allocated(device), torch.cuda.max_memory_reserved(device))
     return Animation(frames, timer, seconds, peaks, cameras)
+
+
+def compile_note(compiled: CompiledShapes) -> str:
+    """What the page and the command line say before a run at a shape the compiled model has not run at."""
+    if compiled.last_seconds is None:
+        return "first run at this size compiles (once per size while the server runs)"
+    return f"first run at this size compiles: about {compiled.last_seconds:.0f} s"
 
 
 def _batched_start(cameras: list[CameraRun | None]) -> dict:

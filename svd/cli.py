@@ -29,7 +29,7 @@ from .image import InputImage, load_image
 from .logs import setup_logging
 from .memory import CHOICES as MEMORY_CHOICES
 from .models import CATALOGUE, resolve_model
-from .pool import EnginePool
+from .pool import EnginePool, engine_options
 from .random_depth_model import save_random_depth_model
 from .random_model import architecture_defaults, save_random_model
 from .random_text_model import save_random_text_model
@@ -88,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     generate.add_argument(
         "--device", choices=("auto", "cuda", "cpu"), default=settings.device, help="default: the GPU if there is one"
+    )
+    generate.add_argument(
+        "--speed",
+        default=settings.speed,
+        help="exact speed-ups: plain, or switches joined by commas, e.g. compile_unet,fuse_qkv (default %(default)s; "
+        "see svd/speed.py)",
     )
     generate.add_argument("--crf", type=int, default=DEFAULT_CRF, help="H.264 quality, 0-51, lower is better")
     generate.add_argument("--save-frames", action="store_true", help="also write PNG frames to <stem>_frames/")
@@ -154,8 +160,9 @@ def main(argv: list[str] | None = None) -> int:
 def run_generate(args: argparse.Namespace) -> int:
     if not 0 <= args.crf <= 51:
         raise InputError(f"crf {args.crf} is out of range: use a value from 0 to 51")
-    settings = replace(Settings.from_env(), device=args.device)
-    pool = EnginePool.from_settings(settings, args.model, interpolator=args.interpolator, upscaler=settings.upscaler)
+    settings = replace(Settings.from_env(), device=args.device, speed=args.speed)
+    options = {**engine_options(settings), "interpolator": args.interpolator}
+    pool = EnginePool.from_settings(settings, args.model, **options)
     engine = pool.primary
     source = engine.source()
     size = parse_size(args.size)
@@ -281,7 +288,7 @@ def _generate_with_bar(pool: EnginePool, request: GenerationRequest) -> list[Gen
         bar.total = update.total
         bar.n = update.step
         left = f", {update.eta_seconds:.0f}s left" if update.eta_seconds is not None else ""
-        bar.set_postfix_str(f"{update.stage}{left}")
+        bar.set_postfix_str(update.note or f"{update.stage}{left}")
 
     try:
         return pool.make(request, progress=show)

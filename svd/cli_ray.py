@@ -8,6 +8,7 @@ import sys
 import time
 
 from .errors import ModelError
+from .pool import engine_options
 from .settings import Settings
 
 READY_TIMEOUT = 600
@@ -28,11 +29,7 @@ def add_ray_command(commands) -> None:
 def run_ray_serve(args: argparse.Namespace) -> int:
     from .ray_serve import deploy, running_replicas
 
-    settings = Settings.from_env()
-    options = dict(
-        default_depth_model=settings.depth_model, interpolator=settings.interpolator, upscaler=settings.upscaler
-    )
-    deploy(args.address, args.replicas, args.num_gpus, args.model, options)
+    deploy(args.address, args.replicas, args.num_gpus, args.model, engine_options(Settings.from_env()))
     print(f"deploying {args.replicas} replicas of {args.model} on {args.address}...", file=sys.stderr)
     deadline = time.monotonic() + READY_TIMEOUT
     while (running := running_replicas()) < args.replicas:

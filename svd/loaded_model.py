@@ -7,7 +7,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -18,6 +18,7 @@ from .memory import Profile
 from .models import CATALOGUE, ModelSource, check_model_folder, has_fp16_variant, read_model_defaults
 from .pipeline_loading import load_pipeline
 from .results import EngineStatus
+from .speed import CompiledShapes
 from .turbo import fetch_distilled_unet, use_distilled_unet
 
 logger = logging.getLogger("svd")
@@ -37,6 +38,7 @@ class LoadedModel:
     profile: Profile | None = None
     sped_up: bool = False
     """Whether the speed options are applied (once per loaded model)."""
+    compiled: CompiledShapes = field(default_factory=CompiledShapes)
 
 
 def is_downloaded(source: ModelSource) -> bool:

@@ -18,6 +18,7 @@ from .errors import InputError
 from .request import GenerationRequest
 from .results import EngineStatus, GenerationResult
 from .settings import Settings
+from .speed import parse_speed
 
 STATE_ORDER = ("failed", "downloading", "loading", "idle", "ready")
 """The pool's status is its engines' worst: a failure shows first, then a download, a load, then an engine idle."""
@@ -40,6 +41,16 @@ def pool_devices(settings: Settings) -> list[str]:
             f"use all, or indices from 0 to {count - 1} such as 0,1",
         )
     return [f"cuda:{index}" for index in indices]
+
+
+def engine_options(settings: Settings) -> dict:
+    """What every engine of a server takes from the settings, besides its device and model."""
+    return dict(
+        speed=parse_speed(settings.speed),
+        default_depth_model=settings.depth_model,
+        interpolator=settings.interpolator,
+        upscaler=settings.upscaler,
+    )
 
 
 class EnginePool:

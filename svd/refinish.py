@@ -97,6 +97,7 @@ def refinish(engine: Engine, sidecar: Path, options: FinishOptions, frames: str 
         interpolation_method=finished.interpolation_method or record.get("interpolation_method"),
         notes=finished.notes,
         finished_from=sidecar.name,
+        speed=record.get("speed", "plain"),
     )
     stem = new_stem(sidecar.parent, f"{sidecar.stem}-finished")
     return save_generation(result, stem, frames=frames)  # type: ignore[arg-type]

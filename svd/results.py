@@ -20,6 +20,8 @@ class Progress:
     step: int
     total: int
     eta_seconds: float | None = None
+    note: str | None = None
+    """Said instead of the stage when set: the warning that a run at a new size compiles first."""
 
 
 @dataclass(frozen=True)
@@ -61,3 +63,5 @@ class GenerationResult:
     """For a video finished again later: the sidecar of the video it was made from."""
     worker: str = "0"
     """Which engine made it: its number among the process's (one per device), or the Ray replica's id."""
+    speed: str = "plain"
+    """The exact speed-ups it ran with (`SpeedOptions.describe`)."""

@@ -26,6 +26,8 @@ ENVIRONMENT: dict[str, str] = {
     "SVD_STYLES_FILE": "JSON file of extra style presets (the same form as svd/styles.json). Default ./styles.json; "
     "launch.sh puts it in the data folder.",
     "SVD_MEMORY": "Memory profile: auto, full, balanced or low. Default auto.",
+    "SVD_SPEED": "Exact speed-ups: plain, or switches joined by commas (compile_unet, compile_vae, cuda_graphs, "
+    "channels_last, fuse_qkv, decode_chunk_from_memory, attention=flash|efficient|cudnn|math). Default plain.",
     "SVD_DEVICE": "Device: auto, cuda or cpu. Default auto.",
     "SVD_GPUS": "Which GPUs get an engine each: all, or indices such as 0,1. Default all.",
     "SVD_DEVICES": "The devices to run one engine each on, outright: cuda:0,cuda:1, or cpu,cpu to try several "
@@ -67,6 +69,7 @@ class Settings:
     upscaler: str = "realesr-general-x4v3"
     styles_file: Path = Path("styles.json")
     memory: str = "auto"
+    speed: str = "plain"
     device: str = "auto"
     gpus: str = "all"
     devices: tuple[str, ...] = ()
@@ -97,6 +100,7 @@ class Settings:
             upscaler=environ.get("SVD_UPSCALER") or cls.upscaler,
             styles_file=Path(environ.get("SVD_STYLES_FILE") or cls.styles_file),
             memory=environ.get("SVD_MEMORY") or cls.memory,
+            speed=environ.get("SVD_SPEED") or cls.speed,
             device=environ.get("SVD_DEVICE") or cls.device,
             gpus=environ.get("SVD_GPUS") or cls.gpus,
             devices=_listed(environ.get("SVD_DEVICES", "")),

@@ -2,13 +2,15 @@
 
 Each one uses the library's own mechanism: PyTorch's SDPA backend selection, `torch.compile` (with CUDA graphs
 through its `reduce-overhead` mode), channels-last weights, and diffusers' fused QKV projections. They are off by
-default; `bench/bench.py` measures each against the plain pipeline.
+default (no GPU has measured them for this project yet); `SVD_SPEED` or `--speed` turns them on, and
+`bench/bench.py` measures each against the plain pipeline.
 """
 
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+import statistics
+from dataclasses import dataclass, field, fields
 from typing import Literal
 
 import torch
@@ -48,11 +50,39 @@ class SpeedOptions:
     def compiles(self) -> bool:
         return self.compile_unet or self.compile_vae
 
+    @property
+    def compiled_stages(self) -> tuple[str, ...]:
+        """The compiled parts, by their names in `svd.timing.StageTimer`."""
+        return ("unet",) * self.compile_unet + ("vae_decode",) * self.compile_vae
+
     def describe(self) -> str:
+        """The options in the form `parse_speed` reads: `plain`, or e.g. `attention=flash+compile_unet`."""
         names = [f"attention={self.attention}"] if self.attention != "auto" else []
-        flags = ("compile_unet", "compile_vae", "cuda_graphs", "channels_last", "fuse_qkv", "decode_chunk_from_memory")
-        names += [flag for flag in flags if getattr(self, flag)]
+        names += [flag for flag in SWITCHES if getattr(self, flag)]
         return "+".join(names) or "plain"
+
+
+SWITCHES = tuple(option.name for option in fields(SpeedOptions) if option.type == "bool")
+
+
+def parse_speed(text: str) -> SpeedOptions:
+    """`SVD_SPEED` / `--speed`: `plain` (or empty), or switches joined by commas or `+`, such as
+    `compile_unet,fuse_qkv,attention=flash`."""
+    chosen: dict[str, str | bool] = {}
+    for part in text.replace("+", ",").split(","):
+        name, _, value = part.strip().partition("=")
+        if name in ("", "plain"):
+            continue
+        if name == "attention" and value in ("auto", *SDPA_BACKENDS):
+            chosen["attention"] = value
+        elif name in SWITCHES and not value:
+            chosen[name] = True
+        else:
+            raise InputError(
+                f"speed switch '{part.strip()}' is not known",
+                f"use plain, or any of {', '.join(SWITCHES)} and attention=<{'|'.join(SDPA_BACKENDS)}>",
+            )
+    return SpeedOptions(**chosen)  # type: ignore[arg-type]
 
 
 def check_options(options: SpeedOptions, profile: str) -> None:
@@ -64,6 +94,23 @@ def check_options(options: SpeedOptions, profile: str) -> None:
         raise InputError("CUDA graphs come with compiling the UNet: turn on compile_unet too")
     if options.attention not in ("auto", *SDPA_BACKENDS):
         raise InputError(f"attention '{options.attention}' is not known: use auto, {', '.join(SDPA_BACKENDS)}")
+
+
+@dataclass
+class CompiledShapes:
+    """The input shapes a loaded model's compiled parts have run at, and how long the last new one took to compile,
+    measured as the first call of each compiled part beyond its usual time. Compiling is paid once per shape and
+    process, so the page warns before a run at a shape not seen yet."""
+
+    seen: set[tuple] = field(default_factory=set)
+    last_seconds: float | None = None
+
+    def record(self, shape: tuple, calls: dict[str, list[float]]) -> None:
+        """`calls`: the compiled parts' call times (seconds) in the run that compiled them for `shape`."""
+        self.seen.add(shape)
+        extra = [times[0] - statistics.median(times[1:]) for times in calls.values() if len(times) > 1]
+        if extra:
+            self.last_seconds = max(0.0, sum(extra))
 
 
 def apply_options(pipe: StableVideoDiffusionPipeline, options: SpeedOptions) -> None:

@@ -172,6 +172,7 @@ def sidecar_record(
         "crf": crf,
         "device": result.device,
         "worker": result.worker,
+        "speed": result.speed,
         "dtype": result.dtype,
         "timings": {key: round(value, 4) for key, value in timings.items()},
         "step_seconds": [round(value, 4) for value in result.step_seconds],

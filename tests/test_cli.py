@@ -24,7 +24,7 @@ from svd.engine import Engine
 SIDECAR_KEYS = {
     "model", "seed", "width", "height", "num_frames", "fps", "motion_bucket_id", "noise_aug_strength",
     "num_inference_steps", "min_guidance_scale", "max_guidance_scale", "decode_chunk_size", "memory_profile",
-    "input_sha256", "timings", "peak_vram_bytes", "versions",
+    "input_sha256", "timings", "peak_vram_bytes", "versions", "speed",
 }  # fmt: skip
 QUICK = ["--frames", "3", "--steps", "1"]
 
@@ -58,6 +58,7 @@ def test_generate_writes_a_playable_mp4_sidecar_and_frames(tiny_model, tmp_path)
     assert sidecar.keys() >= SIDECAR_KEYS
     assert (sidecar["seed"], sidecar["fps"], sidecar["num_frames"], sidecar["motion_bucket_id"]) == (42, 9, 6, 60)
     assert (sidecar["width"], sidecar["height"], sidecar["model"]) == (224, 160, str(tiny_model))
+    assert sidecar["speed"] == "plain"
     assert sidecar["peak_vram_bytes"] is None and sidecar["memory_profile"] == "cpu"
     assert sidecar["timings"]["video_encode"] > 0 and sidecar["timings"]["total"] > 0
     assert sidecar["versions"]["diffusers"] and sidecar["versions"]["torch"]
@@ -126,6 +127,7 @@ def test_without_output_videos_go_to_the_output_folder(monkeypatch, tiny_model, 
         (["--crf", "60"], "crf 60 is out of range"),
         (["--frames", "many"], "argument --frames: invalid int value"),
         (["--memory", "huge"], "argument --memory: invalid choice"),
+        (["--speed", "compile"], "speed switch 'compile' is not known: use plain, or any of compile_unet"),
     ],
 )
 def test_bad_settings_are_one_line_errors(tiny_model, picture, capsys, args, message):

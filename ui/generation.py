@@ -228,7 +228,8 @@ class Runner:
             def show(update: Progress) -> None:
                 left = f" · about {update.eta_seconds:.0f} s left" if update.eta_seconds is not None else ""
                 steps = (update.step, update.total) if update.total else None  # finishing has no steps to count
-                progress(steps, desc=f"{update.stage.capitalize()}{left}", unit="steps")
+                desc = update.note or f"{update.stage}{left}"
+                progress(steps, desc=desc[0].upper() + desc[1:], unit="steps")
 
             def waiting(status: EngineStatus) -> None:
                 progress(status.fraction, desc=f"Waiting for the model: {status.message}")
