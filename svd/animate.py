@@ -72,7 +72,8 @@ def animate(
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     guided = settings.max_guidance_scale > 1
-    shape = (len(seeds), settings.height, settings.width, settings.num_frames, guided, settings.decode_chunk_size)
+    shape = (len(seeds), settings.height, settings.width, settings.num_frames, guided)
+    shape += (settings.decode_chunk_size,) * speed.compile_vae  # the decoder's input is one chunk of frames
     compiling = speed.compiles and shape not in compiled.seen
     report(Progress("encoding", index * total, count * total, None, compile_note(compiled) if compiling else None))
     failure: str | None = None

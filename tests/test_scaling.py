@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -21,7 +20,7 @@ from conftest import REPO_ROOT, run_svd_here, write_picture
 from gradio_client import Client, handle_file
 from mp4 import decode
 from playwright.sync_api import expect
-from webui_server import health, start_server
+from webui_server import free_port, health, start_server
 
 from svd.errors import InputError
 from svd.history import list_history
@@ -153,12 +152,6 @@ def test_the_page_says_how_many_videos_are_left_today(two_engines, browser):
         expect(page.locator("#allowance")).to_contain_text(re.compile(r"\d of 2 videos left today"), timeout=30_000)
     finally:
         context.close()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
