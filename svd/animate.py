@@ -71,11 +71,9 @@ def animate(
         raise CancelledError("cancelled before it started")
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    guided = settings.max_guidance_scale > 1
-    shape = (len(seeds), settings.height, settings.width, settings.num_frames, guided)
-    shape += (settings.decode_chunk_size,) * speed.compile_vae  # the decoder's input is one chunk of frames
+    shape = _compiled_shape(settings, len(seeds), speed)
     compiling = speed.compiles and shape not in compiled.seen
-    report(Progress("encoding", index * total, count * total, None, compile_note(compiled) if compiling else None))
+    report(Progress("encoding", index * total, count * total, None, compiled.note if compiling else None))
     failure: str | None = None
     started = time.perf_counter()
     try:
@@ -85,23 +83,7 @@ def animate(
         if isinstance(pipe.scheduler, ConsistencySVDScheduler):
             pipe.scheduler.seed_step_noise(seeds)
         with timer, attention_context(speed):
-            latents = pipe(
-                image=[picture] * len(seeds),
-                height=settings.height,
-                width=settings.width,
-                num_frames=settings.num_frames,
-                num_inference_steps=settings.num_inference_steps,
-                min_guidance_scale=settings.min_guidance_scale,
-                max_guidance_scale=settings.max_guidance_scale,
-                fps=settings.fps,
-                motion_bucket_id=settings.motion_bucket_id,
-                noise_aug_strength=settings.noise_aug_strength,
-                decode_chunk_size=settings.decode_chunk_size,
-                generator=[torch.Generator("cpu").manual_seed(seed) for seed in seeds],
-                output_type="latent",
-                callback_on_step_end=on_step_end,
-                **starting_point,
-            ).frames
+            latents = _denoise(pipe, picture, settings, seeds, on_step_end, starting_point)
             frames = [_decode(pipe, latents[video : video + 1], settings) for video in range(len(seeds))]
         if compiling:
             compiled.record(shape, {stage: timer.calls[stage] for stage in speed.compiled_stages})
@@ -122,11 +104,39 @@ def animate(
     return Animation(frames, timer, seconds, peaks, cameras)
 
 
-def compile_note(compiled: CompiledShapes) -> str:
-    """What the page and the command line say before a run at a shape the compiled model has not run at."""
-    if compiled.last_seconds is None:
-        return "first run at this size compiles (once per size while the server runs)"
-    return f"first run at this size compiles: about {compiled.last_seconds:.0f} s"
+def _denoise(
+    pipe: StableVideoDiffusionPipeline,
+    picture: Image.Image,
+    settings: GenerationSettings,
+    seeds: list[int],
+    on_step_end: Callable,
+    starting_point: dict,
+) -> torch.Tensor:
+    """The pipeline's denoising for one video per seed, stopping at the latents (the decode is ours, per video)."""
+    return pipe(
+        image=[picture] * len(seeds),
+        height=settings.height,
+        width=settings.width,
+        num_frames=settings.num_frames,
+        num_inference_steps=settings.num_inference_steps,
+        min_guidance_scale=settings.min_guidance_scale,
+        max_guidance_scale=settings.max_guidance_scale,
+        fps=settings.fps,
+        motion_bucket_id=settings.motion_bucket_id,
+        noise_aug_strength=settings.noise_aug_strength,
+        decode_chunk_size=settings.decode_chunk_size,
+        generator=[torch.Generator("cpu").manual_seed(seed) for seed in seeds],
+        output_type="latent",
+        callback_on_step_end=on_step_end,
+        **starting_point,
+    ).frames
+
+
+def _compiled_shape(settings: GenerationSettings, videos: int, speed: SpeedOptions) -> tuple:
+    """What the compiled parts' input shapes depend on: a run that changes any of it compiles again."""
+    guided = settings.max_guidance_scale > 1
+    shape = (videos, settings.height, settings.width, settings.num_frames, guided)
+    return shape + (settings.decode_chunk_size,) * speed.compile_vae  # the decoder's input is one chunk of frames
 
 
 def _batched_start(cameras: list[CameraRun | None]) -> dict:

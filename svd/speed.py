@@ -105,6 +105,13 @@ class CompiledShapes:
     seen: set[tuple] = field(default_factory=set)
     last_seconds: float | None = None
 
+    @property
+    def note(self) -> str:
+        """What the page and the command line say before a run at a shape not seen yet."""
+        if self.last_seconds is None:
+            return "first run at this size compiles (once per size while the server runs)"
+        return f"first run at this size compiles: about {self.last_seconds:.0f} s"
+
     def record(self, shape: tuple, calls: dict[str, list[float]]) -> None:
         """`calls`: the compiled parts' call times (seconds) in the run that compiled them for `shape`."""
         self.seen.add(shape)

@@ -27,6 +27,9 @@ from .api_checks import CHECKS, checked, shown
 from .generation import Controls, Runner
 from .status import GPU_QUEUE
 
+ModelChoice = Literal[("", *CATALOGUE)]
+CameraChoice = Literal[tuple(MOVES)]
+
 API_NAME = "generate"
 
 
@@ -101,8 +104,6 @@ def register(runner: Runner, defaults: ModelDefaults, demo: gr.Blocks) -> dict[s
     """Add `/generate` to the app, on the GPU's one-at-a-time queue; returns its inputs' defaults, in order, by
     endpoint."""
     SizeChoice = Literal[("auto", *(f"{width}x{height}" for width, height in buckets(defaults)))]
-    ModelChoice = Literal[("", *CATALOGUE)]
-    CameraChoice = Literal[tuple(MOVES)]
 
     async def generate(
         request: gr.Request,

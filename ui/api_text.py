@@ -7,21 +7,31 @@ prompt in, what `/generate` returns out). Only the prompt is required; each inpu
 No `from __future__ import annotations` here: Gradio reads this module's type hints at run time to describe the API.
 """
 
+from collections.abc import Callable
 from typing import Literal
 
 import gradio as gr
 from gradio import FileData
 
-from svd.camera.moves import MOVES, NO_CAMERA
+from svd.camera.moves import NO_CAMERA
 from svd.errors import SvdError
 from svd.finish.options import LOOPS, UPSCALE_CHOICES
 from svd.first_frames import MAX_CANDIDATES
-from svd.models import CATALOGUE, ModelDefaults
+from svd.models import ModelDefaults
 from svd.request import MAX_SEED, RANDOM_SEED
 from svd.sizing import ASPECT_NAMES, aspect_size
 from svd.text_models import TEXT_MODELS
 
-from .api import RETURNS, describe, input_defaults, no_progress, parameter_help, video_outputs
+from .api import (
+    RETURNS,
+    CameraChoice,
+    ModelChoice,
+    describe,
+    input_defaults,
+    no_progress,
+    parameter_help,
+    video_outputs,
+)
 from .api_checks import CHECKS, FIRST_FRAME_CHECKS, TEXT_CHECKS, checked
 from .candidates import T2I_LIMITS, CandidateMaker, TextRequest, text_to_video
 from .generation import Controls, Runner
@@ -65,13 +75,23 @@ def text_to_video_help(defaults: ModelDefaults) -> dict[str, str]:
     return {**text_help(defaults), **video, "seed": seed, "model": model}
 
 
+AspectChoice = Literal[tuple(ASPECT_NAMES)]
+TextModelChoice = Literal[("", *TEXT_MODELS)]
+
+
 def register_text(runner: Runner, maker: CandidateMaker, defaults: ModelDefaults, demo: gr.Blocks) -> dict[str, list]:
     """Add `/first_frames` and `/text_to_video` on the GPU's one-at-a-time queue; returns their inputs' defaults."""
+    first_frames = first_frames_endpoint(runner, maker)
+    text_to_video_api = text_to_video_endpoint(runner, maker, defaults)
+    gr.api(first_frames, api_name="first_frames", concurrency_limit=runner.pool.size, concurrency_id=GPU_QUEUE)
+    describe(demo, first_frames, text_help(defaults), FIRST_FRAME_RETURNS)
+    gr.api(text_to_video_api, api_name="text_to_video", concurrency_limit=runner.pool.size, concurrency_id=GPU_QUEUE)
+    describe(demo, text_to_video_api, text_to_video_help(defaults), RETURNS)
+    return {"first_frames": input_defaults(first_frames), "text_to_video": input_defaults(text_to_video_api)}
+
+
+def first_frames_endpoint(runner: Runner, maker: CandidateMaker) -> Callable:
     StyleChoice = Literal[tuple(maker.styles)]
-    AspectChoice = Literal[tuple(ASPECT_NAMES)]
-    TextModelChoice = Literal[("", *TEXT_MODELS)]
-    ModelChoice = Literal[("", *CATALOGUE)]
-    CameraChoice = Literal[tuple(MOVES)]
 
     def first_frames(
         prompt: str,
@@ -96,6 +116,12 @@ def register_text(runner: Runner, maker: CandidateMaker, defaults: ModelDefaults
         except SvdError as error:
             raise gr.Error(str(error), print_exception=False) from None
         return [FileData(path=str(candidate.path)) for candidate in made.items], made.details()
+
+    return first_frames
+
+
+def text_to_video_endpoint(runner: Runner, maker: CandidateMaker, defaults: ModelDefaults) -> Callable:
+    StyleChoice = Literal[tuple(maker.styles)]
 
     async def text_to_video_api(
         request: gr.Request,
@@ -145,11 +171,7 @@ def register_text(runner: Runner, maker: CandidateMaker, defaults: ModelDefaults
         except SvdError as error:
             raise gr.Error(str(error), print_exception=False) from None
 
-    gr.api(first_frames, api_name="first_frames", concurrency_limit=runner.pool.size, concurrency_id=GPU_QUEUE)
-    describe(demo, first_frames, text_help(defaults), FIRST_FRAME_RETURNS)
-    gr.api(text_to_video_api, api_name="text_to_video", concurrency_limit=runner.pool.size, concurrency_id=GPU_QUEUE)
-    describe(demo, text_to_video_api, text_to_video_help(defaults), RETURNS)
-    return {"first_frames": input_defaults(first_frames), "text_to_video": input_defaults(text_to_video_api)}
+    return text_to_video_api
 
 
 def _text_request(values: dict, memory: str) -> TextRequest:
