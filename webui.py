@@ -22,7 +22,7 @@ from starlette.middleware import Middleware
 
 from svd.engine import Engine
 from svd.errors import InputError, SvdError
-from svd.files import remove_stale_partials
+from svd.files import remove_leftovers
 from svd.logs import setup_logging
 from svd.memory import check_profile
 from svd.pool import EnginePool, engine_options
@@ -171,7 +171,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for engine in pool.engines:
         log.info(f"engine {engine.worker}: {engine.describe(settings.memory)}")
-    for leftover in remove_stale_partials(settings.output_dir):
+    leftovers = remove_leftovers(settings.output_dir)
+    if leftovers is None:
+        log.warning("another process is saving videos in the output folder: what crashed runs left there stays")
+    for leftover in leftovers or []:
         log.info(f"removed {leftover.name}, left half-written by an earlier run")
     problem = output_problem(settings.output_dir)
     if problem is not None:

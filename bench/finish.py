@@ -33,8 +33,8 @@ from svd.finish.loop import boomerang, crossfade
 from svd.finish.options import FORMATS, upscaled_size
 from svd.finish.rife import interpolate_frames, load_rife, save_random_rife
 from svd.finish.upscale import load_upscaler, save_random_upscaler, upscale_frames
-from svd.formats import write_video
 from svd.sizing import parse_size
+from svd.video import write_video
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "astronaut.jpg"
 

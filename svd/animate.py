@@ -10,9 +10,10 @@ chunks would otherwise mix frames of two videos in one pass of the temporal deco
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -82,7 +83,7 @@ def animate(
         total = len(starting_point["sigmas"]) - 1 if starting_point else total
         if isinstance(pipe.scheduler, ConsistencySVDScheduler):
             pipe.scheduler.seed_step_noise(seeds)
-        with timer, attention_context(speed):
+        with timer, attention_context(speed), _stopped_by(cancel, pipe):
             latents = _denoise(pipe, picture, settings, seeds, on_step_end, starting_point)
             frames = [_decode(pipe, latents[video : video + 1], settings) for video in range(len(seeds))]
         if compiling:
@@ -130,6 +131,27 @@ def _denoise(
         callback_on_step_end=on_step_end,
         **starting_point,
     ).frames
+
+
+@contextlib.contextmanager
+def _stopped_by(cancel: threading.Event | None, pipe: StableVideoDiffusionPipeline) -> Iterator[None]:
+    """Stop the run at the next call of any of the pipeline's models once `cancel` is set: between the VAE decode's
+    chunks too, where the step callback no longer runs."""
+    if cancel is None:
+        yield
+        return
+
+    def check(module, args) -> None:
+        if cancel.is_set():
+            raise Cancelled
+
+    models = (pipe.image_encoder, pipe.vae.encoder, pipe.unet, pipe.vae.decoder)
+    handles = [model.register_forward_pre_hook(check) for model in models]
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
 
 
 def _compiled_shape(settings: GenerationSettings, videos: int, speed: SpeedOptions) -> tuple:

@@ -37,7 +37,7 @@ from .request import GenerationRequest
 from .results import GenerationResult, Progress
 from .settings import Settings
 from .sizing import RESIZE_MODES, parse_size
-from .store import new_stem, safe_name, save_generation, timestamped_stem
+from .store import new_stem, safe_name, save_generations, timestamped_stem
 from .turbo import fetch_distilled_unet
 from .video import DEFAULT_CRF
 
@@ -191,28 +191,28 @@ def run_generate(args: argparse.Namespace) -> int:
     devices = ", ".join(sorted({str(engine.device) for engine in pool.engines}))
     print(f"loading {source.name} on {pool.size} engine(s) ({devices})...", file=sys.stderr)
     with ThreadPoolExecutor(max_workers=pool.size) as workers:  # a batch spreads over the engines
-        made = {workers.submit(_generate_with_bar, pool, request): request for request in requests}
+        made = {workers.submit(_generate_with_bar, pool, request, args, is_batch): request for request in requests}
         for done in as_completed(made):
             request = made[done]
             try:
-                results = done.result()
+                done.result()
             except ModelError:
                 raise
             except SvdError as error:
                 print(f"error: {request.image.name}: {error}", file=sys.stderr)
                 failures += 1
-                continue
-            _save_videos(results, _output_stem(args.output, is_batch, request.image.name), args)
     return 2 if failures else 0
 
 
 def _save_videos(results: list[GenerationResult], stem: Path, args: argparse.Namespace) -> None:
     """Each video of one request: `OUT`, or `OUT-1`, `OUT-2`, ... for variations."""
     frames = "folder" if args.save_frames else None
-    for result in results:
-        video_stem = stem if len(results) == 1 else stem.with_name(f"{stem.name}-{result.settings.variation + 1}")
-        saved = save_generation(result, video_stem, crf=args.crf, frames=frames, guide=args.save_guide)
-        _report(result, saved.video)
+    stems = [
+        stem if len(results) == 1 else stem.with_name(f"{stem.name}-{index + 1}") for index in range(len(results))
+    ]
+    saved = save_generations(results, stems, crf=args.crf, frames=frames, guide=args.save_guide)
+    for result, video in zip(results, saved, strict=True):
+        _report(result, video.video)
 
 
 def _output_folder(output: str | None, is_batch: bool) -> Path:
@@ -275,9 +275,9 @@ def _request(picture: InputImage, args: argparse.Namespace, size: tuple[int, int
     )
 
 
-def _generate_with_bar(pool: EnginePool, request: GenerationRequest) -> list[GenerationResult]:
+def _generate_with_bar(pool: EnginePool, request: GenerationRequest, args: argparse.Namespace, is_batch: bool) -> None:
     """Run one request (its variations) with a progress bar of its denoising steps on stderr, shown once the model
-    is loaded."""
+    is loaded, and save its videos."""
     bars: list[tqdm] = []
 
     def show(update: Progress) -> None:
@@ -290,11 +290,18 @@ def _generate_with_bar(pool: EnginePool, request: GenerationRequest) -> list[Gen
         left = f", {update.eta_seconds:.0f}s left" if update.eta_seconds is not None else ""
         bar.set_postfix_str(update.note or f"{update.stage}{left}")
 
-    try:
-        return pool.make(request, progress=show)
-    finally:
+    def close_bars() -> None:
         for bar in bars:
             bar.close()
+
+    def keep(results: list[GenerationResult]) -> None:
+        close_bars()  # before the lines that report each video
+        _save_videos(results, _output_stem(args.output, is_batch, request.image.name), args)
+
+    try:
+        pool.make(request, keep, progress=show)
+    finally:
+        close_bars()
 
 
 def _report(result: GenerationResult, video: Path) -> None:

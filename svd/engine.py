@@ -21,6 +21,7 @@ from diffusers import StableVideoDiffusionPipeline
 from PIL import Image
 
 from .animate import Animation, animate, out_of_memory
+from .cancel import Cancel
 from .depth import DEFAULT_DEPTH_MODEL, DepthEstimator, resolve_depth_model
 from .device import describe_device, resolve_device
 from .errors import CancelledError, InputError, OutOfMemoryError, SvdError
@@ -218,7 +219,7 @@ class Engine:
         self,
         request: GenerationRequest,
         progress: ProgressCallback | None = None,
-        cancel: threading.Event | None = None,
+        cancel: Cancel | None = None,
     ) -> GenerationResult:
         """The request's one video (`generate_videos` makes a request's variations)."""
         if request.variations != 1:
@@ -229,7 +230,7 @@ class Engine:
         self,
         request: GenerationRequest,
         progress: ProgressCallback | None = None,
-        cancel: threading.Event | None = None,
+        cancel: Cancel | None = None,
     ) -> list[GenerationResult]:
         """The request's videos, one per variation (seed, seed + 1, ...): in one batch, or one after another when
         the batch does not fit in memory."""
@@ -275,7 +276,7 @@ class Engine:
         request: GenerationRequest,
         timings: dict[str, float],
         progress: ProgressCallback | None,
-        cancel: threading.Event | None,
+        cancel: Cancel | None,
     ) -> GenerationResult:
         """Video `index` of `run` (a batch of one or more), extended and finished as its settings say."""
         position = index if len(run.frames) > 1 else 0
@@ -287,7 +288,7 @@ class Engine:
             extended = extend(frames, settings.seed, settings.extend, segment)
             frames, seeds = extended.frames, extended.seeds
             timings["finish_extend"] = time.perf_counter() - started
-        finished = self._finish(frames, settings.fps, settings.finish, progress)
+        finished = self._finish(frames, settings.fps, settings.finish, progress, cancel)
         steps = run.timer.calls["unet"]
         timings.update(camera.timings if camera else {})
         timings.update(run.timer.totals())
@@ -316,20 +317,26 @@ class Engine:
             guide=camera.guide.frames if camera else None,
         )
 
-    def finish(self, frames: np.ndarray, fps: int, options: FinishOptions) -> Finished:
-        """Finish frames made before (interpolate, upscale, loop) without generating; extend needs a generation."""
+    def finish(self, frames: np.ndarray, fps: int, options: FinishOptions, cancel: Cancel | None = None) -> Finished:
+        """Finish frames made before (interpolate, upscale, loop) without generating; extend needs a generation.
+        An upscale or a loop is made as the frames are read: read them while holding this engine."""
         options = check_finish(options)
         if options.extend > 1:
             raise InputError("extend animates new segments, so a finished video cannot be extended", "generate again")
         with self._lock:
-            return self._finish(frames, fps, options, None)
+            return self._finish(frames, fps, options, None, cancel)
 
     def _finish(
-        self, frames: np.ndarray, fps: int, options: FinishOptions, progress: ProgressCallback | None
+        self,
+        frames: np.ndarray,
+        fps: int,
+        options: FinishOptions,
+        progress: ProgressCallback | None,
+        cancel: Cancel | None,
     ) -> Finished:
         if progress is not None and (options.interpolate > 1 or options.upscale != "none" or options.loop != "none"):
             progress(Progress("finishing", 0, 0))
-        return run_finishing(frames, fps, options, self.finishing)
+        return run_finishing(frames, fps, options, self.finishing, cancel)
 
     def _segment(self, pipe, settings, progress, cancel, picture: Image.Image, seed: int, index: int) -> np.ndarray:
         """Segment `index` of an extended video: the same settings from `picture` with `seed`."""
@@ -344,7 +351,7 @@ class Engine:
         settings: GenerationSettings,
         seeds: list[int],
         progress: ProgressCallback | None,
-        cancel: threading.Event | None,
+        cancel: Cancel | None,
         segment: tuple[int, int] = (0, 1),
     ) -> Animation:
         try:

@@ -1,22 +1,18 @@
-"""The other formats a video can be written in beside the MP4, each by imageio-ffmpeg's bundled ffmpeg: WebM (VP9),
-GIF (one palette made for the clip, at most GIF_MAX_WIDTH wide) and animated WebP. Like the MP4, each file appears
-only once it is complete."""
+"""The formats a video is written in, each by the bundled ffmpeg: H.264 MP4 (always), WebM (VP9), GIF (one palette
+made for the clip, at most GIF_MAX_WIDTH wide) and animated WebP."""
 
 from __future__ import annotations
-
-import subprocess
-from pathlib import Path
-
-import imageio_ffmpeg
-import numpy as np
-
-from .files import atomic_path
-from .video import encoder_error, write_mp4
 
 GIF_MAX_WIDTH = 640
 """GIFs are big: wider clips are scaled down to this (Lanczos), keeping their aspect."""
 
-_OUTPUT_OPTIONS = {
+_TO_BT709 = (
+    "scale=out_color_matrix=bt709:out_range=tv,"
+    "setparams=colorspace=bt709:color_primaries=bt709:color_trc=bt709:range=tv"
+)
+"""Convert with the BT.709 matrix and say so in the stream, so browsers show the colours that were generated."""
+
+_OTHER_OPTIONS = {
     "webm": ["-c:v", "libvpx-vp9", "-crf", "32", "-b:v", "0", "-row-mt", "1", "-pix_fmt", "yuv420p"],
     "gif": [
         "-vf",
@@ -30,20 +26,11 @@ _OUTPUT_OPTIONS = {
 at quality 85. GIF and WebP loop forever, as clips shared as pictures are expected to."""
 
 
-def write_video(frames: np.ndarray, stem: Path, fps: int, name: str) -> Path:
-    """Write (frames, height, width, 3) uint8 RGB as `stem.<name>` (mp4, webm, gif or webp); returns its path."""
-    path = stem.with_name(f"{stem.name}.{name}")
+def output_options(name: str, crf: int) -> list[str]:
+    """ffmpeg's output options for format `name` (mp4, webm, gif or webp); `crf` is the MP4's quality."""
     if name == "mp4":
-        write_mp4(frames, path, fps=fps)
-        return path
-    _, height, width, _ = frames.shape
-    with atomic_path(path) as temporary:
-        command = [
-            imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-nostdin", "-loglevel", "error",
-            "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", str(fps), "-i", "-",
-            "-an", *_OUTPUT_OPTIONS[name], "-f", name, str(temporary),
+        return [
+            "-an", "-c:v", "libx264", "-crf", str(crf), "-preset", "medium", "-vf", _TO_BT709, "-pix_fmt", "yuv420p",
+            "-movflags", "+faststart", "-f", "mp4",
         ]  # fmt: skip
-        encoder = subprocess.run(command, input=np.ascontiguousarray(frames).tobytes(), capture_output=True)
-        if encoder.returncode != 0 or not temporary.is_file() or temporary.stat().st_size == 0:
-            raise encoder_error(encoder.stderr.decode(errors="replace"), path.parent)
-    return path
+    return ["-an", *_OTHER_OPTIONS[name], "-f", name]

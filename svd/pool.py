@@ -10,15 +10,20 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 import torch
 
+from .cancel import Cancel
 from .engine import Engine, ProgressCallback
 from .errors import InputError
 from .request import GenerationRequest
 from .results import EngineStatus, GenerationResult
 from .settings import Settings
 from .speed import parse_speed
+
+Kept = TypeVar("Kept")
+"""What a caller of `make` keeps of the videos (their saved files)."""
 
 STATE_ORDER = ("failed", "downloading", "loading", "idle", "ready")
 """The pool's status is its engines' worst: a failure shows first, then a download, a load, then an engine idle."""
@@ -110,15 +115,17 @@ class EnginePool:
     def make(
         self,
         request: GenerationRequest,
+        keep: Callable[[list[GenerationResult]], Kept],
         progress: ProgressCallback | None = None,
-        cancel: threading.Event | None = None,
+        cancel: Cancel | None = None,
         waiting: Callable[[EngineStatus], None] | None = None,
-    ) -> list[GenerationResult]:
-        """The request's videos, on the first engine free; `waiting(status)` is told while its model downloads or
-        loads."""
+    ) -> Kept:
+        """The request's videos, on the first engine free, handed to `keep` (which saves them) while that engine is
+        still held: an upscaled video's frames are made on it as they are written. `waiting(status)` is told
+        while its model downloads or loads."""
         with self.engine() as engine:
             while engine.status.state in ("downloading", "loading"):
                 if waiting is not None:
                     waiting(engine.status)
                 time.sleep(0.5)
-            return engine.generate_videos(request, progress=progress, cancel=cancel)
+            return keep(engine.generate_videos(request, progress=progress, cancel=cancel))

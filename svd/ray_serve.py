@@ -15,11 +15,16 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+
+from .cancel import Cancel
 from .engine import Engine, ProgressCallback
 from .errors import CancelledError, ModelError, SvdError, first_line
 from .logs import setup_logging
+from .pool import Kept
 from .request import GenerationRequest
 from .results import EngineStatus, GenerationResult
 
@@ -66,7 +71,9 @@ class VideoMaker:
         self.engine.load()
 
     def make(self, request: GenerationRequest) -> list[GenerationResult]:
-        return self.engine.generate_videos(request)
+        """The videos, their frames made whole to travel back (an upscale's are made on demand, on this GPU)."""
+        results = self.engine.generate_videos(request)
+        return [replace(result, frames=np.asarray(result.frames)) for result in results]
 
     def check_health(self) -> None:
         """Ray Serve's health check: a replica whose model failed is replaced."""
@@ -127,11 +134,18 @@ class RayBackend:
     def make(
         self,
         request: GenerationRequest,
+        keep: Callable[[list[GenerationResult]], Kept],
         progress: ProgressCallback | None = None,
-        cancel: threading.Event | None = None,
+        cancel: Cancel | None = None,
         waiting: Callable[[EngineStatus], None] | None = None,
+    ) -> Kept:
+        """The request's videos from a replica, handed to `keep` here; waited for in short steps so that a cancel
+        reaches Ray at once."""
+        return keep(self._made(request, cancel, waiting))
+
+    def _made(
+        self, request: GenerationRequest, cancel: Cancel | None, waiting: Callable[[EngineStatus], None] | None
     ) -> list[GenerationResult]:
-        """The request's videos from a replica, waited for in short steps so that a cancel reaches Ray at once."""
         with self._count_lock:
             self._in_flight += 1
         try:

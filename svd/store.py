@@ -1,14 +1,16 @@
-"""The output store: each generation is `<stem>.mp4` plus the input picture, a poster frame, optionally PNG frames,
-and last a `<stem>.json` sidecar that names every one of those files.
+"""The output store: each generation is `<stem>.mp4` plus its other formats, the input picture, a poster frame,
+optionally PNG frames, and a `<stem>.json` sidecar that names every one of those files.
 
-The sidecar is written last, so a sidecar always describes a complete generation (but for a zip of PNG frames left to
-a background thread, which appears when done); the history (`svd.history`) is the list of sidecars, and finds each
-file by the name its sidecar gives, never by deriving it again.
+All of a generation's files are written under temporary names and renamed together, the sidecar last, so a sidecar
+always describes a complete generation (but for a zip of PNG frames left to a background thread, which appears when
+done); the history (`svd.history`) is the list of sidecars, and finds each file by the name its sidecar gives, never
+by deriving it again.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import platform
 import re
@@ -23,15 +25,15 @@ import diffusers
 import numpy as np
 import torch
 import transformers
-from PIL import Image
 
 from . import __version__
-from .files import atomic_path, write_json
+from .cancel import Cancel, stop_if_cancelled
+from .files import PendingFiles
 from .finish.options import FORMATS
-from .formats import write_video
+from .frames import stage_seconds
 from .image import InputImage
 from .results import GenerationResult
-from .video import DEFAULT_CRF, write_mp4, write_png_frames, write_png_zip
+from .video import DEFAULT_CRF, Encoded, FrameSink, PngFolder, PngZip, Poster, write_frames, write_png_zip
 
 logger = logging.getLogger("svd")
 
@@ -41,13 +43,14 @@ FIRST_FRAME_SUFFIX = "_first_frame"
 """The input picture of a text-to-video run: the first frame made from the prompt."""
 POSTER_SUFFIX = "_poster.jpg"
 GUIDE_SUFFIX = "_guide.mp4"
-POSTER_SIZE = (480, 480)
 ZIP_WRITER = "svd-frames-zip"
 """The name of the threads that write frame zips after the rest of a video is saved."""
 BROWSER_FORMATS = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp"}
 """Input pictures in these formats are kept as they came (a browser shows them); others are kept as PNG."""
 
 FramesFormat = Literal["folder", "zip"]
+FORMAT_KEYS = {name: "video" if name == "mp4" else name for name in FORMATS}
+"""The sidecar key that names each format's file."""
 
 
 @dataclass(frozen=True)
@@ -68,53 +71,101 @@ def save_generation(
     frames: FramesFormat | None = None,
     guide: bool = False,
     frames_later: bool = False,
+    cancel: Cancel | None = None,
 ) -> SavedGeneration:
-    """Write the MP4 and the other formats asked for, the input picture, a poster, the PNG frames if asked (a folder
-    or a zip), the camera's guide video if asked and, last, the sidecar; each appears only when complete.
+    """Write the MP4 and the other formats asked for, the PNG frames if asked (a folder or a zip), the input picture,
+    a poster, the camera's guide video if asked and the sidecar. All of them are written under temporary names in one
+    pass over the frames and renamed together at the end, the sidecar last: a failed or cancelled save leaves none.
 
     `frames_later`: the zip of PNG frames is written by a background thread once the rest is saved, so the video
-    is there without waiting for it (zipping 25 frames of 1024x576 takes longer than encoding the MP4)."""
-    video = _beside(stem, ".mp4")
+    is there without waiting for it (zipping 25 frames of 1024x576 takes longer than encoding the MP4). Frames made
+    on demand (an upscaled video) go into the zip in the same pass instead, so they are never all in memory."""
+    return save_generations([result], [stem], crf, frames, guide, frames_later, cancel)[0]
+
+
+def save_generations(
+    results: list[GenerationResult],
+    stems: list[Path],
+    crf: int = DEFAULT_CRF,
+    frames: FramesFormat | None = None,
+    guide: bool = False,
+    frames_later: bool = False,
+    cancel: Cancel | None = None,
+) -> list[SavedGeneration]:
+    """The videos of one run (its variations), each saved as `save_generation` saves one, and all renamed at the
+    end together: if one fails or the run is cancelled, none of them is kept."""
+    with PendingFiles(stems[0].parent) as pending:
+        written = [
+            _write(result, stem, pending, crf, frames, guide, frames_later, cancel)
+            for result, stem in zip(results, stems, strict=True)
+        ]
+        stop_if_cancelled(cancel, "the video was saved")
+        pending.commit()
+    for saved, zip_later in written:
+        if zip_later is None:
+            saved.frames_written.set()
+        else:
+            writing = (zip_later, saved.frames, saved.frames_written)
+            threading.Thread(target=_write_zip, args=writing, name=ZIP_WRITER, daemon=True).start()
+    return [saved for saved, _ in written]
+
+
+def _write(
+    result: GenerationResult,
+    stem: Path,
+    pending: PendingFiles,
+    crf: int,
+    frames: FramesFormat | None,
+    guide: bool,
+    frames_later: bool,
+    cancel: Cancel | None,
+) -> tuple[SavedGeneration, np.ndarray | None]:
+    """Write one generation's files under `pending`'s temporary names; returns it, and the frames to zip later."""
     fps = result.video_fps or result.settings.fps
-    started = time.perf_counter()
-    write_mp4(result.frames, video, fps=fps, crf=crf)
-    timings = {**result.timings, "video_encode": time.perf_counter() - started}
-    formats: dict[str, Path | None] = {}
-    for name in result.settings.formats:
-        if name != "mp4":
-            started = time.perf_counter()
-            formats[name] = write_video(result.frames, stem, fps, name)
-            timings[f"{name}_encode"] = time.perf_counter() - started
-    frames_path = None
+    _, height, width, _ = result.frames.shape
+    later = frames == "zip" and frames_later and isinstance(result.frames, np.ndarray)
+    paths = {name: _beside(stem, f".{name}") for name in result.settings.formats}
+    sinks: list[FrameSink] = [
+        Encoded(pending.temporary(path), name, width, height, fps, crf) for name, path in paths.items()
+    ]
+    frames_path = _frames_path(stem, frames)
     if frames == "folder":
-        frames_path = _beside(stem, FRAMES_SUFFIX)
-        write_png_frames(result.frames, frames_path)
-    elif frames == "zip":
-        frames_path = _beside(stem, FRAMES_SUFFIX + ".zip")
-        if not frames_later:
-            write_png_zip(result.frames, frames_path)
+        sinks.append(PngFolder(pending.temporary(frames_path)))  # type: ignore[arg-type]
+    elif frames == "zip" and not later:
+        sinks.append(PngZip(pending.temporary(frames_path)))  # type: ignore[arg-type]
+    poster = _beside(stem, POSTER_SUFFIX)
+    sinks.append(Poster(pending.temporary(poster)))
+    started = time.perf_counter()
+    write_frames(result.frames, sinks, cancel)
+    made = stage_seconds(result.frames)
+    timings = {**result.timings, "video_encode": time.perf_counter() - started - sum(made.values())}
+    for stage, seconds in made.items():
+        timings[stage] = timings.get(stage, 0.0) + seconds
     from_text = result.settings.prompt is not None
-    picture = write_input_picture(result.input, stem, FIRST_FRAME_SUFFIX if from_text else INPUT_SUFFIX)
-    poster = write_poster(result.frames[0], _beside(stem, POSTER_SUFFIX))
-    guide_path = None
-    if guide and result.guide is not None:
-        guide_path = _beside(stem, GUIDE_SUFFIX)
-        write_mp4(result.guide, guide_path, fps=result.settings.fps, crf=crf)
+    picture = write_input_picture(result.input, stem, FIRST_FRAME_SUFFIX if from_text else INPUT_SUFFIX, pending)
+    guide_path = _beside(stem, GUIDE_SUFFIX) if guide and result.guide is not None else None
+    if guide_path is not None:
+        guide_height, guide_width = result.guide.shape[1:3]  # type: ignore[union-attr]
+        encoder = Encoded(pending.temporary(guide_path), "mp4", guide_width, guide_height, result.settings.fps, crf)
+        write_frames(result.guide, [encoder], cancel)  # type: ignore[arg-type]
     timings["total"] = sum(value for key, value in timings.items() if _counts_to_total(key))
-    files = {"video": video, **formats, "frames": frames_path, "input_picture": picture, "poster": poster}
-    files["guide"] = guide_path
+    files = {**{FORMAT_KEYS[name]: path for name, path in paths.items()}, "frames": frames_path}
+    files |= {"input_picture": picture, "poster": poster, "guide": guide_path}
     if from_text:
         files["first_frame"] = picture
     record = sidecar_record(result, files, crf, timings)
     sidecar = _beside(stem, ".json")
-    write_json(sidecar, record)
-    saved = SavedGeneration(video=video, sidecar=sidecar, frames=frames_path, picture=picture, record=record)
-    if frames == "zip" and frames_later:
-        writing = (result.frames, frames_path, saved.frames_written)
-        threading.Thread(target=_write_zip, args=writing, name=ZIP_WRITER, daemon=True).start()
-    else:
-        saved.frames_written.set()
-    return saved
+    pending.temporary(sidecar).write_text(json.dumps(record, indent=2) + "\n")
+    saved = SavedGeneration(_beside(stem, ".mp4"), sidecar, frames_path, picture, record)
+    return saved, result.frames if later else None  # type: ignore[return-value]
+
+
+def _frames_path(stem: Path, frames: FramesFormat | None) -> Path | None:
+    if frames == "folder":
+        return _beside(stem, FRAMES_SUFFIX)
+    if frames == "zip":
+        return _beside(stem, FRAMES_SUFFIX + ".zip")
+    return None
 
 
 def wait_for_background_writes(timeout: float) -> None:
@@ -134,29 +185,21 @@ def _write_zip(frames: np.ndarray, path: Path, written: threading.Event) -> None
         written.set()
 
 
-_TOTAL_STAGES = ("load", "pipeline", "video_encode", *(f"{name}_encode" for name in FORMATS))
-"""The stages that add up to the time the user waited, with every `finish_` stage."""
+_TOTAL_STAGES = ("load", "pipeline", "video_encode")
+"""The stages that add up to the time the user waited, with every `finish_` stage (`video_encode` is the one pass
+that writes every format and the frames)."""
 
 
-def write_input_picture(picture: InputImage, stem: Path, name: str = INPUT_SUFFIX) -> Path:
+def write_input_picture(picture: InputImage, stem: Path, name: str, pending: PendingFiles) -> Path:
     """Keep the picture a generation started from, so it can be reused: its own file when a browser can show it,
     else a PNG of the upright sRGB picture the model saw."""
     suffix = BROWSER_FORMATS.get(picture.format or "")
     path = _beside(stem, name + (suffix or ".png"))
-    with atomic_path(path) as temporary:
-        if suffix:
-            temporary.write_bytes(picture.data)
-        else:
-            picture.image.save(temporary, format="PNG")
-    return path
-
-
-def write_poster(frame: np.ndarray, path: Path) -> Path:
-    """A small JPEG of a frame, for the history's gallery."""
-    poster = Image.fromarray(frame)
-    poster.thumbnail(POSTER_SIZE)
-    with atomic_path(path) as temporary:
-        poster.save(temporary, format="JPEG", quality=85)
+    temporary = pending.temporary(path)
+    if suffix:
+        temporary.write_bytes(picture.data)
+    else:
+        picture.image.save(temporary, format="PNG")
     return path
 
 

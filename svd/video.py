@@ -1,86 +1,195 @@
-"""Frames to files: H.264 MP4 through imageio-ffmpeg's bundled ffmpeg (no system ffmpeg needed), and PNG frames."""
+"""Frames to files in one pass: every file of a video (the MP4, its other formats, its PNG frames) takes each frame as
+it comes, so a frame is made once (an upscaled one too) and only a few are ever in memory.
+
+Each file is written where it is told (a temporary path of the store's); a failed encode raises `OutputError`, a
+cancel `CancelledError`, and then every file of the pass is stopped.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import io
-import subprocess
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Protocol
 
-import imageio_ffmpeg
 import numpy as np
 from PIL import Image
 
+from .cancel import Cancel, stop_if_cancelled
 from .errors import OutputError
+from .ffmpeg import FfmpegPipe, raw_input
 from .files import atomic_path, disk_full
+from .formats import output_options
+from .frames import Frames
 
+POSTER_SIZE = (480, 480)
 DEFAULT_CRF = 18
 """x264 constant rate factor: 0 is lossless, 18 is visually lossless, 23 is ffmpeg's default."""
 
-_TO_BT709 = (
-    "scale=out_color_matrix=bt709:out_range=tv,"
-    "setparams=colorspace=bt709:color_primaries=bt709:color_trc=bt709:range=tv"
-)
-"""Convert with the BT.709 matrix and say so in the stream, so browsers show the colours that were generated."""
+
+class FrameSink(Protocol):
+    """A file that takes a video's frames one at a time."""
+
+    def write(self, frame: np.ndarray) -> None: ...
+
+    def close(self) -> None:
+        """Complete the file, or raise `OutputError`."""
+
+    def abort(self) -> None:
+        """Stop without completing the file (the caller removes it)."""
 
 
-def write_mp4(frames: np.ndarray, path: Path, fps: int, crf: int = DEFAULT_CRF) -> None:
-    """Encode (frames, height, width, 3) uint8 RGB as H.264 yuv420p with the index first (`+faststart`).
+class Encoded:
+    """A video file in format `name` (mp4, webm, gif, webp) made by ffmpeg at `path`."""
 
-    The bundled ffmpeg runs directly rather than through imageio-ffmpeg's frame writer, which ignores ffmpeg's exit
-    status: a failed encode (a full disk while writing the trailer) must fail here, before the rename."""
+    def __init__(self, path: Path, name: str, width: int, height: int, fps: float, crf: int = DEFAULT_CRF):
+        if width % 2 or height % 2:
+            raise ValueError(f"video sides must be even: {width}x{height}")
+        self.path = path
+        self.name = name
+        self.pipe = FfmpegPipe([*raw_input(width, height, fps), *output_options(name, crf), str(path)])
+
+    def write(self, frame: np.ndarray) -> None:
+        self.pipe.write(frame)
+
+    def close(self) -> None:
+        status, said = self.pipe.finish()
+        if status != 0 or not _complete(self.path, self.name):
+            raise encoder_error(said, self.path)
+
+    def abort(self) -> None:
+        self.pipe.kill()
+
+
+class PngZip:
+    """The lossless frames as `0000.png`, `0001.png`, ... in one zip (stored: PNG is compressed already)."""
+
+    def __init__(self, path: Path):
+        self.archive = zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED)
+        self.count = 0
+
+    def write(self, frame: np.ndarray) -> None:
+        self.archive.writestr(f"{self.count:04d}.png", png_bytes(frame))
+        self.count += 1
+
+    def close(self) -> None:
+        self.archive.close()
+
+    def abort(self) -> None:
+        with contextlib.suppress(OSError):  # the file is removed anyway; the error that stopped it is the one to tell
+            self.archive.close()
+
+
+class PngFolder:
+    """The lossless frames as `0000.png`, `0001.png`, ... in a folder."""
+
+    def __init__(self, path: Path):
+        path.mkdir()
+        self.path = path
+        self.count = 0
+
+    def write(self, frame: np.ndarray) -> None:
+        (self.path / f"{self.count:04d}.png").write_bytes(png_bytes(frame))
+        self.count += 1
+
+    def close(self) -> None:
+        pass
+
+    def abort(self) -> None:
+        pass
+
+
+class Poster:
+    """A small JPEG of the first frame, for the history's gallery (a sink that keeps only the first frame)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.written = False
+
+    def write(self, frame: np.ndarray) -> None:
+        if not self.written:
+            poster = Image.fromarray(frame)
+            poster.thumbnail(POSTER_SIZE)
+            poster.save(self.path, format="JPEG", quality=85)
+            self.written = True
+
+    def close(self) -> None:
+        pass
+
+    def abort(self) -> None:
+        pass
+
+
+def write_frames(frames: Frames, sinks: list[FrameSink], cancel: Cancel | None = None) -> None:
+    """Give every frame to every sink, in order, then complete them; on any failure or a cancel, stop them all."""
+    try:
+        for index in range(len(frames)):
+            stop_if_cancelled(cancel, "the video was written")
+            frame = frames[index]
+            for sink in sinks:
+                sink.write(frame)
+        for sink in sinks:
+            sink.close()
+    except BaseException:
+        for sink in sinks:
+            sink.abort()
+        raise
+
+
+def write_video(frames: Frames, stem: Path, fps: float, name: str, crf: int = DEFAULT_CRF) -> Path:
+    """Write one video file on its own, `stem.<name>` (mp4, webm, gif or webp); it appears once complete."""
+    path = stem.with_name(f"{stem.name}.{name}")
+    _write_one(frames, path, name, fps, crf)
+    return path
+
+
+def write_mp4(frames: Frames, path: Path, fps: float, crf: int = DEFAULT_CRF) -> None:
+    """Encode (frames, height, width, 3) uint8 RGB as H.264 yuv420p with the index first (`+faststart`)."""
+    _write_one(frames, path, "mp4", fps, crf)
+
+
+def _write_one(frames: Frames, path: Path, name: str, fps: float, crf: int) -> None:
     count, height, width, channels = frames.shape
-    if channels != 3 or frames.dtype != np.uint8 or count == 0 or width % 2 or height % 2:
-        raise ValueError(f"expected (frames, even height, even width, 3) uint8 frames: {frames.shape} {frames.dtype}")
+    if channels != 3 or count == 0 or (isinstance(frames, np.ndarray) and frames.dtype != np.uint8):
+        raise ValueError(f"expected (frames, height, width, 3) uint8 frames, not {frames.shape}")
     with atomic_path(path) as temporary:
-        command = [
-            imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-nostdin", "-loglevel", "error",
-            "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", str(fps), "-i", "-",
-            "-an", "-c:v", "libx264", "-crf", str(crf), "-preset", "medium",
-            "-vf", _TO_BT709, "-pix_fmt", "yuv420p", "-movflags", "+faststart",
-            str(temporary),
-        ]  # fmt: skip
-        encoder = subprocess.run(command, input=np.ascontiguousarray(frames).tobytes(), capture_output=True)
-        if encoder.returncode != 0 or not _looks_like_mp4(temporary):
-            raise encoder_error(encoder.stderr.decode(errors="replace"), path.parent)
+        write_frames(frames, [Encoded(temporary, name, width, height, fps, crf)])
 
 
-def _looks_like_mp4(path: Path) -> bool:
-    """A complete faststart MP4 begins with its `ftyp` box and has the `moov` index right after it."""
+def write_png_zip(frames: Frames, path: Path) -> None:
+    with atomic_path(path) as temporary:
+        write_frames(frames, [PngZip(temporary)])
+
+
+def write_png_frames(frames: Frames, folder: Path) -> None:
+    with atomic_path(folder) as temporary:
+        write_frames(frames, [PngFolder(temporary)])
+
+
+def png_bytes(frame: np.ndarray) -> bytes:
+    """A frame as PNG (fast compression: the pixels are exact whatever the level)."""
+    buffer = io.BytesIO()
+    Image.fromarray(frame).save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def _complete(path: Path, name: str) -> bool:
+    """The file is there and not empty; a faststart MP4 also begins with its `ftyp` box and its `moov` index."""
     try:
         with path.open("rb") as file:
             head = file.read(4096)
     except OSError:
         return False
-    return head[4:8] == b"ftyp" and b"moov" in head
+    if name == "mp4":
+        return head[4:8] == b"ftyp" and b"moov" in head
+    return bool(head)
 
 
-def encoder_error(stderr: str, folder: Path) -> OutputError:
+def encoder_error(stderr: str, path: Path) -> OutputError:
+    """What a failed encode of `path` means to the user, in words that name no folder of the server."""
     if "No space left on device" in stderr or "Disk quota exceeded" in stderr:
-        return disk_full(folder)
+        return disk_full()
     reason = next((line for line in reversed(stderr.splitlines()) if line.strip()), "no output")
-    return OutputError(f"ffmpeg could not write the video in {folder} ({reason.strip()})", "check the output folder")
-
-
-def write_png_frames(frames: np.ndarray, folder: Path) -> None:
-    """Write lossless frames as `folder/0000.png`, `0001.png`, ...; the folder appears only when complete."""
-    with atomic_path(folder) as temporary:
-        temporary.mkdir()
-        for name, data in png_frames(frames):
-            (temporary / name).write_bytes(data)
-
-
-def write_png_zip(frames: np.ndarray, path: Path) -> None:
-    """Write lossless frames as `0000.png`, `0001.png`, ... inside one zip file (stored: PNG is compressed already)."""
-    with atomic_path(path) as temporary, zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_STORED) as archive:
-        for name, data in png_frames(frames):
-            archive.writestr(name, data)
-
-
-def png_frames(frames: np.ndarray) -> Iterator[tuple[str, bytes]]:
-    """Each frame as a numbered PNG (fast compression: the pixels are exact whatever the level)."""
-    for index, frame in enumerate(frames):
-        buffer = io.BytesIO()
-        Image.fromarray(frame).save(buffer, format="PNG", compress_level=1)
-        yield f"{index:04d}.png", buffer.getvalue()
+    reason = reason.strip().replace(str(path), path.suffix[1:] + " file")
+    return OutputError(f"ffmpeg could not write the {path.suffix[1:]} video ({reason})", "check the output folder")

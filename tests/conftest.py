@@ -143,17 +143,17 @@ def server(tiny_model, tiny_depth_model, tiny_text_model, tiny_rife, tiny_upscal
 
 @pytest.fixture(scope="session")
 def auth_server(tiny_model, tmp_path_factory):
-    """`webui.py` with a login, shared by the login tests. Its output folder holds what a crash left behind: a stale
-    temporary video and sidecar, and a fresh one that a running process may still be writing."""
+    """`webui.py` with logins, shared by the login tests. Its output folder holds what a killed server left behind:
+    temporary files (one of them fresh) and a video renamed into place before its sidecar was written."""
     folder = tmp_path_factory.mktemp("webui-auth")
     outputs = folder / "outputs"
     outputs.mkdir()
-    for name in (".old.0a1b2c3d.partial.mp4", ".old.0a1b2c3d.partial.json", ".new.4e5f6a7b.partial.mp4"):
+    for name in (".old.0a1b2c3d.partial.mp4", ".old.0a1b2c3d.partial.zip", ".new.4e5f6a7b.partial.mp4"):
         (outputs / name).write_bytes(b"half written")
     hour_ago = time.time() - 3600
-    for name in (".old.0a1b2c3d.partial.mp4", ".old.0a1b2c3d.partial.json"):
-        os.utime(outputs / name, (hour_ago, hour_ago))
-    running = start_server(folder, SVD_MODEL=str(tiny_model), SVD_AUTH="alice:wonderland")
+    os.utime(outputs / ".old.0a1b2c3d.partial.mp4", (hour_ago, hour_ago))
+    (outputs / "20261205-101500-lost.mp4").write_bytes(b"a video whose sidecar never came")
+    running = start_server(folder, SVD_MODEL=str(tiny_model), SVD_AUTH="alice:wonderland,bob:builder")
     running.wait_for_model()
     yield running
     running.stop()

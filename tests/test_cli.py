@@ -196,8 +196,11 @@ def test_an_output_folder_that_cannot_be_written_stops_before_the_model_loads(ti
         patch.object(Engine, "load", lambda self, *args: loads.append(args) or engine_load(self, *args)),
     ):
         for output, message in (
-            (f"{REPO_ROOT / 'README.md'}/clip", "README.md is not a folder (a file is in the way): choose another"),
-            (f"{folder}/clip", f"the output folder {folder} cannot be written"),
+            (
+                f"{REPO_ROOT / 'README.md'}/clip",
+                "the output folder is not a folder (a file is in the way): choose another",
+            ),
+            (f"{folder}/clip", "the output folder cannot be written"),
         ):
             code = main(["generate", str(picture), "--model", str(tiny_model), "-o", output, *QUICK])
             err = capsys.readouterr().err

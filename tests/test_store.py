@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import json
 import os
-import time
+import subprocess
+import sys
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from conftest import write_picture
+from conftest import REPO_ROOT, write_picture
 from mounts import fill, read_only, tmpfs
 from PIL import Image
 
 from svd.errors import OutputError
-from svd.files import check_output_folder, remove_stale_partials
+from svd.files import PendingFiles, check_output_folder, remove_leftovers
 from svd.history import delete_generation, list_history, output_file
 from svd.image import load_image
 from svd.request import GenerationSettings
@@ -120,8 +121,9 @@ def test_a_full_disk_leaves_nothing_half_written_and_recovers_once_space_is_free
         filler = fill(folder, leave_bytes=4096)
         with pytest.raises(OutputError) as caught:
             save_generation(result(input_picture, frames=6), folder / "clip", frames="zip")
-        assert str(caught.value).startswith(f"the disk is full: free space in {folder}")
-        assert sorted(path.name for path in folder.iterdir()) == ["filler.bin"]  # no file under its final name
+        assert str(caught.value).startswith("the disk is full: free space in the output folder")
+        assert str(folder) not in str(caught.value)
+        assert sorted(path.name for path in folder.iterdir()) == ["filler.bin"]  # no file under any name
         with pytest.raises(OutputError, match="the disk is full"):
             check_output_folder(folder)  # and the next request is refused before any work
         filler.unlink()
@@ -129,27 +131,71 @@ def test_a_full_disk_leaves_nothing_half_written_and_recovers_once_space_is_free
         assert saved.video.is_file() and saved.sidecar.is_file()
 
 
+def test_a_job_bigger_than_the_free_space_is_refused_before_any_work(tmp_path):
+    with tmpfs(tmp_path / "small", size_kb=96 * 1024) as folder:
+        check_output_folder(folder, needed_bytes=16 * 1024**2)
+        with pytest.raises(OutputError, match=r"the disk is full: .*this needs about 1,088 MB"):
+            check_output_folder(folder, needed_bytes=1024**3)
+
+
+def test_a_folder_that_turns_read_only_mid_save_gets_its_own_message(tmp_path):
+    """The remount lands once the files are written, before they are renamed: the clean-up's own failures (it cannot
+    remove them either) must not hide the cause."""
+    with tmpfs(tmp_path / "remounted", size_kb=1024) as folder:
+        with pytest.raises(OutputError) as caught, PendingFiles(folder) as pending:
+            pending.temporary(folder / "clip.mp4").write_bytes(b"video")
+            pending.temporary(folder / "clip.json").write_bytes(b"{}")
+            subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
+            pending.commit()
+        assert str(caught.value).startswith("the output folder cannot be written (Read-only file system)")
+        assert not [path for path in folder.iterdir() if not path.name.startswith(".")]
+        subprocess.run(["mount", "-o", "remount,rw", str(folder)], check=True)
+        assert len(remove_leftovers(folder)) == 2 and list(folder.iterdir()) == []  # the next start clears them
+
+
 def test_an_unwritable_output_folder_is_found_before_any_work(tmp_path):
     (tmp_path / "a-file").write_text("")
     with pytest.raises(OutputError, match="is not a folder"):
         check_output_folder(tmp_path / "a-file" / "clip")
     with read_only(tmp_path / "read-only") as folder:
-        expected = rf"the output folder {folder} cannot be written \((Read-only|Permission)"
-        with pytest.raises(OutputError, match=expected):
+        with pytest.raises(OutputError, match=r"the output folder cannot be written \((Read-only|Permission)"):
             check_output_folder(folder)
     assert not any(path.name.startswith(".") for path in tmp_path.iterdir())
 
 
-def test_stale_partials_are_removed_and_fresh_ones_kept(tmp_path):
-    stale = tmp_path / ".clip.0a1b2c3d.partial.mp4"
-    stale_folder = tmp_path / ".clip_frames.0a1b2c3d.partial"
-    fresh = tmp_path / ".other.4e5f6a7b.partial.json"
-    for path in (stale, fresh):
-        path.write_bytes(b"x")
-    stale_folder.mkdir()
-    (stale_folder / "0000.png").write_bytes(b"x")
-    hour_ago = time.time() - 3600
-    for path in (stale, stale_folder):
-        os.utime(path, (hour_ago, hour_ago))
-    assert sorted(path.name for path in remove_stale_partials(tmp_path)) == sorted([stale.name, stale_folder.name])
-    assert fresh.exists() and not stale.exists() and not stale_folder.exists()
+def test_what_a_crash_left_is_removed_at_start_unless_another_process_is_writing(tmp_path, input_picture):
+    kept = save_generation(result(input_picture), tmp_path / "20261205-101500-kept", frames="zip")
+    partial = tmp_path / ".clip.0a1b2c3d.partial.mp4"  # fresh: a crash a moment ago
+    partial_folder = tmp_path / ".clip_frames.0a1b2c3d.partial"
+    partial.write_bytes(b"x")
+    partial_folder.mkdir()
+    (partial_folder / "0000.png").write_bytes(b"x")
+    orphans = ["20261205-101600-lost.mp4", "20261205-101600-lost_poster.jpg", "20261205-101600-lost_frames.zip"]
+    for name in orphans:  # renamed before a crash, with no sidecar after them
+        (tmp_path / name).write_bytes(b"x")
+    mine = tmp_path / "holiday.mp4"  # not a name the studio gives
+    mine.write_bytes(b"x")
+    writer = subprocess.Popen(  # another process in the middle of a save
+        [sys.executable, "-c", HOLD_LOCK, str(tmp_path)], stdout=subprocess.PIPE, text=True, cwd=REPO_ROOT
+    )
+    try:
+        assert writer.stdout.readline().strip() == "holding"
+        assert remove_leftovers(tmp_path) is None and partial.exists()
+    finally:
+        writer.kill()
+        writer.wait()
+    removed = remove_leftovers(tmp_path)
+    assert sorted(path.name for path in removed) == sorted([partial.name, partial_folder.name, *orphans])
+    kept_files = [kept.record[key] for key in ("video", "frames", "input_picture", "poster")]
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted([mine.name, kept.sidecar.name, *kept_files])
+
+
+HOLD_LOCK = """
+import sys, time
+from pathlib import Path
+from svd.files import PendingFiles
+with PendingFiles(Path(sys.argv[1])):
+    print("holding", flush=True)
+    time.sleep(60)
+"""
+"""A process that holds an output folder as a save does, until it is killed."""

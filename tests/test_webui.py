@@ -246,7 +246,8 @@ def test_a_full_disk_is_said_before_any_work_and_the_server_recovers(client, ser
         filler = fill(server.output_dir, leave_bytes=1024 * 1024)
         started = time.monotonic()
         message = call_error(client, handle_file(str(picture)), frames=2, steps=1)
-        assert message == f"the disk is full: free space in {server.output_dir} (at least 64 MB)"
+        assert message.startswith("the disk is full: free space in the output folder (this needs about")
+        assert str(server.output_dir) not in message
         assert time.monotonic() - started < 10  # refused before any GPU work
         status, ready = readiness(server.url)
         assert (status, ready["output"], ready["model"]) == (503, "failed", "ready")
@@ -260,7 +261,7 @@ def test_a_full_disk_is_said_before_any_work_and_the_server_recovers(client, ser
 def test_a_read_only_output_folder_is_said_before_any_work(client, server, picture):
     with read_only(server.output_dir):
         message = call_error(client, handle_file(str(picture)), frames=2, steps=1)
-        assert message.startswith(f"the output folder {server.output_dir} cannot be written")
+        assert message.startswith("the output folder cannot be written (Read-only file system)")
         assert readiness(server.url)[0] == 503
     assert readiness(server.url)[0] == 200
 
@@ -303,10 +304,12 @@ def test_page_is_up_before_the_model_and_generate_waits_for_the_download(tiny_mo
         hub.delay = 0.0
 
 
-def test_stale_leftovers_are_cleaned_at_start_and_fresh_ones_kept(auth_server):
-    left = sorted(path.name for path in auth_server.output_dir.iterdir())
-    assert left == [".new.4e5f6a7b.partial.mp4"]
-    assert "removed .old.0a1b2c3d.partial.mp4, left half-written by an earlier run" in auth_server.log.read_text()
+def test_what_a_killed_server_left_is_cleaned_at_start(auth_server):
+    left = {".old.0a1b2c3d.partial.mp4", ".old.0a1b2c3d.partial.zip", ".new.4e5f6a7b.partial.mp4"}
+    left.add("20261205-101500-lost.mp4")
+    assert not left & {path.name for path in auth_server.output_dir.iterdir()}  # however fresh: no one else writes
+    log = auth_server.log.read_text()
+    assert all(f"removed {name}, left half-written by an earlier run" in log for name in left)
 
 
 def test_anonymous_callers_learn_states_only(auth_server, tiny_model):

@@ -31,7 +31,7 @@ from svd.request import GenerationRequest, TextSource
 from svd.results import EngineStatus, GenerationResult, Progress
 from svd.settings import Settings
 from svd.sizing import parse_size
-from svd.store import SavedGeneration, save_generation, timestamped_stem
+from svd.store import SavedGeneration, save_generations, timestamped_stem
 
 log = logging.getLogger("svd.webui")
 
@@ -234,23 +234,26 @@ class Runner:
             def waiting(status: EngineStatus) -> None:
                 progress(status.fraction, desc=f"Waiting for the model: {status.message}")
 
+            def keep(results: list[GenerationResult]) -> list[SavedGeneration]:
+                progress(1.0, desc="Writing the video")
+                return self._save(results, picture.name, frames_later, cancel)
+
             try:
-                results = self.pool.make(request, progress=show, cancel=cancel, waiting=waiting)
-            except BaseException as error:  # nothing was made: the allowance is as it was
+                return self.pool.make(request, keep, progress=show, cancel=cancel, waiting=waiting)
+            except BaseException as error:  # nothing was kept: the allowance is as it was
                 if self.quota is not None:
                     self.quota.give_back(taken)
                 if isinstance(error, CancelledError):
                     return None
                 raise
-            progress(1.0, desc="Writing the MP4")
-            return [self._save(result, picture.name, frames_later) for result in results]
 
-    def _save(self, result: GenerationResult, name: str, frames_later: bool) -> SavedGeneration:
-        saved = save_generation(
-            result, timestamped_stem(self.settings.output_dir, name), frames="zip", frames_later=frames_later
-        )
+    def _save(
+        self, results: list[GenerationResult], name: str, frames_later: bool, cancel: threading.Event
+    ) -> list[SavedGeneration]:
+        stems = [timestamped_stem(self.settings.output_dir, name) for _ in results]
+        saved = save_generations(results, stems, frames="zip", frames_later=frames_later, cancel=cancel)
         self._frames = {key: event for key, event in self._frames.items() if not event.is_set()}
-        self._frames[saved.sidecar.name] = saved.frames_written
+        self._frames.update({video.sidecar.name: video.frames_written for video in saved})
         return saved
 
     def frames_ready(self, sidecar: str, timeout: float = 120) -> None:

@@ -211,7 +211,12 @@ def text_to_video_run(maker: CandidateMaker, runner: Runner) -> Callable:
     the picture box, and says under the buttons if the prompt was cut."""
 
     async def text_to_video_on_page(
-        request: gr.Request, prompt, negative_prompt, style, *values, progress=gr.Progress()  # noqa: B008
+        request: gr.Request,
+        prompt,
+        negative_prompt,
+        style,
+        *values,
+        progress=gr.Progress(),  # noqa: B008
     ):
         asked = _request(prompt, negative_prompt, style, 1, values)
         try:

@@ -3,11 +3,10 @@ imageio-ffmpeg's bundled ffmpeg), and the result says which one ran."""
 
 from __future__ import annotations
 
-import subprocess
-
-import imageio_ffmpeg
 import numpy as np
 
+from .. import ffmpeg
+from ..cancel import Cancel
 from ..errors import OutputError
 
 MINTERPOLATE = "minterpolate"
@@ -20,23 +19,23 @@ def interpolated_count(num_frames: int, factor: int) -> int:
     return (num_frames - 1) * factor + 1
 
 
-def minterpolate(frames: np.ndarray, factor: int, fps: int) -> np.ndarray:
+def minterpolate(frames: np.ndarray, factor: int, fps: int, cancel: Cancel | None = None) -> np.ndarray:
     """(F - 1) * factor + 1 frames at fps * factor from ffmpeg; frame i * factor is input frame i.
 
     minterpolate stops short of the last input frame, so the input is padded with two copies of it and the output
     cut back to length; the generated frames are put back as they were, untouched by the trip through YUV."""
     count, height, width, _ = frames.shape
     padded = np.concatenate([frames, np.repeat(frames[-1:], 2, axis=0)])
-    command = [
-        imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-loglevel", "error",
-        "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", str(fps), "-i", "-",
+    arguments = [
+        *ffmpeg.raw_input(width, height, fps),
         "-vf", _MINTERPOLATE_FILTER.format(fps=fps * factor), "-f", "rawvideo", "-pix_fmt", "rgb24", "-",
     ]  # fmt: skip
-    run = subprocess.run(command, input=np.ascontiguousarray(padded).tobytes(), capture_output=True)
+    data = np.ascontiguousarray(padded).tobytes()
+    status, made, said = ffmpeg.run(arguments, data, cancel, "the frames were interpolated")
     wanted = interpolated_count(count, factor)
-    output = np.frombuffer(run.stdout, np.uint8)
-    if run.returncode != 0 or output.size < wanted * height * width * 3:
-        reason = run.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["too few frames"]
+    output = np.frombuffer(made, np.uint8)
+    if status != 0 or output.size < wanted * height * width * 3:
+        reason = said.strip().splitlines()[-1:] or ["too few frames"]
         raise OutputError(f"ffmpeg's minterpolate failed ({reason[0]})", "try without interpolation")
     interpolated = output[: wanted * height * width * 3].reshape(wanted, height, width, 3).copy()
     interpolated[::factor] = frames

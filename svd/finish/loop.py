@@ -1,20 +1,25 @@
-"""Loops: a clip whose end leads back into its start, so a player set to repeat shows no jump."""
+"""Loops: a clip whose end leads back into its start, so a player set to repeat shows no jump. Each looped frame is
+made when it is read, from the frames before it (upscaled ones too), so a loop holds no copy of the clip."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..frames import Frames, LazyFrames, remapped
 from .options import crossfade_length
 
+LOOP_STAGE = "finish_loop"
 
-def boomerang(frames: np.ndarray) -> np.ndarray:
+
+def boomerang(frames: Frames) -> Frames:
     """Forward then back, without repeating the end frames: frame k of the 2F - 2 equals frame 2F - 2 - k."""
-    if len(frames) < 3:
+    count = len(frames)
+    if count < 3:
         return frames
-    return np.concatenate([frames, frames[-2:0:-1]])
+    return remapped(frames, [*range(count), *range(count - 2, 0, -1)], LOOP_STAGE)
 
 
-def crossfade(frames: np.ndarray, fps: float) -> np.ndarray:
+def crossfade(frames: Frames, fps: float) -> Frames:
     """The clip from frame L on, with its last L frames blended into the first L, so it ends where it began.
 
     Output frame i is input frame L + i; over the last L output frames the weight of input frame i - (F - 2L) grows
@@ -23,14 +28,22 @@ def crossfade(frames: np.ndarray, fps: float) -> np.ndarray:
     overlap = crossfade_length(count, fps)
     if count < 3:
         return frames
-    body = frames[overlap:].astype(np.float32)
-    head = frames[:overlap].astype(np.float32)
-    weights = (np.arange(1, overlap + 1, dtype=np.float32) / overlap)[:, None, None, None]
-    body[-overlap:] = body[-overlap:] * (1 - weights) + head * weights
-    return np.clip(np.rint(body), 0, 255).astype(np.uint8)
+    _, height, width, _ = frames.shape
+    blended_from = count - 2 * overlap
+
+    def frame(index: int) -> np.ndarray:
+        body = frames[overlap + index]
+        if index < blended_from:
+            return body
+        weight = np.float32(index - blended_from + 1) / np.float32(overlap)
+        head = frames[index - blended_from]
+        mixed = body.astype(np.float32) * (1 - weight) + head.astype(np.float32) * weight
+        return np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
+
+    return LazyFrames(count - overlap, height, width, frame, LOOP_STAGE, frames)
 
 
-def make_loop(frames: np.ndarray, loop: str, fps: float) -> np.ndarray:
+def make_loop(frames: Frames, loop: str, fps: float) -> Frames:
     if loop == "boomerang":
         return boomerang(frames)
     if loop == "crossfade":

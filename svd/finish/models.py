@@ -10,8 +10,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..cancel import Cancel
 from ..download import ProgressReport
 from ..errors import ModelError
+from ..frames import Frames, LazyFrames
 from .interpolate import MINTERPOLATE, minterpolate
 from .rife import DEFAULT_RIFE, RIFE_WEIGHTS, interpolate_frames, load_rife
 from .upscale import DEFAULT_UPSCALER, UPSCALERS, load_upscaler, upscale_frames
@@ -47,24 +49,23 @@ class FinishModels:
         self._loaded: dict[tuple[str, str], object] = {}
         self._lock = threading.Lock()
 
-    def interpolate(self, frames: np.ndarray, factor: int, fps: int) -> Interpolated:
+    def interpolate(self, frames: np.ndarray, factor: int, fps: int, cancel: Cancel | None = None) -> Interpolated:
         """RIFE when its weights load; otherwise ffmpeg's minterpolate, with the reason as a note."""
         if self.interpolator == MINTERPOLATE:
-            return Interpolated(minterpolate(frames, factor, fps), MINTERPOLATE)
+            return Interpolated(minterpolate(frames, factor, fps, cancel), MINTERPOLATE)
         try:
             model = self._model("interpolation", self.interpolator)
         except ModelError as error:
             note = f"RIFE was not available ({error.cause}), so ffmpeg's minterpolate made the in-between frames"
             logger.warning(note)
-            return Interpolated(minterpolate(frames, factor, fps), MINTERPOLATE, note)
+            return Interpolated(minterpolate(frames, factor, fps, cancel), MINTERPOLATE, note)
         with self._lock:
-            frames = interpolate_frames(model, frames, factor, self.device, self.dtype)
+            frames = interpolate_frames(model, frames, factor, self.device, self.dtype, cancel)
         return Interpolated(frames, self.interpolator)
 
-    def upscale(self, frames: np.ndarray, size: tuple[int, int], upscaler: str | None = None) -> np.ndarray:
-        model = self._model("upscaler", upscaler or self.default_upscaler)
-        with self._lock:
-            return upscale_frames(model, frames, size)
+    def upscale(self, frames: Frames, size: tuple[int, int], upscaler: str | None = None) -> LazyFrames:
+        """The frames at `size`, each upscaled when it is read (by the writer, on the engine that made them)."""
+        return upscale_frames(self._model("upscaler", upscaler or self.default_upscaler), frames, size)
 
     def check_upscaler(self, name: str) -> None:
         """Refuse an upscaler that is neither in the catalogue nor a file, before any work."""

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..cancel import Cancel, stop_if_cancelled
 from ..errors import ModelError
 from .interpolate import interpolated_count
 from .weights import WeightsFile
@@ -184,7 +185,12 @@ def save_random_rife(path: Path, feature_channels: int = 4) -> Path:
 
 @torch.no_grad()
 def interpolate_frames(
-    model: IFNet, frames: np.ndarray, factor: int, device: torch.device, dtype: torch.dtype
+    model: IFNet,
+    frames: np.ndarray,
+    factor: int,
+    device: torch.device,
+    dtype: torch.dtype,
+    cancel: Cancel | None = None,
 ) -> np.ndarray:
     """(F - 1) * factor + 1 frames: between each pair, frames at t = 1/factor ... (factor-1)/factor; the given frames
     stay exactly as they were, at every factor-th place."""
@@ -194,6 +200,7 @@ def interpolate_frames(
     pad = (0, -width % PAD, 0, -height % PAD)
     times = torch.arange(1, factor, device=device, dtype=torch.float32) / factor
     for start in range(0, count - 1, PAIRS_PER_BATCH):
+        stop_if_cancelled(cancel, "the frames were interpolated")
         pairs = range(start, min(start + PAIRS_PER_BATCH, count - 1))
         batch = torch.from_numpy(frames[pairs.start : pairs.stop + 1]).to(device).permute(0, 3, 1, 2)
         batch = F.pad(batch.to(dtype) / 255, pad, mode="replicate")

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..cancel import Cancel
+from ..frames import Frames
 from .loop import make_loop
 from .models import FinishModels
 from .options import FinishOptions, upscaled_size
@@ -15,7 +17,8 @@ from .options import FinishOptions, upscaled_size
 
 @dataclass
 class Finished:
-    frames: np.ndarray
+    frames: Frames
+    """Upscaled and looped frames are made as the writer reads them."""
     fps: int
     """The written file's frame rate: the conditioning fps times the interpolation factor."""
     timings: dict[str, float] = field(default_factory=dict)
@@ -23,11 +26,15 @@ class Finished:
     notes: list[str] = field(default_factory=list)
 
 
-def run_finishing(frames: np.ndarray, fps: int, options: FinishOptions, models: FinishModels) -> Finished:
+def run_finishing(
+    frames: np.ndarray, fps: int, options: FinishOptions, models: FinishModels, cancel: Cancel | None = None
+) -> Finished:
+    """The finished frames. Interpolation runs now; the upscale and the loop are set up here and run frame by frame
+    as the video is written (their timings then count in its encode)."""
     finished = Finished(frames, fps)
     if options.interpolate > 1:
         started = time.perf_counter()
-        interpolated = models.interpolate(frames, options.interpolate, fps)
+        interpolated = models.interpolate(frames, options.interpolate, fps, cancel)
         finished.frames, finished.fps = interpolated.frames, fps * options.interpolate
         finished.interpolation_method = interpolated.method
         finished.notes += [interpolated.note] if interpolated.note else []

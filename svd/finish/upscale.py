@@ -13,6 +13,7 @@ from spandrel.architectures.Compact import Compact
 from spandrel.architectures.ESRGAN import ESRGAN
 
 from ..errors import ModelError
+from ..frames import Frames, LazyFrames
 from .weights import WeightsFile
 
 _RELEASES = dict(repo_id="leonelhs/realesrgan", revision="6907f85a9095e201ec4b3c7e91bbb66cdec0f04d", licence="BSD-3")
@@ -36,6 +37,7 @@ UPSCALERS = {
 }
 DEFAULT_UPSCALER = "realesr-general-x4v3"
 
+UPSCALE_STAGE = "finish_upscale"
 TILE = 512
 """Input pixels per tile side: at x4 in fp16 the largest network's activations for one tile stay near 2 GB."""
 TILE_OVERLAP = 32
@@ -76,19 +78,21 @@ def save_random_upscaler(path: Path, kind: str = "compact", full: bool = False) 
     return path
 
 
-@torch.no_grad()
-def upscale_frames(model: ImageModelDescriptor, frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """(F, H, W, 3) uint8 frames at exactly `size` (width, height): the network's own scale in tiles, then Lanczos."""
+def upscale_frames(model: ImageModelDescriptor, frames: Frames, size: tuple[int, int]) -> LazyFrames:
+    """`frames` at exactly `size` (width, height): the network's own scale in tiles, then Lanczos. Each frame is
+    upscaled when it is read, so the upscaled video is never in memory whole."""
     width, height = size
-    out = np.empty((len(frames), height, width, 3), np.uint8)
-    for index, frame in enumerate(frames):
-        upscaled = _upscale_tiled(model, frame)
+
+    def frame(index: int) -> np.ndarray:
+        upscaled = _upscale_tiled(model, frames[index])
         if upscaled.shape[:2] != (height, width):
             upscaled = np.asarray(Image.fromarray(upscaled).resize(size, Image.Resampling.LANCZOS))
-        out[index] = upscaled
-    return out
+        return upscaled
+
+    return LazyFrames(len(frames), height, width, frame, UPSCALE_STAGE, frames)
 
 
+@torch.no_grad()
 def _upscale_tiled(model: ImageModelDescriptor, frame: np.ndarray) -> np.ndarray:
     scale = model.scale
     height, width, _ = frame.shape
