@@ -30,12 +30,13 @@ from svd.quota import DailyQuota
 from svd.ray_serve import RayBackend
 from svd.settings import Settings, read_logins
 from svd.store import wait_for_background_writes
-from ui.api import FillApiDefaults, register
+from ui.api import register
 from ui.api_finish import register_finish
 from ui.api_text import register_text
 from ui.camera import CAMERA_CSS
 from ui.candidates import CandidateMaker
 from ui.create import build_create
+from ui.edge import ApiEdge
 from ui.generation import Runner
 from ui.history import build_history
 from ui.login_limit import LoginThrottle
@@ -83,9 +84,9 @@ def build_app(
 ) -> tuple[gr.Blocks, dict[str, list]]:
     """The page and the API; also returns each endpoint's inputs' defaults, for plain HTTP callers."""
     runner = Runner(pool, settings, quota)
-    maker = CandidateMaker(pool, settings)
+    maker = CandidateMaker(pool, settings, quota)
     engine = pool.primary
-    with gr.Blocks(title="SVD studio") as demo:
+    with gr.Blocks(title="SVD studio", delete_cache=cache_clean_up(settings)) as demo:
         with gr.Row(equal_height=True):
             with gr.Column(scale=1, min_width=260):
                 gr.Markdown("# SVD studio\nAny picture or prompt in, a short video out, with Stable Video Diffusion.")
@@ -105,6 +106,13 @@ def build_app(
 
             demo.load(left_today, outputs=create.allowance, api_visibility="private")
     return demo, api_defaults
+
+
+def cache_clean_up(settings: Settings) -> tuple[int, int]:
+    """Gradio's clean-up of its cache (every upload and every file it sends are copied there): how often it looks,
+    and how old a file it removes is, in seconds."""
+    age = max(1, round(settings.cache_hours * 3600))
+    return min(age, 600), age
 
 
 def video_makers(settings: Settings) -> EnginePool | RayBackend:
@@ -210,7 +218,7 @@ def launch(
         max_file_size=f"{settings.max_upload_mb}mb",
         app_kwargs={
             "routes": health_routes(pool, settings.output_dir, details=not logins),
-            "middleware": [Middleware(LoginThrottle), Middleware(FillApiDefaults, defaults=api_defaults)],
+            "middleware": [Middleware(LoginThrottle), Middleware(ApiEdge, defaults=api_defaults)],
         },
         show_error=False,
         css=CSS + CAMERA_CSS + TEXT_CSS,

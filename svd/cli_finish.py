@@ -17,7 +17,7 @@ from .finish.options import (
     FinishOptions,
     parse_formats,
 )
-from .refinish import refinish
+from .refinish import past_video, refinish
 from .settings import Settings
 
 
@@ -65,7 +65,7 @@ def add_finish_command(commands) -> None:
 def run_finish(args: argparse.Namespace) -> int:
     options = finish_options(args)
     engine = Engine(device=args.device, interpolator=args.interpolator, upscaler=Settings.from_env().upscaler)
-    saved = refinish(engine, args.sidecar, options)
+    saved = refinish(engine, past_video(args.sidecar), options)
     for note in saved.record["notes"]:
         print(f"note: {note}", file=sys.stderr)
     record = saved.record

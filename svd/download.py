@@ -7,6 +7,7 @@ honours `HF_TOKEN`, `HF_HOME`, `HF_ENDPOINT` and `HF_HUB_OFFLINE`.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import socket
 from collections.abc import Callable, Sequence
@@ -27,6 +28,8 @@ from huggingface_hub.utils import tqdm as hf_tqdm
 from .errors import ModelError, first_line
 from .models import DEFAULTS_FILE
 from .settings import Settings
+
+logger = logging.getLogger("svd")
 
 FP16_FILES = [
     "model_index.json",
@@ -87,6 +90,23 @@ def download_model(
         raise
     except Exception as error:  # network and Hub failures of every kind end as one line for the user
         raise explain_hub_error(error, repo_id) from None
+
+
+def download_reporter(name: str, tell: Callable[[str, float | None], None] | None = None) -> ProgressReport:
+    """A download's progress callback: it logs every tenth of the way and tells `tell(text, fraction)` each time."""
+    logged_tenths = 0
+
+    def report(done: int, total: int) -> None:
+        nonlocal logged_tenths
+        fraction = min(done / total, 1.0) if total else None
+        text = f"downloading {name}: {done / 1e9:.2f} of {total / 1e9:.2f} GB"
+        if tell is not None:
+            tell(text, fraction)
+        if fraction is not None and int(fraction * 10) > logged_tenths:
+            logged_tenths = int(fraction * 10)
+            logger.info(f"{text} ({fraction:.0%})")
+
+    return report
 
 
 def download_size(repo_id: str, allow_patterns: Sequence[str] = FP16_FILES) -> int:

@@ -22,8 +22,10 @@ from PIL import Image
 
 from .animate import Animation, animate, out_of_memory
 from .cancel import Cancel
+from .cost import Cost, Limits, VideoShape, finishing_cost, segment_flops, video_cost
 from .depth import DEFAULT_DEPTH_MODEL, DepthEstimator, resolve_depth_model
 from .device import describe_device, resolve_device
+from .download import download_reporter
 from .errors import CancelledError, InputError, OutOfMemoryError, SvdError
 from .finish.extend import extend
 from .finish.models import FinishModels
@@ -41,7 +43,7 @@ from .memory import (
     decode_chunk_for_memory,
     usable_gpu_bytes,
 )
-from .models import DEFAULT_MODEL, ModelSource, resolve_model
+from .models import DEFAULT_MODEL, SVD_WORK, ModelSource, resolve_model
 from .request import GenerationRequest, GenerationSettings, offset_seed, resolve_settings
 from .results import EngineStatus, GenerationResult, Progress
 from .sizing import fit_image
@@ -64,6 +66,7 @@ class Engine:
         default_depth_model: str = DEFAULT_DEPTH_MODEL,
         interpolator: str = DEFAULT_RIFE,
         upscaler: str = DEFAULT_UPSCALER,
+        limits: Limits | None = None,
     ):
         self.device = resolve_device(device)
         self.device_name = describe_device(self.device)
@@ -71,6 +74,8 @@ class Engine:
         self.dtype = torch.float16 if self.device.type == "cuda" else torch.float32
         self.default_model = default_model
         self.default_depth_model = default_depth_model
+        self.limits = limits or Limits()
+        """The most one request may ask for; every request is checked against them before any work."""
         self.status = EngineStatus("idle", "no model loaded")
         self.worker = "0"
         """Which engine this is: its number among the process's engines (svd.pool), or a Ray replica's id;
@@ -81,7 +86,7 @@ class Engine:
         self._depth = DepthEstimator()
         self._depth_lock = threading.Lock()
         """Guards the depth model alone, so camera previews need not wait for a generation to end."""
-        report = self._download_reporter("a finishing model", to_status=False)
+        report = download_reporter("a finishing model")
         self.finishing = FinishModels(self.device, self.dtype, interpolator, upscaler, report)
         self._default_failure: EngineStatus | None = None
         self._lock = threading.RLock()
@@ -142,7 +147,7 @@ class Engine:
         if self._loaded is not None:
             source = self._loaded.source
             notice = f"; {source.defaults.notice}" if source.defaults.notice else ""
-            return EngineStatus("ready", f"{source.name} is ready on {self.device_name}{notice}")
+            return EngineStatus("ready", f"{source.shown} is ready on {self.device_name}{notice}")
         return self._default_failure or EngineStatus("idle", "no model loaded")
 
     def load_in_background(self, model: str | None = None) -> threading.Thread:
@@ -167,23 +172,10 @@ class Engine:
         def tell(status: EngineStatus) -> None:
             self.status = status
 
-        return load_model(source, self.dtype, tell, lambda name: self._download_reporter(name, to_status=True))
+        def downloading(text: str, fraction: float | None) -> None:
+            self.status = EngineStatus("downloading", text, fraction)
 
-    def _download_reporter(self, name: str, to_status: bool) -> Callable[[int, int], None]:
-        """A download progress callback that logs every tenth and, `to_status`, keeps the status up to date."""
-        logged_tenths = 0
-
-        def report(done: int, total: int) -> None:
-            nonlocal logged_tenths
-            fraction = min(done / total, 1.0) if total else None
-            text = f"downloading {name}: {done / 1e9:.2f} of {total / 1e9:.2f} GB"
-            if to_status:
-                self.status = EngineStatus("downloading", text, fraction)
-            if fraction is not None and int(fraction * 10) > logged_tenths:
-                logged_tenths = int(fraction * 10)
-                logger.info(f"{text} ({fraction:.0%})")
-
-        return report
+        return load_model(source, self.dtype, tell, lambda name: download_reporter(name, downloading))
 
     def disparity(self, picture: Image.Image, model: str | None = None) -> np.ndarray:
         """The picture's relative disparity (1 nearest) from depth model `model` (default: the engine's), which is
@@ -192,7 +184,7 @@ class Engine:
         name = resolve_depth_model(model or self.default_depth_model).name
         with self._depth_lock:
             if self._depth.name != name:
-                report = self._download_reporter(f"the depth model {name}", to_status=False)
+                report = download_reporter(f"the depth model {name}")
                 self._depth.load(name, self.device, self.dtype, report)
             return self._depth.estimate(picture)
 
@@ -213,7 +205,28 @@ class Engine:
         if settings.upscale != "none":
             settings = replace(settings, upscaler=settings.upscaler or self.finishing.default_upscaler)
             self.finishing.check_upscaler(settings.upscaler)
+        self.cost(settings).check(self.limits)
         return settings
+
+    def cost(self, settings: GenerationSettings) -> Cost:
+        """What a generation with these settings costs, in units of `unit_flops`."""
+        shape = VideoShape(settings.num_frames, settings.fps, settings.width, settings.height, settings.variations)
+        finishing = self.finishing.work(settings.upscaler)
+        guided = settings.max_guidance_scale > 1
+        return video_cost(
+            shape, settings.num_inference_steps, guided, settings.finish, SVD_WORK, finishing, self.unit_flops
+        )
+
+    def finish_cost(self, shape: VideoShape, options: FinishOptions) -> Cost:
+        """What finishing a video of `shape` made before costs."""
+        return finishing_cost(shape, options, self.finishing.work(options.upscaler), self.unit_flops)
+
+    @property
+    def unit_flops(self) -> float:
+        """The work of one unit of cost: a video at the server model's own settings."""
+        own = self.source().defaults
+        guided = own.max_guidance_scale > 1
+        return segment_flops(own.num_frames, own.width * own.height, own.num_inference_steps, guided, SVD_WORK)
 
     def generate(
         self,
@@ -315,6 +328,7 @@ class Engine:
             dtype=str(self.dtype).removeprefix("torch."),
             notice=loaded.source.defaults.notice,
             guide=camera.guide.frames if camera else None,
+            cost_units=self.cost(settings).units,
         )
 
     def finish(self, frames: np.ndarray, fps: int, options: FinishOptions, cancel: Cancel | None = None) -> Finished:
@@ -323,6 +337,8 @@ class Engine:
         options = check_finish(options)
         if options.extend > 1:
             raise InputError("extend animates new segments, so a finished video cannot be extended", "generate again")
+        count, height, width, _ = frames.shape
+        self.finish_cost(VideoShape(count, fps, width, height), options).check(self.limits)
         with self._lock:
             return self._finish(frames, fps, options, None, cancel)
 

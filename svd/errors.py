@@ -11,6 +11,9 @@ from __future__ import annotations
 class SvdError(Exception):
     """Base class: the message is complete and safe to show as is."""
 
+    parameter: str | None = None
+    """The request's parameter it is about, when it is about one (the API tells it on that parameter)."""
+
     def __init__(self, cause: str, advice: str | None = None):
         self.cause = cause
         self.advice = advice

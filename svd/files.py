@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import json
 import logging
 import os
 import re
@@ -104,11 +103,6 @@ def atomic_path(final: Path) -> Iterator[Path]:
     with PendingFiles(final.parent) as pending:
         yield pending.temporary(final)
         pending.commit()
-
-
-def write_json(path: Path, data: dict) -> None:
-    with atomic_path(path) as temporary:
-        temporary.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
 
 
 def check_output_folder(folder: Path, needed_bytes: int = 0, probe: bool = True) -> None:

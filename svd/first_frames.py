@@ -9,16 +9,19 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import torch
 from diffusers import AutoPipelineForText2Image, DiffusionPipeline
 from PIL import Image
 
+from .cancel import Cancel, stop_if_cancelled
 from .download import cached_model_path, download_model
 from .errors import InputError
 from .memory import FULL_MIN_BYTES, Profile, available_gpu_bytes
 from .pipeline_loading import load_pipeline
+from .request import check_text
 from .sizing import fit_image
 from .styles import Style
 from .text_models import TEXT_MODELS, TextModel, download_patterns, render_size, with_folder_defaults
@@ -99,10 +102,12 @@ class FirstFrameMaker:
         negative_prompt: str = "",
         steps: int | None = None,
         guidance: float | None = None,
+        cancel: Cancel | None = None,
     ) -> FirstFrames:
-        """`count` first frames for `prompt` in `style`, fitted to `video_size`."""
-        if not prompt.strip():
+        """`count` first frames for `prompt` in `style`, fitted to `video_size`; a cancel stops them within a step."""
+        if not check_text("the prompt", prompt).strip():
             raise InputError("the prompt is empty", "describe the picture to start the video from")
+        check_text("the negative prompt", negative_prompt)
         if not 1 <= count <= MAX_CANDIDATES:
             raise InputError(f"{count} first frames is out of range", f"ask for 1 to {MAX_CANDIDATES}")
         text, negative = style.apply(prompt, negative_prompt)
@@ -124,10 +129,16 @@ class FirstFrameMaker:
                     num_inference_steps=steps,
                     guidance_scale=guidance,
                     generator=torch.Generator("cpu").manual_seed(seed + index),
+                    callback_on_step_end=partial(_stop_if_cancelled, cancel),
                 ).images[0]
                 pictures.append(fit_image(rendered, video_size))
         seeds = [seed + index for index in range(count)]
         return FirstFrames(pictures, seeds, text, negative, model.name, steps, guidance, notice)
+
+
+def _stop_if_cancelled(cancel: Cancel | None, pipe, step: int, timestep, callback_kwargs: dict) -> dict:
+    stop_if_cancelled(cancel, "the first frame was made")
+    return callback_kwargs
 
 
 def weight_bytes(pipe: DiffusionPipeline) -> int:

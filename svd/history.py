@@ -1,14 +1,17 @@
 """Past generations in an output folder: listed from their sidecars, and deleted with every file a sidecar names.
 
 Files are found by the names the sidecar gives. A name is used only if it is a plain, visible file name in the
-output folder, so a hand-edited sidecar cannot point the history (or a delete) anywhere else.
+output folder and the file there is no link and not empty, so a hand-edited sidecar cannot point the history (or a
+delete, or a finish) anywhere else. A sidecar that is not a complete, typed record (`svd.sidecar`) is left out.
 """
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
+
+from .errors import InputError
+from .sidecar import read_record
 
 OUTPUT_KEYS = ("video", "webm", "gif", "webp", "frames", "input_picture", "poster", "guide", "first_frame")
 """Sidecar keys that name a generation's files (the sidecar itself is `record["sidecar"]`)."""
@@ -23,21 +26,33 @@ def list_history(output_dir: Path, limit: int = 200) -> list[dict]:
         if len(records) == limit:
             break
         try:
-            record = json.loads(sidecar.read_text())
-        except (OSError, ValueError):
+            record = read_record(sidecar)
+        except InputError:
             continue
-        if isinstance(record, dict) and output_file(output_dir, record, "video") is not None:
+        if output_file(output_dir, record, "video") is not None:
             records.append({**record, "sidecar": sidecar.name})
     return records
 
 
 def output_file(output_dir: Path, record: dict, key: str) -> Path | None:
-    """The file (or frames folder) that `record[key]` names in `output_dir`, if it is there."""
+    """The file (or frames folder) that `record[key]` names in `output_dir`, if it is there: not a link, and not an
+    empty file."""
+    path = _named(output_dir, record, key)
+    try:
+        status = path.lstat() if path is not None else None
+    except OSError:
+        return None
+    if path is None or path.is_symlink() or not (path.is_dir() or (path.is_file() and status.st_size > 0)):
+        return None
+    return path
+
+
+def _named(output_dir: Path, record: dict, key: str) -> Path | None:
+    """Where `record[key]` points in `output_dir`, if it is a plain, visible file name."""
     name = record.get(key)
     if not isinstance(name, str) or Path(name).name != name or name.startswith("."):
         return None
-    path = output_dir / name
-    return path if path.exists() else None
+    return output_dir / name
 
 
 def delete_generation(output_dir: Path, record: dict) -> list[Path]:
@@ -45,8 +60,8 @@ def delete_generation(output_dir: Path, record: dict) -> list[Path]:
     picture and poster it names. Returns what was removed."""
     removed = []
     for key in ("sidecar", *OUTPUT_KEYS):
-        path = output_file(output_dir, record, key)
-        if path is None:
+        path = _named(output_dir, record, key)
+        if path is None or not (path.exists() or path.is_symlink()):
             continue
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)

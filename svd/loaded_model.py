@@ -75,7 +75,7 @@ def load_model(
     if source.repo_id is not None and source.name not in CATALOGUE:
         source = replace(source, defaults=read_model_defaults(path))
     variant = "fp16" if has_fp16_variant(path) else None
-    tell(EngineStatus("loading", f"loading {source.name}"))
+    tell(EngineStatus("loading", f"loading {source.shown}"))
     what = f"{source.name} from {path}"
     with _BUILDING:
         pipe = load_pipeline(StableVideoDiffusionPipeline, path, variant, dtype, what, "SVD model")

@@ -6,14 +6,23 @@ layout. Resolving a name never touches the network; downloading is `svd.download
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
+from huggingface_hub.errors import HFValidationError
+from huggingface_hub.utils import validate_repo_id
+
+from .cost import NetworkWork
 from .errors import ModelError
+from .settings import Settings
 
 PIPELINE_CLASS = "StableVideoDiffusionPipeline"
+SVD_WORK = NetworkWork(step=5.42e6, decode=11.8e6, encode=4.42e6)
+"""FLOPs per pixel of SVD's UNet (per frame, step and batch element), VAE decoder (per frame) and encoder, counted
+at 1024x576 (bench/flops.py): 160 TFLOP a guided step and 174 TFLOP the decode of 25 frames."""
 COMPONENTS = ("unet", "vae", "image_encoder", "feature_extractor", "scheduler")
 DEFAULTS_FILE = "svd_defaults.json"
 """Optional file in a model folder that states the model's defaults (the tiny model writes one)."""
@@ -130,6 +139,11 @@ class ModelSource:
     def is_local(self) -> bool:
         return self.path is not None
 
+    @property
+    def shown(self) -> str:
+        """The name as the page and its status show it: a local folder by its own name, not the server's path."""
+        return self.path.name if self.path is not None else self.name
+
 
 def resolve_model(name: str) -> ModelSource:
     """Turn a catalogue id, Hub id or folder into a `ModelSource`, checking a folder's layout on the way."""
@@ -205,22 +219,74 @@ def find_local_models(folder: Path) -> list[Path]:
     return found
 
 
-def served_model_name(name: str, configured: str, models_dir: Path) -> str:
-    """The model a WebUI or API caller may ask for, as a name `resolve_model` takes: a catalogue id, a Hub id, the
-    server's configured model (also for an empty name), or a folder directly inside the models folder.
+@dataclass(frozen=True)
+class ServedModels:
+    """The models a WebUI or API caller may ask for: the server's own (`configured`, also for an empty name), the
+    catalogue (its ids and Hub ids), a folder directly inside the models folder, and the Hub ids that match one of
+    `hub` (fnmatch patterns such as `myorg/*`, or `*`: SVD_HUB_MODELS; none unless the operator allows them).
 
-    Any other path gets the same message whether or not it exists, so callers cannot probe the server's folders."""
-    name = name.strip()
-    if name in ("", configured):
-        return configured
-    if name in CATALOGUE or any(name == entry.repo_id for entry in CATALOGUE.values()):
-        return name
-    folder = models_dir / Path(name).expanduser()  # a folder name, or a full path (which `/` keeps as it is)
-    if folder.parent.resolve() == models_dir.resolve() and folder.is_dir():
-        return str(folder)
-    if _HUB_ID.match(name) and not Path(name).expanduser().exists():
-        return name
-    raise ModelError(
-        f"model '{name}' is not available here",
-        f"use one of {', '.join(CATALOGUE)}, a Hub id such as owner/name, or a folder in the server's models folder",
+    A name is checked by its form alone before anything is looked up, and every refused name gets the same message,
+    whether or not a path of that name exists, so callers cannot probe the server's folders or make it download
+    whatever they like."""
+
+    configured: str
+    folder: Path
+    hub: tuple[str, ...] = ()
+    catalogue: tuple[str, ...] = tuple(CATALOGUE) + tuple(entry.repo_id for entry in CATALOGUE.values())
+    what: str = "model"
+
+    def name(self, asked: str) -> str:
+        """`asked` as a name the loader takes (a folder as its path), or a `ModelError`."""
+        asked = asked.strip()
+        if asked in ("", self.configured):
+            return self.configured
+        if asked in self.catalogue:
+            return asked
+        inside = asked.removeprefix(f"{self.folder}/")  # the page lists local folders by their path
+        if _plain_name(inside) and (self.folder / inside).is_dir():
+            return str(self.folder / inside)
+        if is_hub_id(asked) and any(fnmatch.fnmatchcase(asked, pattern) for pattern in self.hub):
+            return asked
+        ids = ", ".join(name for name in self.catalogue if "/" not in name)
+        hub = ", a Hub id this server allows (SVD_HUB_MODELS)" if self.hub else ""
+        raise ModelError(
+            f"{self.what} '{_shown(asked)}' is not available here",
+            f"use one of {ids}{hub} or the name of a folder in the server's models folder",
+        )
+
+
+def served_models(settings: Settings) -> ServedModels:
+    """The SVD models the server's page and API offer."""
+    return ServedModels(settings.model, settings.models_dir, settings.hub_models)
+
+
+MAX_NAME = 200
+"""The longest model name looked at (a Hub id is at most 96 characters a part)."""
+
+
+def is_hub_id(name: str) -> bool:
+    """Whether `name` is a Hub repository id, `owner/name`, by the Hub's own rules (huggingface_hub's check)."""
+    if len(name) > MAX_NAME or name.count("/") != 1:
+        return False
+    try:
+        validate_repo_id(name)
+    except HFValidationError:
+        return False
+    return True
+
+
+def _plain_name(name: str) -> bool:
+    """A folder name that stays inside the folder it is joined to: no separator, no `..`, not hidden."""
+    return (
+        0 < len(name) <= MAX_NAME
+        and "/" not in name
+        and "\\" not in name
+        and "\0" not in name
+        and not name.startswith(".")
     )
+
+
+def _shown(name: str) -> str:
+    """A name as an error repeats it: one line, at most 60 characters."""
+    flat = name.encode("unicode_escape").decode("ascii")
+    return flat if len(flat) <= 60 else flat[:57] + "..."

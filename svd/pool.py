@@ -55,6 +55,7 @@ def engine_options(settings: Settings) -> dict:
         default_depth_model=settings.depth_model,
         interpolator=settings.interpolator,
         upscaler=settings.upscaler,
+        limits=settings.limits,
     )
 
 

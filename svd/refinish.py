@@ -1,12 +1,13 @@
 """Finishing a video made before, without generating again: its lossless PNG frames when they were kept (else its
 MP4, decoded), through the engine's finishing stages, saved as a new generation whose sidecar names the one it came
-from. The original is left as it was."""
+from. The original is left as it was. Only what the output folder holds is read: its sidecar (a complete, typed
+record), and files it names that are there, no links."""
 
 from __future__ import annotations
 
 import dataclasses
 import io
-import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -14,6 +15,8 @@ import imageio_ffmpeg
 import numpy as np
 from PIL import Image
 
+from .cancel import Cancel
+from .cost import Cost, VideoShape
 from .engine import Engine
 from .errors import InputError
 from .finish.options import FinishOptions, check_finish
@@ -21,36 +24,45 @@ from .history import output_file
 from .image import load_image
 from .request import GenerationSettings
 from .results import GenerationResult
+from .sidecar import read_record, settings_of
 from .store import SavedGeneration, new_stem, save_generation
 
 
 @dataclasses.dataclass(frozen=True)
 class PastVideo:
-    record: dict
+    """A video of an output folder: its sidecar and the record in it."""
+
     sidecar: Path
-    frames: np.ndarray
+    record: dict
+
+    @property
+    def shape(self) -> VideoShape:
+        """The written video's frames, rate and size, as its sidecar says."""
+        record = self.record
+        return VideoShape(
+            record["video_num_frames"], record["video_fps"], record["video_width"], record["video_height"]
+        )
+
+    def frames(self) -> np.ndarray:
+        """The written video's frames: its lossless PNGs if it kept them, else its MP4, decoded."""
+        folder, name = self.sidecar.parent, self.sidecar.name
+        try:
+            kept = output_file(folder, self.record, "frames")
+            if kept is not None:
+                return _png_frames(kept)
+            video = output_file(folder, self.record, "video")
+            if video is not None:
+                return _decoded_frames(video)
+        except (OSError, ValueError, RuntimeError, zipfile.BadZipFile) as error:
+            raise InputError(
+                f"the frames of {name} cannot be read ({type(error).__name__})", "pick another video"
+            ) from error
+        raise InputError(f"the video of {name} is not in the output folder any more", "pick another video")
 
 
-def read_past_video(sidecar: Path) -> PastVideo:
-    """The sidecar's record and the frames of the video it names."""
-    try:
-        record = json.loads(sidecar.read_text())
-    except FileNotFoundError:
-        raise InputError(
-            f"there is no video {sidecar.stem} in {sidecar.parent}", "pick one from the history"
-        ) from None
-    except (OSError, ValueError) as error:
-        raise InputError(f"{sidecar.name} cannot be read ({type(error).__name__})", "pick another video") from None
-    folder = sidecar.parent
-    frames_path = output_file(folder, record, "frames")
-    video = output_file(folder, record, "video")
-    if frames_path is not None:
-        frames = _png_frames(frames_path)
-    elif video is not None:
-        frames = _decoded_frames(video)
-    else:
-        raise InputError(f"the video of {sidecar.name} is missing from {folder}", "pick another video")
-    return PastVideo(record, sidecar, frames)
+def past_video(sidecar: Path) -> PastVideo:
+    """The video of `sidecar`, a sidecar in an output folder."""
+    return PastVideo(sidecar, read_record(sidecar))
 
 
 def _png_frames(path: Path) -> np.ndarray:
@@ -67,25 +79,41 @@ def _decoded_frames(path: Path) -> np.ndarray:
     return np.stack([np.frombuffer(frame, np.uint8).reshape(height, width, 3) for frame in reader])
 
 
-def refinish(engine: Engine, sidecar: Path, options: FinishOptions, frames: str | None = None) -> SavedGeneration:
-    """Finish the video of `sidecar` with `options` into a new generation beside it (`<stem>-finished`)."""
+def finishing_options(engine: Engine, options: FinishOptions) -> FinishOptions:
+    """`options` checked, with the engine's upscaler when they upscale; refused when they change nothing."""
     options = check_finish(options)
     if options == FinishOptions():
         raise InputError("nothing to finish", "choose smooth motion, an upscale, a loop or another format first")
     if options.upscale != "none":
         options = dataclasses.replace(options, upscaler=options.upscaler or engine.finishing.default_upscaler)
-    past = read_past_video(sidecar)
-    record = past.record
-    fps = int(record.get("video_fps") or record["fps"])
-    finished = engine.finish(past.frames, fps, options)
-    settings = _settings(record, options)
+    return options
+
+
+def refinish_cost(engine: Engine, past: PastVideo, options: FinishOptions) -> Cost:
+    """What finishing `past` with `options` costs, checked against the engine's limits."""
+    cost = engine.finish_cost(past.shape, finishing_options(engine, options))
+    cost.check(engine.limits)
+    return cost
+
+
+def refinish(
+    engine: Engine,
+    past: PastVideo,
+    options: FinishOptions,
+    frames: str | None = None,
+    cancel: Cancel | None = None,
+) -> SavedGeneration:
+    """Finish `past` with `options` into a new generation beside it (`<stem>-finished`, `<stem>-finished-2`, ...)."""
+    options = finishing_options(engine, options)
+    record, sidecar = past.record, past.sidecar
     picture = output_file(sidecar.parent, record, "input_picture")
     if picture is None:
-        raise InputError(f"the input picture of {sidecar.name} is missing", "pick another video")
+        raise InputError(f"the input picture of {sidecar.name} is not in the output folder any more", "pick another")
+    finished = engine.finish(past.frames(), record["video_fps"], options, cancel)
     result = GenerationResult(
         frames=finished.frames,
-        settings=settings,
-        input=load_image(picture, name=record.get("input_name") or picture.name),
+        settings=_settings(record, options),
+        input=load_image(picture, name=record["input_name"] or picture.name),
         timings=finished.timings,
         step_seconds=[],
         peak_vram_bytes=None,
@@ -97,21 +125,22 @@ def refinish(engine: Engine, sidecar: Path, options: FinishOptions, frames: str 
         interpolation_method=finished.interpolation_method or record.get("interpolation_method"),
         notes=finished.notes,
         finished_from=sidecar.name,
-        speed=record.get("speed", "plain"),
+        speed=str(record.get("speed", "plain")),
+        cost_units=engine.finish_cost(past.shape, options).units,
     )
-    stem = new_stem(sidecar.parent, f"{sidecar.stem}-finished")
-    return save_generation(result, stem, frames=frames)  # type: ignore[arg-type]
+    original = re.sub(r"(-finished(-\d+)?)+$", "", sidecar.stem)  # finishing again never lengthens the name
+    stem = new_stem(sidecar.parent, f"{original}-finished")
+    return save_generation(result, stem, frames=frames, cancel=cancel)  # type: ignore[arg-type]
 
 
 def _settings(record: dict, options: FinishOptions) -> GenerationSettings:
     """The past video's settings with this finishing added: interpolation multiplies; a new upscale or loop replaces
     the old one; the formats are the ones asked for now."""
-    fields = {field.name for field in dataclasses.fields(GenerationSettings)}
-    settings = GenerationSettings(**{key: value for key, value in record.items() if key in fields})
+    settings = settings_of(record)
     upscaling = options.upscale != "none"
     return dataclasses.replace(
         settings,
-        interpolate=int(record.get("interpolate") or 1) * options.interpolate,
+        interpolate=settings.interpolate * options.interpolate,
         upscale=options.upscale if upscaling else settings.upscale,
         upscaler=options.upscaler if upscaling else settings.upscaler,
         loop=options.loop if options.loop != "none" else settings.loop,

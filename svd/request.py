@@ -225,6 +225,22 @@ def check_limits(settings: GenerationSettings) -> None:
             )
 
 
+MAX_TEXT = 2000
+"""The longest text a setting takes (a prompt's text encoder reads 77 tokens of it)."""
+
+
+def check_text(name: str, value: str) -> str:
+    """Refuse text no person typed: longer than `MAX_TEXT`, or holding what is not a character (a lone surrogate)."""
+    if len(value) > MAX_TEXT:
+        raise InputError(f"{name} is {len(value):,} characters long", f"use at most {MAX_TEXT:,}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        code = ", ".join(f"U+{ord(character):04X}" for character in error.object[error.start : error.end])
+        raise InputError(f"{name} holds {code}, which is not a character", "send it as UTF-8 text") from None
+    return value
+
+
 def shown_number(value: float) -> str:
     """A number as a person writes it: whole numbers in full (not 4.29497e+09), a huge one shortened."""
     text = str(int(value)) if isinstance(value, int) or float(value).is_integer() else f"{value:g}"

@@ -65,3 +65,5 @@ class GenerationResult:
     """Which engine made it: its number among the process's (one per device), or the Ray replica's id."""
     speed: str = "plain"
     """The exact speed-ups it ran with (`SpeedOptions.describe`)."""
+    cost_units: float | None = None
+    """What the run that made it cost, in units of `svd.cost` (all its variations together)."""

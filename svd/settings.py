@@ -6,11 +6,13 @@ itself; they are listed here so that the documentation and the error messages ha
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from .cost import Limits
 from .errors import InputError
 
 ENVIRONMENT: dict[str, str] = {
@@ -36,10 +38,18 @@ ENVIRONMENT: dict[str, str] = {
     "SVD_ADMINS": "With a quota: users it does not apply to, separated by commas.",
     "SVD_QUOTA_DB": "The SQLite file of the daily counts. Default ./quota.sqlite; launch.sh puts it in the data "
     "folder.",
+    "SVD_MAX_WORK": "The most work one request may ask for, in videos at the server model's own settings "
+    "(variations, segments, frames, size, steps and finishing all count). Default 16.",
+    "SVD_MAX_FRAMES": "The most frames a written video may have. Default 1000.",
+    "SVD_MAX_FPS": "The highest frame rate a written video may play at. Default 120.",
+    "SVD_MAX_PIXELS": "The most pixels a frame of a written video may have. Default 8294400 (3840x2160).",
+    "SVD_MAX_MEMORY_GB": "The most memory the frames of one request may hold at once, in GB. Default 8.",
     "SVD_RAY_ADDRESS": "A Ray cluster (ray://host:10001, or auto) whose Serve deployment makes the videos; unset to "
     "make them on this machine's GPUs.",
     "SVD_OUTPUT_DIR": "Folder for videos, sidecars and history. Default ./outputs.",
     "SVD_MODELS_DIR": "Folder searched for local models (one diffusers folder each) for the WebUI. Default ./models.",
+    "SVD_HUB_MODELS": "Hub ids the WebUI's page and API may ask for besides the catalogue and the models folder: "
+    "patterns separated by commas, such as myorg/* (or * for any). Default none.",
     "HOST": "Address the WebUI listens on (also GRADIO_SERVER_NAME). Default 127.0.0.1; 0.0.0.0 in the image.",
     "PORT": "Port the WebUI listens on (also GRADIO_SERVER_PORT). Default 7860.",
     "SVD_AUTH": "WebUI login as user:password (several separated by commas).",
@@ -47,6 +57,8 @@ ENVIRONMENT: dict[str, str] = {
     "SVD_ROOT_PATH": "URL path the WebUI is served under behind a reverse proxy, e.g. /svd.",
     "SVD_QUEUE_SIZE": "Most requests waiting in the WebUI's queue. Default 20.",
     "SVD_MAX_UPLOAD_MB": "Largest picture the WebUI and its API accept, in MB. Default 50.",
+    "SVD_CACHE_HOURS": "How long the WebUI keeps its temporary copies of uploads and of the files it sends (Gradio's "
+    "cache), in hours; the videos themselves stay in the output folder. Default 6.",
     "HF_TOKEN": "Hugging Face token of an account that accepted the SVD licence (the models are gated).",
     "HF_HOME": "Hugging Face cache folder, where downloaded weights live. Default ~/.cache/huggingface.",
     "HF_ENDPOINT": "Hugging Face Hub address, for a mirror. Default https://huggingface.co.",
@@ -79,13 +91,16 @@ class Settings:
     ray_address: str = ""
     output_dir: Path = Path("outputs")
     models_dir: Path = Path("models")
+    hub_models: tuple[str, ...] = ()
     host: str = "127.0.0.1"
     port: int = 7860
     auth: str = ""
     auth_file: str = ""
     root_path: str = ""
+    limits: Limits = field(default_factory=Limits)
     queue_size: int = 20
     max_upload_mb: int = 50
+    cache_hours: float = 6.0
     baked_cache: Path | None = None
     hf_token_set: bool = False
     debug: bool = False
@@ -110,13 +125,22 @@ class Settings:
             ray_address=environ.get("SVD_RAY_ADDRESS", ""),
             output_dir=Path(environ.get("SVD_OUTPUT_DIR") or cls.output_dir),
             models_dir=Path(environ.get("SVD_MODELS_DIR") or cls.models_dir),
+            hub_models=_listed(environ.get("SVD_HUB_MODELS", "")),
             host=environ.get("HOST") or environ.get("GRADIO_SERVER_NAME") or cls.host,
             port=_integer(environ, "PORT", "GRADIO_SERVER_PORT", default=cls.port),
             auth=environ.get("SVD_AUTH", ""),
             auth_file=environ.get("SVD_AUTH_FILE", ""),
             root_path=environ.get("SVD_ROOT_PATH", ""),
+            limits=Limits(
+                work=_number(environ, "SVD_MAX_WORK", Limits.work),
+                frames=_integer(environ, "SVD_MAX_FRAMES", default=Limits.frames),
+                fps=_integer(environ, "SVD_MAX_FPS", default=Limits.fps),
+                pixels=_integer(environ, "SVD_MAX_PIXELS", default=Limits.pixels),
+                memory_gb=_number(environ, "SVD_MAX_MEMORY_GB", Limits.memory_gb),
+            ),
             queue_size=_integer(environ, "SVD_QUEUE_SIZE", default=cls.queue_size),
             max_upload_mb=_integer(environ, "SVD_MAX_UPLOAD_MB", default=cls.max_upload_mb),
+            cache_hours=_number(environ, "SVD_CACHE_HOURS", cls.cache_hours),
             baked_cache=Path(environ["SVD_BAKED_CACHE"]) if environ.get("SVD_BAKED_CACHE") else None,
             hf_token_set=bool(environ.get("HF_TOKEN")),
             debug=environ.get("SVD_DEBUG", "") not in ("", "0"),
@@ -137,6 +161,19 @@ def _integer(environ: Mapping[str, str], *names: str, default: int | None) -> in
                 example = default or 10
                 raise InputError(f"{name}={value} is not a whole number: set it to one, e.g. {example}") from None
     return default
+
+
+def _number(environ: Mapping[str, str], name: str, default: float) -> float:
+    value = environ.get(name)
+    if not value:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number) or number <= 0:
+        raise InputError(f"{name}={value} is not a positive number: set it to one, e.g. {default:g}")
+    return number
 
 
 def read_logins(settings: Settings) -> list[tuple[str, str]]:

@@ -62,7 +62,7 @@ def parse_size(text: str) -> tuple[int, int] | None:
     text = text.strip().lower()
     if text in ("", "auto"):
         return None
-    match = re.fullmatch(r"(\d+)\s*[x×*]\s*(\d+)", text)
+    match = re.fullmatch(r"(\d{1,6})\s*[x×*]\s*(\d{1,6})", text)
     if not match or min(int(match[1]), int(match[2])) == 0:
         raise InputError(f"size '{text[:40]}' is not understood", "use auto or WIDTHxHEIGHT, for example 1024x576")
     return int(match[1]), int(match[2])

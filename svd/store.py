@@ -16,9 +16,10 @@ import platform
 import re
 import threading
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Literal
 
 import diffusers
@@ -221,6 +222,7 @@ def sidecar_record(
         "step_seconds": [round(value, 4) for value in result.step_seconds],
         "peak_vram_bytes": result.peak_vram_bytes,
         "peak_vram_reserved_bytes": result.peak_vram_reserved_bytes,
+        "cost_units": result.cost_units,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "versions": versions(),
     }
@@ -255,10 +257,19 @@ def versions() -> dict[str, str | None]:
     }
 
 
+MAX_STEM_BYTES = 80
+"""The longest name made from a file name or a prompt, in UTF-8 bytes: with the time before it and the longest
+suffix after it, a file name stays well within the 255 bytes every file system takes."""
+
+
 def safe_name(file_name: str) -> str:
-    """A stem for outputs from an input's file name: its suffix dropped, and everything but letters, digits, dash
-    and underscore replaced (dots too, so that no suffix logic can cut the name later)."""
-    return re.sub(r"[^\w-]+", "_", Path(file_name).stem).strip("_-") or "video"
+    """A stem for outputs from an input's file name (or a prompt's words): its suffix dropped, and everything but
+    letters (of any script), digits, dash and underscore replaced (dots too, so that no suffix logic can cut the name
+    later), cut to whole characters within `MAX_STEM_BYTES`."""
+    stem = unicodedata.normalize("NFC", PurePosixPath(file_name.replace("\\", "/")).stem)
+    name = re.sub(r"[^\w-]+", "_", stem).strip("_-")
+    name = name.encode("utf-8", errors="ignore")[:MAX_STEM_BYTES].decode("utf-8", errors="ignore")
+    return name.strip("_-") or "video"
 
 
 _GIVEN_STEMS: set[Path] = set()

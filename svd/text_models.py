@@ -14,8 +14,15 @@ from pathlib import Path
 
 import torch
 
+from .cost import NetworkWork
 from .errors import ModelError
-from .models import _HUB_ID
+from .models import _HUB_ID, ServedModels
+from .settings import Settings
+
+SDXL_WORK = NetworkWork(step=6.45e6, decode=9.98e6)
+"""FLOPs per pixel of SDXL's UNet (each step and batch element) and VAE decoder (bench/flops.py)."""
+FLUX_WORK = NetworkWork(step=70.9e6, decode=9.98e6)
+"""FLOPs per pixel of FLUX.1's 12 B transformer (each step) and VAE decoder (bench/flops.py)."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,8 @@ class TextModel:
     pixels: int = 1024 * 1024
     """The pixel count it was trained at; first frames render at about this many pixels."""
     download_gb: float | None = None
+    work: NetworkWork = SDXL_WORK
+    """FLOPs per pixel, for the cost of a first frame (a model outside the catalogue counts as SDXL)."""
 
 
 TEXT_MODELS: dict[str, TextModel] = {
@@ -47,7 +56,7 @@ TEXT_MODELS: dict[str, TextModel] = {
         ),
         TextModel(
             "flux-schnell", "black-forest-labs/FLUX.1-schnell", title="FLUX.1 schnell (4 steps, 12 B, higher quality)",
-            licence="Apache-2.0", steps=4, guidance=0.0, cuda_dtype=torch.bfloat16, download_gb=33.7,
+            licence="Apache-2.0", steps=4, guidance=0.0, cuda_dtype=torch.bfloat16, download_gb=33.7, work=FLUX_WORK,
         ),
     )
 }  # fmt: skip
@@ -122,3 +131,9 @@ def render_size(video_size: tuple[int, int], pixels: int, multiple: int = 64) ->
         max(multiple, round(rendered_height * aspect / multiple) * multiple),
         max(multiple, round(rendered_height / multiple) * multiple),
     )
+
+
+def served_text_models(settings: Settings) -> ServedModels:
+    """The text-to-image models the server's page and API offer."""
+    catalogue = (*TEXT_MODELS, *(model.repo_id for model in TEXT_MODELS.values() if model.repo_id))
+    return ServedModels(settings.t2i_model, settings.models_dir, settings.hub_models, catalogue, "text-to-image model")

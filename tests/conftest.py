@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -36,6 +37,7 @@ for variable in ("HF_TOKEN", "HF_HUB_OFFLINE", "SVD_MODEL", "SVD_MEMORY", "SVD_D
     os.environ.pop(variable, None)
 
 from chromium import launch_chromium, open_page  # noqa: E402
+from gradio.utils import get_upload_folder  # noqa: E402
 from webui_server import start_server  # noqa: E402
 
 from svd.cli import main as svd_main  # noqa: E402
@@ -131,10 +133,12 @@ def engine(tiny_model) -> Engine:
 
 @pytest.fixture(scope="session")
 def server(tiny_model, tiny_depth_model, tiny_text_model, tiny_rife, tiny_upscaler, tmp_path_factory):
-    """`webui.py` running with the tiny models, shared by the API and the browser tests."""
+    """`webui.py` running with the tiny models, shared by the API and the browser tests. Its work limit lets a run
+    take minutes (200 steps on two cores) so that tests can watch one, queue behind one and cancel one."""
     running = start_server(
         tmp_path_factory.mktemp("webui"), SVD_MODEL=str(tiny_model), SVD_DEPTH_MODEL=str(tiny_depth_model),
         SVD_T2I_MODEL=str(tiny_text_model), SVD_INTERPOLATOR=str(tiny_rife), SVD_UPSCALER=str(tiny_upscaler),
+        SVD_MAX_WORK="1000",
     )  # fmt: skip
     running.wait_for_model()
     yield running
@@ -189,13 +193,14 @@ GATED_LATER = "svd-tests/gated-until-accepted"
 def failing_server(hub, tmp_path_factory):
     """`webui.py` as a renter first finds it when the template is not set up: its model is gated on the Hub (no
     licence accepted yet), its output folder cannot be written (the path runs through a file), behind a proxy path.
-    Its model is not in the catalogue, so it states SVD-XT's defaults, as a server of SVD-XT does."""
+    Its model is not in the catalogue, so it states SVD-XT's defaults, as a server of SVD-XT does. It keeps Gradio's
+    copies of uploads for 1.8 s only."""
     hub.gated.add(GATED_LATER)
     folder = tmp_path_factory.mktemp("webui-failing")
     (folder / "a-file").write_text("")
     running = start_server(
         folder, SVD_MODEL=GATED_LATER, SVD_OUTPUT_DIR=str(folder / "a-file" / "outputs"), SVD_ROOT_PATH="/studio",
-        HF_HOME=str(folder / "hf"),
+        HF_HOME=str(folder / "hf"), SVD_CACHE_HOURS="0.0005",
     )  # fmt: skip
     running.wait_for_model(states=("failed",))
     yield running
@@ -241,6 +246,14 @@ def write_picture(path: Path, size: tuple[int, int] = (320, 180), **save_options
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(gradient(size)).save(path, **save_options)
     return path
+
+
+def as_upload(path: Path) -> dict:
+    """The payload of `path` uploaded, as the page's picture box gives it: a copy in Gradio's upload folder."""
+    folder = Path(get_upload_folder()) / f"test-{uuid.uuid4().hex}"
+    folder.mkdir(parents=True)
+    shutil.copy(path, folder / path.name)
+    return {"path": str(folder / path.name), "orig_name": path.name}
 
 
 @pytest.fixture

@@ -12,12 +12,17 @@ from conftest import REPO_ROOT, run_svd_here
 from mp4 import decode
 
 from svd.camera.moves import MOVES, NO_CAMERA
+from svd.engine import Engine
+from svd.finish.rife import RIFE_WEIGHTS
+from svd.finish.upscale import UPSCALERS
+from svd.models import SVD_WORK
+from svd.text_models import FLUX_WORK, SDXL_WORK
 
 sys.path.insert(0, str(REPO_ROOT / "bench"))
 import after_pipeline
 import finish
 import guides
-from flops import count_stage_flops
+from flops import count_stage_flops, network_rates, svd_rates
 
 import bench
 
@@ -35,6 +40,24 @@ def test_full_size_flop_counts_match_the_published_architecture():
     assert fourteen.unet_step / 1e12 == pytest.approx(89.6, abs=0.05)
     no_guidance = count_stage_flops(SVD_XT_CONFIGS, 1024, 576, num_frames=25, steps=25, guidance=False)
     assert no_guidance.unet_step == pytest.approx(xt.unet_step / 2, rel=1e-3)
+    # the cost of a request counts SVD's work with these rates; a unit, a video at SVD-XT's own settings, is the work
+    # counted here (the image encoder aside)
+    rates = svd_rates(xt, 1024, 576, 25)
+    used = {"svd_step": SVD_WORK.step, "svd_decode": SVD_WORK.decode, "svd_encode": SVD_WORK.encode}
+    assert {name: round(rate / rates[name], 2) for name, rate in used.items()} == dict.fromkeys(used, 1.0)
+    unit = Engine(device="cpu", default_model="svd-xt").unit_flops
+    assert unit == pytest.approx(xt.total - xt.image_encoder, rel=0.01)
+
+
+def test_the_cost_estimates_use_the_flops_counted_on_each_full_size_network():
+    rates = network_rates()
+    compact, rrdb = (UPSCALERS[name].flops_per_pixel for name in ("realesr-general-x4v3", "realesrgan-x4"))
+    used = {
+        "sdxl_step": SDXL_WORK.step, "flux_step": FLUX_WORK.step, "image_decode": SDXL_WORK.decode,
+        "rife": RIFE_WEIGHTS["rife-4.25"].flops_per_pixel, "compact": compact, "rrdb": rrdb,
+    }  # fmt: skip
+    assert {name: round(rate / rates[name], 2) for name, rate in used.items()} == dict.fromkeys(used, 1.0)
+    assert FLUX_WORK.decode == SDXL_WORK.decode  # the same decoder but for its first layer, within 0.1 %
 
 
 def test_harness_runs_on_the_cpu_with_the_tiny_model(tmp_path, capsys):

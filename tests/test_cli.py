@@ -128,6 +128,8 @@ def test_without_output_videos_go_to_the_output_folder(monkeypatch, tiny_model, 
         (["--frames", "many"], "argument --frames: invalid int value"),
         (["--memory", "huge"], "argument --memory: invalid choice"),
         (["--speed", "compile"], "speed switch 'compile' is not known: use plain, or any of compile_unet"),
+        (["--variations", "8", "--extend", "4"], "this asks for 32 videos' work (variations x segments x frames"),
+        (["--interpolate", "4", "--fps", "40"], "the video would play at 160 fps; a video may play at most 120 fps"),
     ],
 )
 def test_bad_settings_are_one_line_errors(tiny_model, picture, capsys, args, message):

@@ -105,7 +105,7 @@ def test_catalogue_weights_come_through_the_hub_cache_and_must_be_the_released_f
     hub.serve("svd-tests/upscalers", folder)
     entry = WeightsFile(
         name="test-x4", repo_id="svd-tests/upscalers", revision="0123456789abcdef0123456789abcdef01234567",
-        filename="x4.pth", sha256=file_sha256(tiny_upscaler), title="test", licence="MIT",
+        filename="x4.pth", sha256=file_sha256(tiny_upscaler), title="test", licence="MIT", flops_per_pixel=1e6,
     )  # fmt: skip
     fetched = fetch_weights(entry)
     assert fetched.read_bytes() == tiny_upscaler.read_bytes() and "svd-tests--upscalers" in str(fetched)

@@ -3,10 +3,12 @@ generation, and real full and read-only disks that leave nothing half-written.""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
 import sys
+import tracemalloc
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 
@@ -14,10 +16,12 @@ import numpy as np
 import pytest
 from conftest import REPO_ROOT, write_picture
 from mounts import fill, read_only, tmpfs
+from mp4 import decode
 from PIL import Image
 
 from svd.errors import OutputError
 from svd.files import PendingFiles, check_output_folder, remove_leftovers
+from svd.frames import LazyFrames
 from svd.history import delete_generation, list_history, output_file
 from svd.image import load_image
 from svd.request import GenerationSettings
@@ -114,6 +118,27 @@ def test_delete_removes_every_file_of_one_generation_and_nothing_else(tmp_path, 
     ]  # fmt: skip
     assert keep.video.exists()
     assert delete_generation(tmp_path, {"sidecar": "../keep.json", "video": "/etc/hostname"}) == []
+
+
+def test_frames_made_on_demand_are_written_one_at_a_time(tmp_path, input_picture):
+    """100 frames of 640x360 (69 MB) through the MP4, the WebM and the PNG zip while less than a tenth of that is
+    ever allocated at once: each frame is made, given to every file, and let go."""
+    made = result(input_picture)
+    gradient = np.linspace(0, 255, 640 * 360 * 3).astype(np.uint8).reshape(360, 640, 3)
+    made.frames = LazyFrames(100, 360, 640, lambda index: np.roll(gradient, 7 * index, axis=1))
+    made.settings = dataclasses.replace(made.settings, formats=("mp4", "webm"))
+    tracemalloc.start()
+    try:
+        saved = save_generation(made, tmp_path / "long", frames="zip", frames_later=True)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 69e6 / 10, f"{peak / 1e6:.1f} MB at once"
+    assert saved.frames_written.is_set()  # made on demand, so zipped in the same pass, not later from memory
+    assert decode(saved.video).frames.shape == (100, 360, 640, 3)
+    with zipfile.ZipFile(saved.frames) as archive:
+        assert len(archive.namelist()) == 100
+        assert np.array_equal(np.asarray(Image.open(archive.open("0099.png"))), made.frames[99])
 
 
 def test_a_full_disk_leaves_nothing_half_written_and_recovers_once_space_is_freed(tmp_path, input_picture):

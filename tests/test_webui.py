@@ -21,6 +21,7 @@ from conftest import REPO_ROOT, TINY_REPO, write_picture
 from gradio_client import Client, handle_file
 from mounts import fill, read_only, tmpfs
 from mp4 import decode
+from refusals import refused
 from webui_server import health, readiness, start_server
 
 from svd.camera.moves import MOVES
@@ -35,15 +36,6 @@ def client(server):
 @pytest.fixture(scope="module")
 def picture(tmp_path_factory):
     return write_picture(tmp_path_factory.mktemp("api") / "p.png")
-
-
-def call_error(client, *args, **kwargs) -> str:
-    """The one-line message of a refused `/generate` call."""
-    with pytest.raises(Exception) as refused:  # gradio_client raises AppError, a plain Exception
-        client.predict(*args, api_name="/generate", **kwargs)
-    message = str(refused.value)
-    assert "\n" not in message and "Traceback" not in message, message
-    return message
 
 
 def test_generate_with_only_a_picture_keeps_the_picture_and_records_the_cpu(client, server, tmp_path):
@@ -92,7 +84,7 @@ def test_a_name_with_dots_is_saved_once_and_found_by_the_history(client, server,
 def test_bad_files_get_a_clear_message_and_the_app_keeps_serving(client, server, tmp_path, content, message):
     bad = tmp_path / "upload.png"
     bad.write_bytes(content)
-    assert message in call_error(client, handle_file(str(bad)))
+    assert message in refused(client, handle_file(str(bad)))
     assert health(server.url)["model"] == "ready"
 
 
@@ -123,14 +115,14 @@ def test_bad_files_get_a_clear_message_and_the_app_keeps_serving(client, server,
     ],
 )
 def test_bad_values_get_one_line_that_names_them(client, picture, settings, message):
-    assert call_error(client, handle_file(str(picture)), **settings).startswith(message)
+    assert refused(client, handle_file(str(picture)), **settings).startswith(message)
 
 
 def test_a_picture_that_is_not_a_file_or_is_missing_is_named(client, server, picture):
     offset = len(server.log.read_text())
-    message = call_error(client, str(picture))
+    message = refused(client, str(picture))
     assert message.startswith("picture must be a file, not '/") and "with gradio_client pass handle_file(" in message
-    assert call_error(client, None).startswith("add a picture first")
+    assert refused(client, None).startswith("add a picture first")
     logged = server.log_since(offset)
     assert "Traceback" not in logged and "[svd] not generated: add a picture first" in logged
 
@@ -174,7 +166,7 @@ def _multipart(field: str, name: str, content: bytes) -> tuple[str, bytes]:
 def test_a_failed_request_for_another_model_leaves_the_loaded_one_ready(client, server, picture):
     before = health(server.url)
     assert before["model"] == "ready"
-    message = call_error(client, handle_file(str(picture)), model="svd-xt-1.1")
+    message = refused(client, handle_file(str(picture)), model="svd-xt-1.1")
     assert message.startswith("stabilityai/stable-video-diffusion-img2vid-xt-1-1 was not found on the Hub")
     assert health(server.url) == before and readiness(server.url)[0] == 200
     video, _, _ = client.predict(handle_file(str(picture)), frames=2, steps=1, api_name="/generate")
@@ -182,7 +174,7 @@ def test_a_failed_request_for_another_model_leaves_the_loaded_one_ready(client, 
 
 
 def test_model_folders_outside_the_models_folder_get_one_message_whether_they_exist_or_not(client, picture):
-    messages = {path: call_error(client, handle_file(str(picture)), model=path) for path in ("/etc", "/nonexistent")}
+    messages = {path: refused(client, handle_file(str(picture)), model=path) for path in ("/etc", "/nonexistent")}
     assert messages["/etc"].replace("/etc", "X") == messages["/nonexistent"].replace("/nonexistent", "X")
     assert messages["/etc"].startswith("model '/etc' is not available here: use one of svd, svd-xt, svd-xt-1.1")
 
@@ -245,7 +237,7 @@ def test_a_full_disk_is_said_before_any_work_and_the_server_recovers(client, ser
     with tmpfs(server.output_dir, size_kb=70 * 1024):  # a small disk over the output folder
         filler = fill(server.output_dir, leave_bytes=1024 * 1024)
         started = time.monotonic()
-        message = call_error(client, handle_file(str(picture)), frames=2, steps=1)
+        message = refused(client, handle_file(str(picture)), frames=2, steps=1)
         assert message.startswith("the disk is full: free space in the output folder (this needs about")
         assert str(server.output_dir) not in message
         assert time.monotonic() - started < 10  # refused before any GPU work
@@ -260,7 +252,7 @@ def test_a_full_disk_is_said_before_any_work_and_the_server_recovers(client, ser
 
 def test_a_read_only_output_folder_is_said_before_any_work(client, server, picture):
     with read_only(server.output_dir):
-        message = call_error(client, handle_file(str(picture)), frames=2, steps=1)
+        message = refused(client, handle_file(str(picture)), frames=2, steps=1)
         assert message.startswith("the output folder cannot be written (Read-only file system)")
         assert readiness(server.url)[0] == 503
     assert readiness(server.url)[0] == 200
@@ -335,8 +327,8 @@ def test_login_protects_the_api(auth_server, tmp_path):
     assert decode(video).frames.shape[0] == 2
 
 
-def login(url: str, password: str) -> tuple[int, str]:
-    body = urllib.parse.urlencode({"username": "alice", "password": password}).encode()
+def login(url: str, password: str, user: str = "alice") -> tuple[int, str]:
+    body = urllib.parse.urlencode({"username": user, "password": password}).encode()
     try:
         with urllib.request.urlopen(urllib.request.Request(f"{url}/login", body), timeout=5) as response:
             return response.status, ""
@@ -357,6 +349,19 @@ def test_repeated_failed_logins_are_slowed_down(auth_server):
     time.sleep(2.1)
     assert login(auth_server.url, "wonderland") == (200, "")
     assert login(auth_server.url, "typo")[0] == 400  # a good login clears the count
+
+
+def test_a_good_login_as_one_user_buys_no_guesses_at_another(auth_server):
+    """After the test above (the last ones on the login server): failures are counted per name and per address."""
+    assert [login(auth_server.url, "guess", "bob")[0] for _ in range(4)] == [400] * 4
+    assert login(auth_server.url, "wonderland")[0] == 200  # a good login as alice, from the same address
+    assert login(auth_server.url, "guess", "bob")[0] == 400  # bob's fifth failure
+    assert login(auth_server.url, "wonderland")[0] == 200
+    assert login(auth_server.url, "guess", "bob")[0] == 429  # bob must wait: alice's logins cleared none of his
+    assert login(auth_server.url, "wonderland")[0] == 200  # alice's own count is clear
+    codes = [login(auth_server.url, "guess", f"name-{index}")[0] for index in range(30)]
+    assert 400 in codes and codes[-1] == 429  # one address with many names is slowed down too
+    assert login(auth_server.url, "wonderland")[0] == 429
 
 
 def test_bad_login_configuration_stops_at_start_with_one_line():

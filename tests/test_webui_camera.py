@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
-from conftest import write_picture
+from conftest import as_upload, write_picture
 from gradio_client import Client, handle_file
 from mp4 import decode
 from PIL import Image, ImageSequence
@@ -51,7 +51,7 @@ def test_camera_previews_are_looping_guides_of_the_picture_as_the_run_frames_it(
     tiny_model, tiny_depth_model, tmp_path
 ):
     picture = write_picture(tmp_path / "wide.png", (640, 360))
-    payload = {"path": str(picture), "orig_name": picture.name}
+    payload = as_upload(picture)
     engine = Engine(device="cpu", default_model=str(tiny_model), default_depth_model=str(tiny_depth_model))
     previews = CameraPreviews(engine, Settings(model=str(tiny_model)))
 
@@ -85,12 +85,12 @@ def test_camera_previews_fail_softly(tiny_model, tmp_path):
     no_depth = Engine(device="cpu", default_model=str(tiny_model), default_depth_model=str(tmp_path / "missing"))
     previews = CameraPreviews(no_depth, Settings(model=str(tiny_model)))
     picture = write_picture(tmp_path / "p.png", (256, 144))
-    tiles = previews.tiles({"path": str(picture)}, "auto", "crop", "", 8, 7, 1.0, with_depth=True)
+    tiles = previews.tiles(as_upload(picture), "auto", "crop", "", 8, 7, 1.0, with_depth=True)
     assert tiles.message.startswith("*No preview of Orbit left, Orbit right: unknown depth model")
     assert Image.open(tiles.items[2][0]).n_frames == 8  # the other moves are there
 
     assert previews.tiles(None, "auto", "crop", "", 8, 7, 1.0, with_depth=False) == Tiles(None, NO_PICTURE)
     text = tmp_path / "notes.png"
     text.write_text("not a picture")
-    broken = previews.tiles({"path": str(text)}, "auto", "crop", "", 8, 7, 1.0, with_depth=False)
+    broken = previews.tiles(as_upload(text), "auto", "crop", "", 8, 7, 1.0, with_depth=False)
     assert broken.items is None and broken.message.startswith("*No camera previews: notes.png is not a picture")

@@ -15,6 +15,7 @@ from gradio_client import Client, handle_file
 from gradio_client.utils import Status
 from mp4 import decode
 from PIL import Image
+from refusals import refused
 from test_webui import api_description
 
 from svd.styles import load_styles
@@ -33,15 +34,6 @@ def pixels(path) -> np.ndarray:
 
 def first_frames(client, prompt: str = PROMPT, **settings) -> tuple[list[str], dict]:
     return client.predict(prompt, **settings, api_name="/first_frames")
-
-
-def refused(client, endpoint: str, *args, **kwargs) -> str:
-    """The one-line message of a refused call."""
-    with pytest.raises(Exception) as error:  # gradio_client raises AppError, a plain Exception
-        client.predict(*args, api_name=endpoint, **kwargs)
-    message = str(error.value)
-    assert "\n" not in message and "Traceback" not in message, message
-    return message
 
 
 @pytest.mark.parametrize(("aspect", "size"), [("16:9", (256, 144)), ("9:16", (144, 256)), ("1:1", (192, 192))])
@@ -95,15 +87,17 @@ def test_text_to_video_animates_the_first_frame_of_its_seed_and_records_the_text
 )
 def test_bad_text_values_get_one_line_from_both_endpoints(client, settings, message):
     given = {"prompt": PROMPT, **settings}
-    assert refused(client, "/first_frames", **given).startswith(message)
-    assert refused(client, "/text_to_video", **given, frames=2, steps=1).startswith(message)
+    assert refused(client, **given, api_name="/first_frames").startswith(message)
+    assert refused(client, **given, frames=2, steps=1, api_name="/text_to_video").startswith(message)
 
 
 def test_bad_counts_and_video_settings_are_refused(client, server):
-    assert refused(client, "/first_frames", PROMPT, count=9) == "9 first frames is out of range: ask for 1 to 8"
-    assert refused(client, "/first_frames", PROMPT, count=1.5) == "count must be a whole number, not 1.5"
+    assert (
+        refused(client, PROMPT, count=9, api_name="/first_frames") == "9 first frames is out of range: ask for 1 to 8"
+    )
+    assert refused(client, PROMPT, count=1.5, api_name="/first_frames") == "count must be a whole number, not 1.5"
     offset = len(server.log.read_text())
-    message = refused(client, "/text_to_video", PROMPT, motion=400)
+    message = refused(client, PROMPT, motion=400, api_name="/text_to_video")
     assert message == "motion 400 is out of range: use a value from 1 to 255"
     assert "Traceback" not in server.log_since(offset)
 

@@ -6,14 +6,12 @@
 No `from __future__ import annotations` here: Gradio reads this module's type hints at run time to describe the API.
 """
 
-import json
 from collections.abc import Callable
 from inspect import Parameter, signature
 from typing import Literal
 
 import gradio as gr
 from gradio import FileData
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from svd.camera.moves import AMOUNT_RANGE, MOVES, NO_CAMERA, CameraMove
 from svd.errors import CancelledError, InputError, SvdError
@@ -23,7 +21,7 @@ from svd.request import LIMITS, MAX_SEED, RANDOM_SEED
 from svd.sizing import buckets, size_limits
 from svd.store import SavedGeneration
 
-from .api_checks import CHECKS, checked, shown
+from .api_checks import CHECKS, checked, refuse_at_once, shown
 from .generation import Controls, Runner
 from .status import GPU_QUEUE
 
@@ -58,7 +56,8 @@ def parameter_help(defaults: ModelDefaults) -> dict[str, str]:
         "memory": "GPU memory profile: full (all on the GPU, fastest), balanced (models moved to the GPU as they "
         "run), low (also chunked; SVD-XT under 8 GB) or auto (by free memory); ignored on a CPU",
         "model": f"empty for the server's model, or {', '.join(CATALOGUE)} (Turbo: 4 steps, several times faster, "
-        "less stable), a Hub id (owner/name) or a folder in the server's models folder",
+        "less stable), the name of a folder in the server's models folder, or a Hub id (owner/name) where the server "
+        "allows it (SVD_HUB_MODELS)",
         "camera": "camera move: the video follows a guide of the move made from the picture; none leaves the camera "
         "to the model",
         "camera_strength": "how closely the video follows the camera move, 0-1 (0 is plain SVD); null for the move's "
@@ -94,7 +93,8 @@ RETURNS = (
     ("frames_zip", "every frame as a lossless PNG, in a zip"),
     (
         "settings",
-        "every setting used, with the seed, the time each stage took and the versions (the JSON sidecar); also "
+        "every setting used, with the seed, the time each stage took, what it cost (cost_units) and the versions (the "
+        "JSON sidecar); also "
         "`sidecar`, the video's id for /finish, and `files`, each format written (gradio_client downloads them)",
     ),
 )
@@ -149,6 +149,7 @@ def register(runner: Runner, defaults: ModelDefaults, demo: gr.Blocks) -> dict[s
 
     gr.api(generate, api_name=API_NAME, concurrency_limit=runner.pool.size, concurrency_id=GPU_QUEUE)
     describe(demo, generate, parameter_help(defaults), RETURNS)
+    refuse_at_once(demo, generate, runner.settings)
     return {API_NAME: input_defaults(generate)}
 
 
@@ -208,56 +209,3 @@ def _picture(value: object) -> dict | None:
         f"picture must be a file, not {shown(value)}: with gradio_client pass handle_file('photo.jpg'); over HTTP, "
         'a FileData object {"path": ..., "meta": {"_type": "gradio.FileData"}}'
     )
-
-
-class FillApiDefaults:
-    """ASGI middleware: a plain HTTP call of `/call/<endpoint>` that leaves out trailing values gets their defaults,
-    as gradio_client does, instead of Gradio's bare error (Gradio checks the count before any code of ours runs)."""
-
-    def __init__(self, app: ASGIApp, defaults: dict[str, list]):
-        self.app = app
-        self.defaults = defaults
-        """Each endpoint's inputs' defaults, by its name."""
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        name = _called(scope)
-        if name not in self.defaults:
-            await self.app(scope, receive, send)
-            return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        body = _filled(body, self.defaults[name])
-        headers = [(key, value) for key, value in scope["headers"] if key != b"content-length"]
-        scope = {**scope, "headers": [*headers, (b"content-length", str(len(body)).encode())]}
-        sent = False
-
-        async def replay() -> dict:
-            nonlocal sent
-            if sent:
-                return await receive()
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        await self.app(scope, replay, send)
-
-
-def _called(scope: Scope) -> str | None:
-    """The endpoint that a `POST .../call/<endpoint>` calls."""
-    if scope["type"] != "http" or scope["method"] != "POST" or "/call/" not in scope["path"]:
-        return None
-    return scope["path"].rpartition("/call/")[2]
-
-
-def _filled(body: bytes, defaults: list) -> bytes:
-    try:
-        payload = json.loads(body)
-    except ValueError:
-        return body
-    data = payload.get("data") if isinstance(payload, dict) else None
-    if not isinstance(data, list) or len(data) >= len(defaults):
-        return body
-    return json.dumps({**payload, "data": [*data, *defaults[len(data) :]]}).encode()

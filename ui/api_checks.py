@@ -1,17 +1,33 @@
 """How the API checks each value as it arrives: its type and its choices, with one line that names it. Ranges are
-checked where the values are used, so the page, the API and the command line refuse them in the same words."""
+checked where the values are used, so the page, the API and the command line refuse them in the same words.
+
+`refuse_at_once` runs these checks, and those of names (models, the picture's file, the video to finish), when a call
+arrives, before it waits in the GPU queue (Gradio's validator): a bad value is refused at once, told on its parameter.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
+from inspect import signature
+from pathlib import Path
+
+import gradio as gr
 
 from svd.camera.moves import MOVES
-from svd.errors import InputError
-from svd.finish.options import LOOPS, UPSCALE_CHOICES
+from svd.errors import InputError, SvdError
+from svd.finish.options import LOOPS, UPSCALE_CHOICES, parse_formats
 from svd.memory import CHOICES as MEMORY_CHOICES
-from svd.sizing import ASPECT_NAMES, RESIZE_MODES
+from svd.models import served_models
+from svd.refinish import past_video
+from svd.request import check_text
+from svd.settings import Settings
+from svd.sizing import ASPECT_NAMES, RESIZE_MODES, parse_size
+from svd.text_models import served_text_models
+
+from .uploads import in_upload_folder
 
 Check = Callable[[str, object], object]
 
@@ -44,7 +60,7 @@ def number_or_none(name: str, value: object) -> float | None:
 def text(name: str, value: object) -> str:
     if not isinstance(value, str):
         raise InputError(f"{name} must be text, not {shown(value)}")
-    return value
+    return check_text(name, value)
 
 
 def choice(name: str, value: object, choices: tuple[str, ...]) -> str:
@@ -54,8 +70,22 @@ def choice(name: str, value: object, choices: tuple[str, ...]) -> str:
 
 
 def checked(checks: dict[str, Check], given: dict[str, object]) -> dict[str, object]:
-    """`given`'s values, each checked by its entry in `checks`, in the table's order."""
-    return {name: check(name, given[name]) for name, check in checks.items()}
+    """`given`'s values, each checked by its entry in `checks`, in the table's order; an error names its parameter."""
+    values = {}
+    for name, check in checks.items():
+        with about(name):
+            values[name] = check(name, given[name])
+    return values
+
+
+@contextlib.contextmanager
+def about(parameter: str) -> Iterator[None]:
+    """An `SvdError` raised inside is about `parameter` (the API tells it on that parameter)."""
+    try:
+        yield
+    except SvdError as error:
+        error.parameter = error.parameter or parameter
+        raise
 
 
 CHECKS: dict[str, Check] = {
@@ -80,3 +110,49 @@ TEXT_CHECKS: dict[str, Check] = {
 """How each setting of a first frame is checked; text to video takes these and the video's (but its size)."""
 
 FIRST_FRAME_CHECKS: dict[str, Check] = {**TEXT_CHECKS, "count": whole, "seed": whole, "model": text}
+
+
+def refuse_at_once(demo: gr.Blocks, function: Callable, settings: Settings) -> None:
+    """Check an endpoint's values (made by `gr.api` from `function`) when a call arrives."""
+    names = [
+        name for name, parameter in signature(function).parameters.items() if parameter.annotation is not gr.Request
+    ]
+    endpoint = next(fn for fn in demo.fns.values() if fn.fn is function)
+
+    def validate(*values):
+        try:
+            check_at_edge(settings, dict(zip(names, values, strict=True)))
+        except SvdError as error:
+            at = error.parameter if error.parameter in names else names[0]
+            return [gr.validate(name != at, str(error) if name == at else "") for name in names]
+        return [gr.validate(True, "")] * len(names)
+
+    endpoint.validator = validate
+
+
+def check_at_edge(settings: Settings, given: dict[str, object]) -> None:
+    """Every check of `given` that needs no model and no GPU: each value's type, the picture's file, the names of
+    models (which may only be those the server offers) and of the video to finish."""
+    tables = {**TEXT_CHECKS, **FIRST_FRAME_CHECKS, **CHECKS}
+    values = checked({name: check for name, check in tables.items() if name in given}, given)
+    with about("picture"):
+        if isinstance(given.get("picture"), dict):
+            in_upload_folder(given["picture"].get("path"))  # type: ignore[union-attr]
+    with about("size"):
+        parse_size(values.get("size") or "auto")  # type: ignore[arg-type]
+    with about("formats"):
+        parse_formats(values.get("formats") or "mp4")  # type: ignore[arg-type]
+    with about("model"):
+        served_models(settings).name(values.get("model") or "")  # type: ignore[arg-type]
+    with about("t2i_model"):
+        served_text_models(settings).name(values.get("t2i_model") or "")  # type: ignore[arg-type]
+    with about("video"):
+        if "video" in given:
+            past_video(settings.output_dir / sidecar_name(text("video", given["video"])))
+
+
+def sidecar_name(name: str) -> str:
+    """A video's id as the API takes it: the file name of its sidecar in the output folder."""
+    if Path(name).name != name or not name.endswith(".json") or name.startswith("."):
+        raise InputError(f"{shown(name)} is not a video of this server", "give the sidecar name from settings")
+    return name

@@ -15,7 +15,7 @@ from svd.errors import SvdError
 from svd.finish.options import LOOPS, UPSCALE_CHOICES, FinishOptions, parse_formats
 
 from .api import FINISH_HELP, RETURNS, describe, input_defaults, no_progress, video_outputs
-from .api_checks import FINISH_CHECKS, checked, text
+from .api_checks import FINISH_CHECKS, checked, refuse_at_once, text
 from .generation import Runner
 from .status import GPU_QUEUE
 
@@ -26,6 +26,7 @@ def register_finish(runner: Runner, demo: gr.Blocks) -> dict[str, list]:
     """Add `/finish` on the GPU's queue (its models share the GPU); returns its inputs' defaults."""
 
     async def finish(
+        request: gr.Request,
         video: str,
         interpolate: int = 1,
         upscale: Literal[UPSCALE_CHOICES] = "none",  # type: ignore[valid-type]
@@ -42,7 +43,8 @@ def register_finish(runner: Runner, demo: gr.Blocks) -> dict[str, list]:
                 loop=values["loop"],  # type: ignore[arg-type]
                 formats=parse_formats(values["formats"]),  # type: ignore[arg-type]
             )
-            return video_outputs([await runner.finish(text("video", video), options, no_progress)])
+            saved = await runner.finish(text("video", video), options, no_progress, user=request.username)
+            return video_outputs(None if saved is None else [saved])
         except SvdError as error:
             raise gr.Error(str(error), print_exception=False) from None
 
@@ -50,4 +52,5 @@ def register_finish(runner: Runner, demo: gr.Blocks) -> dict[str, list]:
     parameters = {"video": "the video's id: the `sidecar` file name in the settings /generate returned"}
     parameters |= {name: FINISH_HELP[name] for name in ("interpolate", "upscale", "loop", "formats")}
     describe(demo, finish, parameters, RETURNS)
+    refuse_at_once(demo, finish, runner.settings)
     return {API_NAME: input_defaults(finish)}

@@ -32,7 +32,7 @@ from .api import (
     parameter_help,
     video_outputs,
 )
-from .api_checks import CHECKS, FIRST_FRAME_CHECKS, TEXT_CHECKS, checked
+from .api_checks import CHECKS, FIRST_FRAME_CHECKS, TEXT_CHECKS, checked, refuse_at_once
 from .candidates import T2I_LIMITS, CandidateMaker, TextRequest, text_to_video
 from .generation import Controls, Runner
 from .status import GPU_QUEUE
@@ -40,7 +40,8 @@ from .status import GPU_QUEUE
 FIRST_FRAME_RETURNS = (
     ("first_frames", "the candidates as PNGs at the video's size for the aspect; candidate i was made with seed + i"),
     ("details", "the seeds, the size, the prompt that reached the model (with its style), the negative prompt, the "
-     "style, the text-to-image model with its steps and guidance, and a notice (e.g. that a long prompt was cut)"),
+     "style, the text-to-image model with its steps and guidance, a notice (e.g. that a long prompt was cut), and "
+     "what they cost (cost_units)"),
 )  # fmt: skip
 
 
@@ -57,8 +58,9 @@ def text_help(defaults: ModelDefaults) -> dict[str, str]:
         "aspect": f"the video's aspect: the first frame is made at the model's size for it (16:9: {width}x{height})",
         "count": f"how many candidates, 1-{MAX_CANDIDATES}",
         "seed": f"seed of the first candidate, 0-{MAX_SEED} (candidate i uses seed + i); {RANDOM_SEED} draws one",
-        "t2i_model": f"empty for the server's text-to-image model (SVD_T2I_MODEL), or {', '.join(TEXT_MODELS)}, a Hub "
-        "id (owner/name) or a folder in the server's models folder",
+        "t2i_model": f"empty for the server's text-to-image model (SVD_T2I_MODEL), or {', '.join(TEXT_MODELS)}, the "
+        "name of a folder in the server's models folder, or a Hub id (owner/name) where the server allows it "
+        "(SVD_HUB_MODELS)",
         "t2i_steps": f"text-to-image steps, {low_steps:g}-{high_steps:g}; null for the model's own ({own['steps']})",
         "t2i_guidance": f"text-to-image guidance, {low_guidance:g}-{high_guidance:g}; null for the model's own "
         f"({own['guidance']})",
@@ -87,6 +89,8 @@ def register_text(runner: Runner, maker: CandidateMaker, defaults: ModelDefaults
     describe(demo, first_frames, text_help(defaults), FIRST_FRAME_RETURNS)
     gr.api(text_to_video_api, api_name="text_to_video", concurrency_limit=runner.pool.size, concurrency_id=GPU_QUEUE)
     describe(demo, text_to_video_api, text_to_video_help(defaults), RETURNS)
+    for endpoint in (first_frames, text_to_video_api):
+        refuse_at_once(demo, endpoint, runner.settings)
     return {"first_frames": input_defaults(first_frames), "text_to_video": input_defaults(text_to_video_api)}
 
 
@@ -94,6 +98,7 @@ def first_frames_endpoint(runner: Runner, maker: CandidateMaker) -> Callable:
     StyleChoice = Literal[tuple(maker.styles)]
 
     def first_frames(
+        request: gr.Request,
         prompt: str,
         negative_prompt: str = "",
         style: StyleChoice = "none",  # type: ignore[valid-type]
@@ -111,8 +116,8 @@ def first_frames_endpoint(runner: Runner, maker: CandidateMaker) -> Callable:
                 prompt=prompt, negative_prompt=negative_prompt, style=style, aspect=aspect, count=count, seed=seed,
                 t2i_model=t2i_model, t2i_steps=t2i_steps, t2i_guidance=t2i_guidance, model=model,
             )  # fmt: skip
-            request = _text_request(checked(FIRST_FRAME_CHECKS, given), runner.settings.memory)
-            made = maker.make(request, no_progress)
+            asked = _text_request(checked(FIRST_FRAME_CHECKS, given), runner.settings.memory)
+            made = maker.make(asked, no_progress, request.username)
         except SvdError as error:
             raise gr.Error(str(error), print_exception=False) from None
         return [FileData(path=str(candidate.path)) for candidate in made.items], made.details()

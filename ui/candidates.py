@@ -23,18 +23,21 @@ import anyio
 from gradio.utils import get_upload_folder
 from PIL import Image
 
-from svd.errors import InputError, ModelError, SvdError
+from svd.cancel import Cancel
+from svd.cost import Cost, pictures_cost
+from svd.errors import CancelledError, InputError, SvdError
 from svd.files import atomic_path
 from svd.first_frames import MAX_CANDIDATES, FirstFrameMaker, FirstFrames
 from svd.memory import choose_profile
-from svd.models import served_model_name
+from svd.models import served_models
 from svd.pool import EnginePool
-from svd.request import LIMITS, RANDOM_SEED, TextSource, draw_seed, shown_number
+from svd.quota import DailyQuota, paying
+from svd.request import LIMITS, RANDOM_SEED, TextSource, check_text, draw_seed, shown_number
 from svd.settings import Settings
 from svd.sizing import ASPECT_NAMES, aspect_size, choose_size, parse_size
 from svd.store import SavedGeneration, safe_name
 from svd.styles import Style, check_style, load_styles
-from svd.text_models import TEXT_MODELS, TextModel, resolve_text_model
+from svd.text_models import TextModel, render_size, resolve_text_model, served_text_models
 
 from .generation import Controls, MadeFromText, ProgressBar, Runner, explained
 
@@ -79,6 +82,8 @@ class Candidates:
     frames: FirstFrames
     """What the maker said: the styled prompt, the model, its steps and guidance, a notice."""
     size: tuple[int, int]
+    cost_units: float
+    """What they cost, in units of `svd.cost`."""
 
     def details(self) -> dict:
         """What the API returns beside the pictures."""
@@ -94,6 +99,7 @@ class Candidates:
             "t2i_steps": frames.steps,
             "t2i_guidance": frames.guidance,
             "notice": frames.notice,
+            "cost_units": self.cost_units,
         }
 
 
@@ -101,10 +107,11 @@ class CandidateMaker:
     """Makes first frames for every page and API caller of one server, on the first GPU, which a job holds while it
     runs (the others go on making videos)."""
 
-    def __init__(self, pool: EnginePool, settings: Settings):
+    def __init__(self, pool: EnginePool, settings: Settings, quota: DailyQuota | None = None):
         self.pool = pool
         engine = self.engine = pool.primary
         self.settings = settings
+        self.quota = quota
         self.maker = FirstFrameMaker(engine.device)
         self.styles, self.styles_problem = _styles(settings)
         self._temporary = tempfile.TemporaryDirectory(prefix="svd-first-frames-", dir=_upload_folder())
@@ -113,16 +120,33 @@ class CandidateMaker:
         self._sets: deque[Path] = deque()
         self._lock = threading.Lock()
 
-    def make(self, request: TextRequest, progress: ProgressBar) -> Candidates:
-        with explained("no first frames"), self.pool.engine(index=0):
-            return self._make(request, progress)
+    def make(
+        self, request: TextRequest, progress: ProgressBar, user: str | None = None, cancel: Cancel | None = None
+    ) -> Candidates:
+        """The first frames `request` asks for, paid from `user`'s allowance (given back if none is made)."""
+        with explained("no first frames"):
+            units = self.cost(request).units
+            with paying(self.quota, user, units), self.pool.engine(index=0):
+                return self._make(request, progress, cancel, units)
 
-    def _make(self, request: TextRequest, progress: ProgressBar) -> Candidates:
-        if not request.prompt.strip():
+    def cost(self, request: TextRequest) -> Cost:
+        """What the first frames cost, refused here if the request is bad or over the limits."""
+        if not check_text("the prompt", request.prompt).strip():
             raise InputError("the prompt is empty", "describe the picture to start the video from")
+        check_text("the negative prompt", request.negative_prompt)
         if not 1 <= request.count <= MAX_CANDIDATES:
             raise InputError(f"{request.count} first frames is out of range", f"ask for 1 to {MAX_CANDIDATES}")
         _check_limits(request)
+        check_style(request.style, self.styles)
+        model = self.text_model(request.t2i_model)
+        width, height = render_size(self.video_size(request.model, request.shape), model.pixels)
+        steps = model.steps if request.t2i_steps is None else request.t2i_steps
+        guidance = model.guidance if request.t2i_guidance is None else request.t2i_guidance
+        cost = pictures_cost(request.count, width, height, steps, guidance > 1, model.work, self.engine.unit_flops)
+        cost.check(self.engine.limits)
+        return cost
+
+    def _make(self, request: TextRequest, progress: ProgressBar, cancel: Cancel | None, units: float) -> Candidates:
         style = check_style(request.style, self.styles)
         model = self.text_model(request.t2i_model)
         size = self.video_size(request.model, request.shape)
@@ -135,40 +159,31 @@ class CandidateMaker:
         made = []
         for index in range(request.count):
             progress((index, request.count), desc=f"First frame {index + 1} of {request.count}", unit="pictures")
-            made.append(self._one(model, request, style, size, seed + index))
+            made.append(self._one(model, request, style, size, seed + index, cancel))
+        log.info(f"made {request.count} first frame(s) with {model.name} (seed {seed})")
         folder = self._new_set()
         items = [
             self._write(folder, frames.pictures[0], request, style, frames.model, seed + index)
             for index, frames in enumerate(made)
         ]
-        return Candidates(items, made[0], size)
+        return Candidates(items, made[0], size, units)
 
     def _one(
-        self, model: TextModel, request: TextRequest, style: Style, size: tuple[int, int], seed: int
+        self, model: TextModel, request: TextRequest, style: Style, size: tuple[int, int], seed: int, cancel
     ) -> FirstFrames:
         return self.maker.make(
             model, request.prompt, style, size, 1, seed, request.negative_prompt, request.t2i_steps,
-            request.t2i_guidance,
+            request.t2i_guidance, cancel,
         )  # fmt: skip
 
     def text_model(self, name: str) -> TextModel:
-        """A text-to-image model a caller may ask for: the catalogue, the server's own, a Hub id or a folder in the
-        models folder; any other path is refused as SVD model paths are, whether it exists or not."""
-        name = name.strip() or self.settings.t2i_model
-        if name != self.settings.t2i_model and name not in TEXT_MODELS:
-            try:
-                name = served_model_name(name, self.settings.t2i_model, self.settings.models_dir)
-            except ModelError:
-                raise ModelError(
-                    f"text-to-image model '{name[:60]}' is not available here",
-                    f"use one of {', '.join(TEXT_MODELS)}, a Hub id such as owner/name, or a folder in the server's "
-                    "models folder",
-                ) from None
-        return resolve_text_model(name)
+        """A text-to-image model a caller may ask for (`served_text_models`); any other name is refused as SVD model
+        names are, whether a path of that name exists or not."""
+        return resolve_text_model(served_text_models(self.settings).name(name))
 
     def video_size(self, model: str, shape: str) -> tuple[int, int]:
         """The video's size, which first frames are fitted to, for the SVD model `model` (empty: the server's)."""
-        defaults = self.engine.source(served_model_name(model, self.settings.model, self.settings.models_dir)).defaults
+        defaults = self.engine.source(served_models(self.settings).name(model)).defaults
         if shape in ASPECT_NAMES:
             return aspect_size(shape, defaults)
         requested = parse_size(shape)
@@ -205,25 +220,47 @@ async def text_to_video(
     progress: ProgressBar,
     frames_later: bool = False,
     user: str | None = None,
-) -> tuple[Candidates, list[SavedGeneration] | None]:
+) -> tuple[Candidates | None, list[SavedGeneration] | None]:
     """One first frame for `request`, animated with `controls` (once per variation); one seed (the controls') makes
-    both. None for the videos if the run was cancelled. `frames_later` as for `Runner.run`."""
-    made, controls = await anyio.to_thread.run_sync(_first_frame, maker, runner, request, controls, progress)
+    both. Refused before the first frame is made when the video could not be, or the user's allowance cannot pay
+    for both; each is paid as it is made. None for the videos (and the first frame, if it was not made yet) if the run
+    was cancelled. `frames_later` as for `Runner.run`."""
+    cancel = threading.Event()
+    try:
+        made, controls = await anyio.to_thread.run_sync(
+            _first_frame, maker, runner, request, controls, progress, user, cancel, abandon_on_cancel=True
+        )
+    except anyio.get_cancelled_exc_class():
+        cancel.set()
+        raise
+    if made is None:
+        return None, None
     first = made.items[0]
     picture = {"path": str(first.path), "orig_name": first.path.name}
     return made, await runner.run(picture, controls, progress, first.made, frames_later, user)
 
 
 def _first_frame(
-    maker: CandidateMaker, runner: Runner, request: TextRequest, controls: Controls, progress: ProgressBar
-) -> tuple[Candidates, Controls]:
-    """The first frame, and the controls that animate it at its size; the video's settings are checked first."""
+    maker: CandidateMaker,
+    runner: Runner,
+    request: TextRequest,
+    controls: Controls,
+    progress: ProgressBar,
+    user: str | None,
+    cancel: threading.Event,
+) -> tuple[Candidates | None, Controls]:
+    """The first frame (None if cancelled), and the controls that animate it at its size; the video's settings and
+    what both cost are checked first."""
     with explained("not generated"):
         seed = draw_seed() if controls.seed == RANDOM_SEED else controls.seed
         width, height = maker.video_size(request.model, request.shape)
         controls = replace(controls, seed=seed, size=f"{width}x{height}", resize="crop")
-        runner.check(controls)
-    return maker.make(replace(request, count=1, seed=seed), progress), controls
+        request = replace(request, count=1, seed=seed)
+        runner.can_pay(user, runner.check(controls).units + maker.cost(request).units)
+    try:
+        return maker.make(request, progress, user, cancel), controls
+    except CancelledError:
+        return None, controls
 
 
 def _check_limits(request: TextRequest) -> None:

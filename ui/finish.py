@@ -102,17 +102,26 @@ def connect_finish(section: FinishSection, frames: gr.Slider, fps: gr.Slider, fr
 def finish_run(runner: Runner) -> Callable:
     """Finish this video: the video in the result area (its record) with the Finish section's choices."""
 
-    async def finish_on_page(record, extend, interpolate, upscale, loop, formats, progress=gr.Progress()):  # noqa: B008
+    async def finish_on_page(
+        request: gr.Request,
+        record,
+        extend,
+        interpolate,
+        upscale,
+        loop,
+        formats,
+        progress=gr.Progress(),  # noqa: B008
+    ):
         try:
             if record is None:
                 raise InputError(NOTHING_SHOWN)
             if int(extend) > 1:
                 gr.Info("Extend is left out here: it animates new segments, so it needs Generate.")
             options = options_from(1, interpolate, upscale, loop, formats)
-            saved = await runner.finish(record["sidecar"], options, progress)
+            saved = await runner.finish(record["sidecar"], options, progress, user=request.username)
         except SvdError as error:
             return not_finished(error)
-        return shown([saved])
+        return shown(None if saved is None else [saved])
 
     return finish_on_page
 

@@ -8,30 +8,32 @@ failure logs its traceback.
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import anyio
 
 from svd.cli import PLACEHOLDER
+from svd.cost import Cost
 from svd.engine import Engine
-from svd.errors import CancelledError, InputError, SvdError, first_line
+from svd.errors import CancelledError, InputError, SvdError
 from svd.files import check_output_folder
 from svd.finish.options import FinishOptions, parse_formats
-from svd.image import InputImage, load_image
-from svd.models import served_model_name
+from svd.image import InputImage
+from svd.models import served_models
 from svd.pool import EnginePool
-from svd.quota import DailyQuota
-from svd.refinish import refinish
+from svd.quota import DailyQuota, paying, shown_units
+from svd.refinish import past_video, refinish, refinish_cost
 from svd.request import GenerationRequest, TextSource
 from svd.results import EngineStatus, GenerationResult, Progress
 from svd.settings import Settings
 from svd.sizing import parse_size
 from svd.store import SavedGeneration, save_generations, timestamped_stem
+
+from .api_checks import sidecar_name
+from .uploads import uploaded_picture
 
 log = logging.getLogger("svd.webui")
 
@@ -94,28 +96,12 @@ class MadeFromText:
         return self.text if picture.sha256 == self.sha256 else None
 
 
-def uploaded_picture(payload: dict | None) -> InputImage | None:
-    """The picture in an image input's raw payload. Events that read it skip Gradio's preprocessing
-    (`preprocess=False`; Gradio still checks that it received the file), so our validation sees the original bytes
-    (EXIF, 16-bit, colour profile) and explains a bad file in one line instead of failing inside Gradio."""
-    if not payload or not payload.get("path"):
-        return None
-    return _load_upload(payload["path"], payload.get("orig_name") or Path(payload["path"]).name)
-
-
-@functools.lru_cache(maxsize=8)
-def _load_upload(path: str, name: str) -> InputImage:
-    """Uploads are read once: the preview runs on every size or fit change, then Generate uses the same picture
-    (Gradio stores each upload under a folder named by its content hash, so a path always holds the same bytes)."""
-    return load_image(path, name=name)
-
-
 def to_request(
     picture: InputImage, controls: Controls, settings: Settings, text: TextSource | None = None
 ) -> GenerationRequest:
     return GenerationRequest(
         image=picture,
-        model=served_model_name(controls.model, settings.model, settings.models_dir),
+        model=served_models(settings).name(controls.model),
         num_frames=controls.frames,
         fps=controls.fps,
         motion_bucket_id=controls.motion,
@@ -147,9 +133,9 @@ def explained(undone: str) -> Iterator[None]:
         raise
     except Exception as error:
         log.exception("unexpected failure")
-        raise SvdError(
-            f"unexpected failure ({type(error).__name__}: {first_line(error)})", "the server log has the details"
-        ) from None
+        raise SvdError(  # its text may name the server's files: the log has it, the caller gets its kind
+            f"unexpected failure ({type(error).__name__})", "the server log has the details"
+        ) from error
 
 
 class Runner:
@@ -191,21 +177,30 @@ class Runner:
             cancel.set()
             raise
 
-    def check(self, controls: Controls) -> None:
-        """Refuse bad settings and an output folder that cannot take the video, before any work: for text to video,
-        before the first frame is made (`controls.size` is then the first frame's)."""
-        self._check(to_request(PLACEHOLDER, controls, self.settings))
+    def check(self, controls: Controls) -> Cost:
+        """Refuse bad settings, a request over the limits and an output folder that cannot take the video, before
+        any work: for text to video, before the first frame is made (`controls.size` is then the first frame's).
+        Returns what the video will cost."""
+        return self._check(to_request(PLACEHOLDER, controls, self.settings))
 
-    def _check(self, request: GenerationRequest) -> None:
-        self.engine.prepare(request)
-        check_output_folder(self.settings.output_dir)
+    def _check(self, request: GenerationRequest) -> Cost:
+        cost = self.engine.cost(self.engine.prepare(request))
+        check_output_folder(self.settings.output_dir, cost.disk_bytes)
+        return cost
+
+    def can_pay(self, user: str | None, units: float) -> None:
+        """Refuse now, taking nothing, if `user`'s allowance cannot cover `units`."""
+        if self.quota is not None and user is not None:
+            self.quota.check(user, units)
 
     def left_today(self, user: str | None) -> str:
         """What the page says of the user's allowance: "N of M left today", or nothing without a quota."""
         if self.quota is None or user is None:
             return ""
         left = self.quota.left(user)
-        return "No daily limit (admin)" if left is None else f"**{left} of {self.quota.limit}** videos left today"
+        if left is None:
+            return "No daily limit (admin)"
+        return f"**{shown_units(left)} of {shown_units(self.quota.limit)}** videos left today"
 
     def _run(
         self,
@@ -222,8 +217,7 @@ class Runner:
             if picture is None:
                 raise InputError(NO_PICTURE)
             request = to_request(picture, controls, self.settings, made.text_for(picture) if made else None)
-            self._check(request)
-            taken = self.quota.take(user, request.variations) if self.quota and user else None
+            cost = self._check(request)
 
             def show(update: Progress) -> None:
                 left = f" · about {update.eta_seconds:.0f} s left" if update.eta_seconds is not None else ""
@@ -239,13 +233,10 @@ class Runner:
                 return self._save(results, picture.name, frames_later, cancel)
 
             try:
-                return self.pool.make(request, keep, progress=show, cancel=cancel, waiting=waiting)
-            except BaseException as error:  # nothing was kept: the allowance is as it was
-                if self.quota is not None:
-                    self.quota.give_back(taken)
-                if isinstance(error, CancelledError):
-                    return None
-                raise
+                with paying(self.quota, user, cost.units):  # given back if nothing is saved
+                    return self.pool.make(request, keep, progress=show, cancel=cancel, waiting=waiting)
+            except CancelledError:
+                return None
 
     def _save(
         self, results: list[GenerationResult], name: str, frames_later: bool, cancel: threading.Event
@@ -262,16 +253,36 @@ class Runner:
         if writing is not None:
             writing.wait(timeout)
 
-    async def finish(self, sidecar: str, options: FinishOptions, progress: ProgressBar) -> SavedGeneration:
-        """Finish a video of the output folder again (`sidecar`: its sidecar's file name), in a worker thread."""
-        return await anyio.to_thread.run_sync(self._finish, sidecar, options, progress)
+    async def finish(
+        self, sidecar: str, options: FinishOptions, progress: ProgressBar, user: str | None = None
+    ) -> SavedGeneration | None:
+        """Finish a video of the output folder again (`sidecar`: its sidecar's file name), in a worker thread, paid
+        from `user`'s allowance; None if cancelled (as `run`)."""
+        cancel = threading.Event()
+        try:
+            return await anyio.to_thread.run_sync(
+                self._finish, sidecar, options, progress, user, cancel, abandon_on_cancel=True
+            )
+        except anyio.get_cancelled_exc_class():
+            cancel.set()
+            raise
 
-    def _finish(self, sidecar: str, options: FinishOptions, progress: ProgressBar) -> SavedGeneration:
+    def _finish_cost(self, sidecar: str, options: FinishOptions) -> Cost:
+        """Refuse a finish that cannot be done (no such video, over the limits, no room), before any work."""
+        cost = refinish_cost(self.engine, past_video(self.settings.output_dir / sidecar_name(sidecar)), options)
+        check_output_folder(self.settings.output_dir, cost.disk_bytes)
+        return cost
+
+    def _finish(
+        self, sidecar: str, options: FinishOptions, progress: ProgressBar, user: str | None, cancel: threading.Event
+    ) -> SavedGeneration | None:
         with explained("not finished"):
-            if Path(sidecar).name != sidecar or not sidecar.endswith(".json"):
-                raise InputError(f"{sidecar!r} is not a video of this server", "give the sidecar name from settings")
-            check_output_folder(self.settings.output_dir)
+            cost = self._finish_cost(sidecar, options)
             progress(None, desc="Finishing")
             self.frames_ready(sidecar)  # finish from the lossless frames, not from the MP4
-            with self.pool.engine() as engine:
-                return refinish(engine, self.settings.output_dir / sidecar, options, frames="zip")
+            past = past_video(self.settings.output_dir / sidecar)
+            try:
+                with paying(self.quota, user, cost.units), self.pool.engine() as engine:
+                    return refinish(engine, past, options, frames="zip", cancel=cancel)
+            except CancelledError:
+                return None

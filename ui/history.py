@@ -38,7 +38,7 @@ def build_history(engine: Engine, settings: Settings, create: CreateTab, tabs: g
     output_dir = settings.output_dir
     with gr.Tab("History", id="history") as tab:
         with gr.Row(equal_height=True):
-            gr.Markdown(f"Videos in `{output_dir}`. Pick one to watch it, reuse its settings, or delete it.")
+            gr.Markdown("The videos made here, newest first. Pick one to watch it, reuse its settings, or delete it.")
             refresh = gr.Button("Refresh", scale=0, min_width=100, elem_id="history-refresh")
         empty = gr.Markdown(EMPTY, visible=False, elem_id="history-empty")
         gallery = gr.Gallery(

@@ -12,7 +12,7 @@ from huggingface_hub import constants
 from svd.engine import Engine
 from svd.errors import SvdError
 from svd.loaded_model import bytes_to_download, is_downloaded
-from svd.models import CATALOGUE, ModelSource, served_model_name
+from svd.models import CATALOGUE, ModelSource, served_models
 from svd.settings import Settings
 
 from .choices import AUTO, aspect_choices, more_choices
@@ -63,7 +63,7 @@ class ModelPicker:
 
         def chosen(value: str, *sizing_values):
             try:
-                name = served_model_name(value, self.settings.model, self.settings.models_dir)
+                name = served_models(self.settings).name(value)
                 source = self.engine.source(name)
             except SvdError as error:
                 gr.Warning(str(error))
@@ -75,7 +75,7 @@ class ModelPicker:
             return gr.Group(visible=False), gr.skip(), gr.skip(), *switch(name, list(sizing_values))
 
         def confirmed(value: str, *sizing_values):
-            name = served_model_name(value, self.settings.model, self.settings.models_dir)
+            name = served_models(self.settings).name(value)
             return gr.Group(visible=False), *switch(name, list(sizing_values))
 
         def kept():

@@ -9,11 +9,11 @@ from PIL import Image
 from svd.engine import Engine
 from svd.errors import SvdError
 from svd.image import InputImage
-from svd.models import served_model_name
+from svd.models import served_models
 from svd.settings import Settings
 from svd.sizing import choose_size, fit_image, parse_size
 
-from .generation import uploaded_picture
+from .uploads import uploaded_picture
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ def framed_picture(
     image = uploaded_picture(payload)
     if image is None:
         return None
-    defaults = engine.source(served_model_name(model or "", settings.model, settings.models_dir)).defaults
+    defaults = engine.source(served_models(settings).name(model or "")).defaults
     chosen = choose_size(image.size, defaults, parse_size(size))
     return Framed(image, chosen, fit_image(image.image, chosen, resize))  # type: ignore[arg-type]
 

@@ -184,11 +184,11 @@ def _request(prompt: str, negative_prompt: str, style: str, count: float | None,
 
 def _first_frames_run(maker: CandidateMaker) -> Callable:
     def first_frames_on_page(
-        prompt, negative_prompt, style, count, shown_before, *values,
+        request: gr.Request, prompt, negative_prompt, style, count, shown_before, *values,
         progress=gr.Progress(),  # noqa: B008
     ):  # fmt: skip
         try:
-            made = maker.make(_request(prompt, negative_prompt, style, count, values), progress)
+            made = maker.make(_request(prompt, negative_prompt, style, count, values), progress, request.username)
         except SvdError as error:
             return gr.Gallery(visible=bool(shown_before)), gr.skip(), _problem(f"Not made: {error}")
         items = [(str(candidate.path), f"seed {candidate.made.text.t2i_seed}") for candidate in made.items]
@@ -225,6 +225,8 @@ def text_to_video_run(maker: CandidateMaker, runner: Runner) -> Callable:
             made, saved = await text_to_video(maker, runner, asked, controls, progress, frames_later=True, user=user)
         except SvdError as error:
             return (*failed(error), gr.skip(), gr.skip(), gr.skip())
+        if made is None:  # cancelled before the first frame was made
+            return (*shown(None), gr.skip(), gr.skip(), gr.skip())
         first = made.items[0]
         return (*shown(saved), str(first.path), first.made, _note(made.frames.notice))
 

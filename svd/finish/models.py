@@ -11,13 +11,14 @@ import numpy as np
 import torch
 
 from ..cancel import Cancel
+from ..cost import FinishingWork
 from ..download import ProgressReport
 from ..errors import ModelError
 from ..frames import Frames, LazyFrames
 from .interpolate import MINTERPOLATE, minterpolate
 from .rife import DEFAULT_RIFE, RIFE_WEIGHTS, interpolate_frames, load_rife
 from .upscale import DEFAULT_UPSCALER, UPSCALERS, load_upscaler, upscale_frames
-from .weights import fetch_weights, resolve_weights
+from .weights import WeightsFile, fetch_weights, resolve_weights
 
 logger = logging.getLogger("svd")
 
@@ -67,6 +68,14 @@ class FinishModels:
         """The frames at `size`, each upscaled when it is read (by the writer, on the engine that made them)."""
         return upscale_frames(self._model("upscaler", upscaler or self.default_upscaler), frames, size)
 
+    def work(self, upscaler: str | None = None) -> FinishingWork:
+        """What the finishing networks compute per pixel, for a request's cost; weights outside the catalogue (and
+        ffmpeg's minterpolate) count as the costliest network of their kind."""
+        return FinishingWork(
+            interpolate=_flops_per_pixel(self.interpolator, RIFE_WEIGHTS),
+            upscale=_flops_per_pixel(upscaler or self.default_upscaler, UPSCALERS),
+        )
+
     def check_upscaler(self, name: str) -> None:
         """Refuse an upscaler that is neither in the catalogue nor a file, before any work."""
         resolve_weights(name, UPSCALERS, "upscaler")
@@ -81,3 +90,9 @@ class FinishModels:
                 self._loaded = {loaded: model for loaded, model in self._loaded.items() if loaded[0] != kind}
                 self._loaded[key] = load(path, self.device, self.dtype)
             return self._loaded[key]
+
+
+def _flops_per_pixel(name: str, catalogue: dict[str, WeightsFile]) -> float:
+    if name in catalogue:
+        return catalogue[name].flops_per_pixel
+    return max(weights.flops_per_pixel for weights in catalogue.values())

@@ -30,6 +30,7 @@ RIFE_WEIGHTS = {
         sha256="e63d481b7ae5d4a4e6ad7ac5b410ff78f3bf7be3b51b2e38ca8152747abde5b4",
         title="Practical-RIFE 4.25 (hzwer), the release zip",
         licence="MIT",
+        flops_per_pixel=0.0444e6,
     ),
 }
 DEFAULT_RIFE = "rife-4.25"

@@ -25,6 +25,7 @@ UPSCALERS = {
         filename="realesr-general-x4v3.pth",
         sha256="8dc7edb9ac80ccdc30c3a5dca6616509367f05fbc184ad95b731f05bece96292",
         title="Real-ESRGAN general x4 v3: compact and fast (1.2 M parameters)",
+        flops_per_pixel=2.42e6,
         **_RELEASES,
     ),
     "realesrgan-x4": WeightsFile(
@@ -32,6 +33,7 @@ UPSCALERS = {
         filename="RealESRGAN_x4plus.pth",
         sha256="4fa0d38905f75ac06eb49a7951b426670021be3018265fd191d2125df9d682f1",
         title="Real-ESRGAN x4plus: the high-quality RRDB network (16.7 M parameters), several times slower",
+        flops_per_pixel=35.9e6,
         **_RELEASES,
     ),
 }

@@ -24,6 +24,9 @@ class WeightsFile:
     sha256: str
     title: str
     licence: str
+    flops_per_pixel: float
+    """What the network computes per pixel (an upscaler's input pixel, a new frame's pixel for RIFE), counted on the
+    full-size network (bench/flops.py): the cost of a request."""
 
 
 def resolve_weights(name: str, catalogue: dict[str, WeightsFile], what: str) -> WeightsFile | Path:
