@@ -25,13 +25,19 @@ class LazyFrames:
     KEPT = 4
 
     def __init__(
-        self, count: int, height: int, width: int, make: MakeFrame, stage: str | None = None, source=None
-    ):  # fmt: skip
+        self,
+        count: int,
+        height: int,
+        width: int,
+        make: MakeFrame,
+        stage: str | None = None,
+        source: Frames | None = None,
+    ):
         self.count = count
         self.height = height
         self.width = width
         self.stage = stage
-        self.source: Frames | None = source
+        self.source = source
         self.seconds = 0.0
         """Time spent making frames so far, with the time its source took to make the frames it read."""
         self._make = make
@@ -40,11 +46,6 @@ class LazyFrames:
     @property
     def shape(self) -> tuple[int, int, int, int]:
         return (self.count, self.height, self.width, 3)
-
-    @property
-    def nbytes(self) -> int:
-        """What the frames would take in memory all at once."""
-        return self.count * self.height * self.width * 3
 
     def __len__(self) -> int:
         return self.count

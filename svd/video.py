@@ -138,33 +138,20 @@ def write_frames(frames: Frames, sinks: list[FrameSink], cancel: Cancel | None =
 
 
 def write_video(frames: Frames, stem: Path, fps: float, name: str, crf: int = DEFAULT_CRF) -> Path:
-    """Write one video file on its own, `stem.<name>` (mp4, webm, gif or webp); it appears once complete."""
+    """Write one video file on its own, `stem.<name>` (mp4, webm, gif or webp), from (frames, height, width, 3) uint8
+    RGB; it appears once complete. An MP4 is H.264 yuv420p with its index first (`+faststart`)."""
     path = stem.with_name(f"{stem.name}.{name}")
-    _write_one(frames, path, name, fps, crf)
-    return path
-
-
-def write_mp4(frames: Frames, path: Path, fps: float, crf: int = DEFAULT_CRF) -> None:
-    """Encode (frames, height, width, 3) uint8 RGB as H.264 yuv420p with the index first (`+faststart`)."""
-    _write_one(frames, path, "mp4", fps, crf)
-
-
-def _write_one(frames: Frames, path: Path, name: str, fps: float, crf: int) -> None:
     count, height, width, channels = frames.shape
     if channels != 3 or count == 0 or (isinstance(frames, np.ndarray) and frames.dtype != np.uint8):
         raise ValueError(f"expected (frames, height, width, 3) uint8 frames, not {frames.shape}")
     with atomic_path(path) as temporary:
         write_frames(frames, [Encoded(temporary, name, width, height, fps, crf)])
+    return path
 
 
 def write_png_zip(frames: Frames, path: Path) -> None:
     with atomic_path(path) as temporary:
         write_frames(frames, [PngZip(temporary)])
-
-
-def write_png_frames(frames: Frames, folder: Path) -> None:
-    with atomic_path(folder) as temporary:
-        write_frames(frames, [PngFolder(temporary)])
 
 
 def png_bytes(frame: np.ndarray) -> bytes:

@@ -1,4 +1,4 @@
-"""The MP4 writer, checked by decoding what it wrote."""
+"""The MP4 writer and the PNG frames, checked by decoding what they wrote."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from mp4 import decode, psnr
 from PIL import Image
 
 from svd.errors import OutputError
-from svd.video import write_mp4, write_png_frames
+from svd.video import PngFolder, write_frames, write_video
 
 
 def moving_frames(count=10, size=(256, 144)) -> np.ndarray:
@@ -21,8 +21,7 @@ def moving_frames(count=10, size=(256, 144)) -> np.ndarray:
 
 def test_mp4_is_h264_yuv420p_faststart_at_the_given_fps(tmp_path):
     frames = moving_frames()
-    path = tmp_path / "clip.mp4"
-    write_mp4(frames, path, fps=9, crf=18)
+    path = write_video(frames, tmp_path / "clip", fps=9, name="mp4", crf=18)
     video = decode(path)
     assert (video.codec, video.pix_fmt, video.fps, video.size) == ("h264", "yuv420p", 9.0, (256, 144))
     assert video.frames.shape == frames.shape
@@ -34,7 +33,7 @@ def test_pure_colours_survive_the_round_trip(tmp_path):
     frames = np.zeros((3, 64, 128, 3), np.uint8)
     frames[:, :, :64] = (230, 40, 40)
     frames[:, :, 64:] = (30, 200, 90)
-    write_mp4(frames, tmp_path / "colours.mp4", fps=7)
+    write_video(frames, tmp_path / "colours", fps=7, name="mp4")
     decoded = decode(tmp_path / "colours.mp4").frames.astype(int)
     assert np.abs(decoded[:, 16:48, 8:56] - (230, 40, 40)).max() <= 4
     assert np.abs(decoded[:, 16:48, 72:120] - (30, 200, 90)).max() <= 4
@@ -42,27 +41,27 @@ def test_pure_colours_survive_the_round_trip(tmp_path):
 
 def test_quality_setting_changes_the_file(tmp_path):
     frames = moving_frames()
-    write_mp4(frames, tmp_path / "fine.mp4", fps=7, crf=12)
-    write_mp4(frames, tmp_path / "coarse.mp4", fps=7, crf=40)
+    write_video(frames, tmp_path / "fine", fps=7, name="mp4", crf=12)
+    write_video(frames, tmp_path / "coarse", fps=7, name="mp4", crf=40)
     assert (tmp_path / "fine.mp4").stat().st_size > 2 * (tmp_path / "coarse.mp4").stat().st_size
 
 
 def test_failed_write_leaves_the_previous_file_and_no_partial(tmp_path):
     path = tmp_path / "keep.mp4"
-    write_mp4(moving_frames(3), path, fps=7)
+    write_video(moving_frames(3), tmp_path / "keep", fps=7, name="mp4")
     before = path.read_bytes()
     frames = moving_frames(3)
     with pytest.raises(ValueError):
-        write_mp4(frames.astype(np.float32), path, fps=7)
+        write_video(frames.astype(np.float32), tmp_path / "keep", fps=7, name="mp4")
     with pytest.raises(OutputError, match=r"^ffmpeg could not write the mp4 video \(Error opening output files"):
-        write_mp4(frames, path, fps=7, crf=-5)  # ffmpeg itself refuses and exits with an error
+        write_video(frames, tmp_path / "keep", fps=7, name="mp4", crf=-5)  # ffmpeg itself refuses it
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.mp4"]
 
 
 def test_png_frames_are_lossless(tmp_path):
     frames = moving_frames(4)
-    write_png_frames(frames, tmp_path / "clip_frames")
+    write_frames(frames, [PngFolder(tmp_path / "clip_frames")])
     names = sorted(p.name for p in (tmp_path / "clip_frames").iterdir())
     assert names == ["0000.png", "0001.png", "0002.png", "0003.png"]
     for index, name in enumerate(names):
