@@ -59,6 +59,7 @@ class FfmpegPipe:
 
 def run(arguments: list[str], data: bytes, cancel: Cancel | None, doing: str) -> tuple[int, bytes, str]:
     """Run ffmpeg on `data`, reading what it writes to its standard output: its exit status, output and messages."""
+    stop_if_cancelled(cancel, doing)
     process = subprocess.Popen(
         _command(arguments), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )

@@ -159,21 +159,22 @@ def remove_leftovers(folder: Path) -> list[Path] | None:
         os.close(lock)
         return None
     try:
-        leftovers = [path for path in folder.iterdir() if PARTIAL in path.name and path.name.startswith(".")]
-        leftovers += [path for path in folder.iterdir() if _without_sidecar(path)]
+        entries = list(folder.iterdir())
+        sidecars = {path.name for path in entries if path.suffix == ".json"}
+        leftovers = [path for path in entries if PARTIAL in path.name and path.name.startswith(".")]
+        leftovers += [path for path in entries if _without_sidecar(path.name, sidecars)]
         return [path for path in leftovers if _remove(path)]
     finally:
         os.close(lock)
 
 
-def _without_sidecar(path: Path) -> bool:
-    """A generation's file (by its name) whose sidecar is not in the folder. A stem may itself end like a suffix
+def _without_sidecar(name: str, sidecars: set[str]) -> bool:
+    """A generation's file (by its name) whose sidecar is not among `sidecars`. A stem may itself end like a suffix
     (`x_input` gives `x_input_input.png`), so every way the name can split into stem and suffix is tried."""
-    name = path.name
     if not STEM.match(name) or name.endswith(".json"):
         return False
     stems = [name[:start] for start in range(len(name)) if GENERATION_SUFFIXES.fullmatch(name, start)]
-    return bool(stems) and not any((path.parent / f"{stem}.json").exists() for stem in stems)
+    return bool(stems) and not any(f"{stem}.json" in sidecars for stem in stems)
 
 
 def _remove(path: Path) -> bool:

@@ -104,6 +104,7 @@ def refinish(
     cancel: Cancel | None = None,
 ) -> SavedGeneration:
     """Finish `past` with `options` into a new generation beside it (`<stem>-finished`, `<stem>-finished-2`, ...)."""
+    cost = refinish_cost(engine, past, options)
     options = finishing_options(engine, options)
     record, sidecar = past.record, past.sidecar
     picture = output_file(sidecar.parent, record, "input_picture")
@@ -126,7 +127,7 @@ def refinish(
         notes=finished.notes,
         finished_from=sidecar.name,
         speed=str(record.get("speed", "plain")),
-        cost_units=engine.finish_cost(past.shape, options).units,
+        cost_units=cost.units,
     )
     original = re.sub(r"(-finished(-\d+)?)+$", "", sidecar.stem)  # finishing again never lengthens the name
     stem = new_stem(sidecar.parent, f"{original}-finished")

@@ -7,7 +7,6 @@ No `from __future__ import annotations` here: Gradio reads this module's type hi
 """
 
 from collections.abc import Callable
-from inspect import Parameter, signature
 from typing import Literal
 
 import gradio as gr
@@ -21,7 +20,7 @@ from svd.request import LIMITS, MAX_SEED, RANDOM_SEED
 from svd.sizing import buckets, size_limits
 from svd.store import SavedGeneration
 
-from .api_checks import CHECKS, checked, refuse_at_once, shown
+from .api_checks import CHECKS, api_parameters, checked, endpoint_of, refuse_at_once, shown
 from .generation import Controls, Runner
 from .status import GPU_QUEUE
 
@@ -174,11 +173,6 @@ def _returned_record(saved: SavedGeneration) -> dict:
     return {**saved.record, "sidecar": saved.sidecar.name, "files": files}
 
 
-def api_parameters(function: Callable) -> list[Parameter]:
-    """An endpoint's inputs: its parameters but the `gr.Request` that Gradio fills in itself."""
-    return [value for value in signature(function).parameters.values() if value.annotation is not gr.Request]
-
-
 def input_defaults(function: Callable) -> list:
     """An endpoint's inputs' defaults, in order (None for a required one)."""
     return [None if value.default is value.empty else value.default for value in api_parameters(function)]
@@ -190,7 +184,7 @@ def describe(
     """Give an endpoint made by `gr.api` a description per parameter and named, described returns: `gr.api` labels
     the returns 1st, 2nd, ... and takes no descriptions. Gradio reads both from its API components' type
     information (`_api_info`, which `gr.api` sets from the type hints), so they are added there."""
-    endpoint = next(fn for fn in demo.fns.values() if fn.fn is function)
+    endpoint = endpoint_of(demo, function)
     for component, name in zip(endpoint.inputs, [value.name for value in api_parameters(function)], strict=True):
         component._api_info = {**component._api_info, "additional_description": parameters[name]}
     for component, (name, description) in zip(endpoint.outputs, returns, strict=True):

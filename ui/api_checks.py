@@ -11,7 +11,7 @@ import contextlib
 import math
 from collections.abc import Callable, Iterator
 from functools import partial
-from inspect import signature
+from inspect import Parameter, signature
 from pathlib import Path
 
 import gradio as gr
@@ -128,6 +128,16 @@ def refuse_at_once(demo: gr.Blocks, function: Callable, settings: Settings) -> N
         return [gr.validate(True, "")] * len(names)
 
     endpoint.validator = validate
+
+
+def api_parameters(function: Callable) -> list[Parameter]:
+    """An endpoint's inputs: its parameters but the `gr.Request` that Gradio fills in itself."""
+    return [value for value in signature(function).parameters.values() if value.annotation is not gr.Request]
+
+
+def endpoint_of(demo: gr.Blocks, function: Callable):
+    """The Gradio event that `gr.api` made of `function`."""
+    return next(fn for fn in demo.fns.values() if fn.fn is function)
 
 
 def check_at_edge(settings: Settings, given: dict[str, object]) -> None:

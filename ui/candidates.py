@@ -71,6 +71,16 @@ class TextRequest:
 
 
 @dataclass(frozen=True)
+class Planned:
+    """A request for first frames, resolved: its style, text-to-image model and video size, and what it costs."""
+
+    style: Style
+    model: TextModel
+    size: tuple[int, int]
+    cost: Cost
+
+
+@dataclass(frozen=True)
 class Candidate:
     path: Path
     made: MadeFromText
@@ -125,31 +135,33 @@ class CandidateMaker:
     ) -> Candidates:
         """The first frames `request` asks for, paid from `user`'s allowance (given back if none is made)."""
         with explained("no first frames"):
-            units = self.cost(request).units
-            with paying(self.quota, user, units), self.pool.engine(index=0):
-                return self._make(request, progress, cancel, units)
+            planned = self.plan(request)
+            with paying(self.quota, user, planned.cost.units), self.pool.engine(index=0):
+                return self._make(request, planned, progress, cancel)
 
-    def cost(self, request: TextRequest) -> Cost:
-        """What the first frames cost, refused here if the request is bad or over the limits."""
+    def plan(self, request: TextRequest) -> Planned:
+        """What the first frames will be made with, and what they cost; refused here if the request is bad or over
+        the limits."""
         if not check_text("the prompt", request.prompt).strip():
             raise InputError("the prompt is empty", "describe the picture to start the video from")
         check_text("the negative prompt", request.negative_prompt)
         if not 1 <= request.count <= MAX_CANDIDATES:
             raise InputError(f"{request.count} first frames is out of range", f"ask for 1 to {MAX_CANDIDATES}")
         _check_limits(request)
-        check_style(request.style, self.styles)
+        style = check_style(request.style, self.styles)
         model = self.text_model(request.t2i_model)
-        width, height = render_size(self.video_size(request.model, request.shape), model.pixels)
+        size = self.video_size(request.model, request.shape)
+        width, height = render_size(size, model.pixels)
         steps = model.steps if request.t2i_steps is None else request.t2i_steps
         guidance = model.guidance if request.t2i_guidance is None else request.t2i_guidance
         cost = pictures_cost(request.count, width, height, steps, guidance > 1, model.work, self.engine.unit_flops)
         cost.check(self.engine.limits)
-        return cost
+        return Planned(style, model, size, cost)
 
-    def _make(self, request: TextRequest, progress: ProgressBar, cancel: Cancel | None, units: float) -> Candidates:
-        style = check_style(request.style, self.styles)
-        model = self.text_model(request.t2i_model)
-        size = self.video_size(request.model, request.shape)
+    def _make(
+        self, request: TextRequest, planned: Planned, progress: ProgressBar, cancel: Cancel | None
+    ) -> Candidates:
+        style, model, size = planned.style, planned.model, planned.size
         profile = choose_profile(request.memory, self.engine.device)
         seed = draw_seed() if request.seed == RANDOM_SEED else request.seed
         progress(0, desc=f"Loading {model.name}")
@@ -166,7 +178,7 @@ class CandidateMaker:
             self._write(folder, frames.pictures[0], request, style, frames.model, seed + index)
             for index, frames in enumerate(made)
         ]
-        return Candidates(items, made[0], size, units)
+        return Candidates(items, made[0], size, planned.cost.units)
 
     def _one(
         self, model: TextModel, request: TextRequest, style: Style, size: tuple[int, int], seed: int, cancel
@@ -256,7 +268,7 @@ def _first_frame(
         width, height = maker.video_size(request.model, request.shape)
         controls = replace(controls, seed=seed, size=f"{width}x{height}", resize="crop")
         request = replace(request, count=1, seed=seed)
-        runner.can_pay(user, runner.check(controls).units + maker.cost(request).units)
+        runner.can_pay(user, runner.check(controls).units + maker.plan(request).cost.units)
     try:
         return maker.make(request, progress, user, cancel), controls
     except CancelledError:

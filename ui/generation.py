@@ -267,20 +267,15 @@ class Runner:
             cancel.set()
             raise
 
-    def _finish_cost(self, sidecar: str, options: FinishOptions) -> Cost:
-        """Refuse a finish that cannot be done (no such video, over the limits, no room), before any work."""
-        cost = refinish_cost(self.engine, past_video(self.settings.output_dir / sidecar_name(sidecar)), options)
-        check_output_folder(self.settings.output_dir, cost.disk_bytes)
-        return cost
-
     def _finish(
         self, sidecar: str, options: FinishOptions, progress: ProgressBar, user: str | None, cancel: threading.Event
     ) -> SavedGeneration | None:
-        with explained("not finished"):
-            cost = self._finish_cost(sidecar, options)
+        with explained("not finished"):  # refused before any work: no such video, over the limits, no room
+            past = past_video(self.settings.output_dir / sidecar_name(sidecar))
+            cost = refinish_cost(self.engine, past, options)
+            check_output_folder(self.settings.output_dir, cost.disk_bytes)
             progress(None, desc="Finishing")
             self.frames_ready(sidecar)  # finish from the lossless frames, not from the MP4
-            past = past_video(self.settings.output_dir / sidecar)
             try:
                 with paying(self.quota, user, cost.units), self.pool.engine() as engine:
                     return refinish(engine, past, options, frames="zip", cancel=cancel)
