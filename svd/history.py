@@ -17,9 +17,19 @@ OUTPUT_KEYS = ("video", "webm", "gif", "webp", "frames", "input_picture", "poste
 """Sidecar keys that name a generation's files (the sidecar itself is `record["sidecar"]`)."""
 
 
-def list_history(output_dir: Path, limit: int = 200) -> list[dict]:
-    """Past generations in `output_dir`, newest first: each visible sidecar whose video is there, with `sidecar`
-    (its file name) added. Hidden files, such as a crashed run's temporary sidecar, are not generations."""
+def visible_to(record: dict, user: str | None, admins: tuple[str, ...] = ()) -> bool:
+    """Whether `user` may see, reuse and finish a generation: on a server with logins a user's videos are their own,
+    and a video made without a login (by the command line, or before logins) is everyone's; admins see all. Without
+    logins (`user` None) every video is the one user's."""
+    return user is None or record.get("owner") in (None, user) or user in admins
+
+
+def list_history(
+    output_dir: Path, user: str | None = None, admins: tuple[str, ...] = (), limit: int = 200
+) -> list[dict]:
+    """Past generations in `output_dir` that `user` may see (`visible_to`), newest first: each visible sidecar whose
+    video is there, with `sidecar` (its file name) added. Hidden files, such as a crashed run's temporary sidecar, are
+    not generations."""
     sidecars = [path for path in output_dir.glob("*.json") if not path.name.startswith(".")]
     records = []
     for sidecar in sorted(sidecars, key=_modified, reverse=True):  # read only as many sidecars as are listed
@@ -29,7 +39,7 @@ def list_history(output_dir: Path, limit: int = 200) -> list[dict]:
             record = read_record(sidecar)
         except InputError:
             continue
-        if output_file(output_dir, record, "video") is not None:
+        if visible_to(record, user, admins) and output_file(output_dir, record, "video") is not None:
             records.append({**record, "sidecar": sidecar.name})
     return records
 

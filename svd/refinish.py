@@ -102,8 +102,10 @@ def refinish(
     options: FinishOptions,
     frames: str | None = None,
     cancel: Cancel | None = None,
+    owner: str | None = None,
 ) -> SavedGeneration:
-    """Finish `past` with `options` into a new generation beside it (`<stem>-finished`, `<stem>-finished-2`, ...)."""
+    """Finish `past` with `options` into a new generation beside it (`<stem>-finished`, `<stem>-finished-2`, ...),
+    `owner`'s."""
     cost = refinish_cost(engine, past, options)
     options = finishing_options(engine, options)
     record, sidecar = past.record, past.sidecar
@@ -128,6 +130,7 @@ def refinish(
         finished_from=sidecar.name,
         speed=str(record.get("speed", "plain")),
         cost_units=cost.units,
+        owner=owner,
     )
     original = re.sub(r"(-finished(-\d+)?)+$", "", sidecar.stem)  # finishing again never lengthens the name
     stem = new_stem(sidecar.parent, f"{original}-finished")

@@ -67,3 +67,5 @@ class GenerationResult:
     """The exact speed-ups it ran with (`SpeedOptions.describe`)."""
     cost_units: float | None = None
     """What the run that made it cost, in units of `svd.cost` (all its variations together)."""
+    owner: str | None = None
+    """The login that asked for it, on a server with logins: its videos are that user's (`svd.history`)."""

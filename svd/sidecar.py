@@ -29,7 +29,7 @@ EXTRA_KEYS: dict[str, object] = {
     "input_name": str, "input_sha256": str, "created": str, "timings": dict, "notes": list,
     "segment_seeds": list | None, "interpolation_method": str | None, "finished_from": str | None,
     "duration_seconds": float, "video_num_frames": int, "video_fps": int, "video_width": int, "video_height": int,
-    "peak_vram_bytes": int | None, "cost_units": float | None,
+    "peak_vram_bytes": int | None, "cost_units": float | None, "owner": str | None,
 }  # fmt: skip
 """The types of the keys a sidecar holds besides the settings."""
 
@@ -46,13 +46,18 @@ def read_record(sidecar: Path) -> dict:
             raise OSError("a link")
         record = json.loads(sidecar.read_text())
     except FileNotFoundError:
-        raise InputError(f"there is no video {sidecar.stem} here", "pick one from the history") from None
+        raise not_here(sidecar) from None
     except (OSError, ValueError, UnicodeDecodeError) as error:
         raise InputError(f"{sidecar.name} cannot be read ({type(error).__name__})", "pick another video") from error
     problem = _problem(record)
     if problem is not None:
         raise InputError(f"{sidecar.name} is not a video's record ({problem})", "pick another video")
     return _completed(record)
+
+
+def not_here(sidecar: Path) -> InputError:
+    """Said of a video that is not in the output folder, or not the asker's: the same either way."""
+    return InputError(f"there is no video {sidecar.stem} here", "pick one from the history")
 
 
 def _problem(record: object) -> str | None:

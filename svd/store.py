@@ -223,6 +223,7 @@ def sidecar_record(
         "peak_vram_bytes": result.peak_vram_bytes,
         "peak_vram_reserved_bytes": result.peak_vram_reserved_bytes,
         "cost_units": result.cost_units,
+        "owner": result.owner,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "versions": versions(),
     }

@@ -166,6 +166,21 @@ def test_every_piece_of_work_is_paid_in_units_before_it_starts(two_engines, tmp_
     assert len(list_history(two_engines.output_dir)) == videos
 
 
+def test_with_logins_a_users_videos_are_their_own(two_engines, tmp_path):
+    picture = handle_file(str(write_picture(tmp_path / "p.png", (256, 144))))
+    bob = Client(two_engines.url, auth=("bob", "builder"), verbose=False)
+    made = bob.predict(picture, **RUN, api_name="/generate")[2]
+    assert made["owner"] == "bob"
+    alice = Client(two_engines.url, auth=("alice", "wonder"), verbose=False)
+    stem = made["sidecar"].removesuffix(".json")
+    assert refused(alice, made["sidecar"], interpolate=2, api_name="/finish") == (
+        f"there is no video {stem} here: pick one from the history"  # the same as for a video that is not there
+    )
+    seen = {user: {record["sidecar"] for record in list_history(two_engines.output_dir, user, ("root",))}
+            for user in ("alice", "bob", "root")}  # fmt: skip
+    assert made["sidecar"] in seen["bob"] and made["sidecar"] in seen["root"] and made["sidecar"] not in seen["alice"]
+
+
 def test_work_past_the_limits_is_refused_before_it_starts_with_the_largest_allowed(two_engines, tmp_path):
     """The hostile request of the security review (before, memory grew by 6 GB and another user waited a minute),
     and a video finished again and again (before, 897 frames at 896 fps)."""

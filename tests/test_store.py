@@ -104,6 +104,15 @@ def test_history_is_newest_first_skips_incomplete_and_hidden_entries_and_finds_d
     assert output_file(tmp_path, history[0], "input_picture") == dotted.picture
 
 
+def test_with_logins_each_users_history_is_their_own_and_what_no_login_made_is_everyones(tmp_path, input_picture):
+    theirs = dataclasses.replace(result(input_picture, seed=1), owner="alice")
+    save_generation(theirs, tmp_path / "alices")
+    save_generation(result(input_picture, seed=2), tmp_path / "no-login")
+    seeds = {user: sorted(record["seed"] for record in list_history(tmp_path, user, ("root",)))
+             for user in ("alice", "bob", "root", None)}  # fmt: skip
+    assert seeds == {"alice": [1, 2], "bob": [2], "root": [1, 2], None: [1, 2]}
+
+
 def test_delete_removes_every_file_of_one_generation_and_nothing_else(tmp_path, input_picture):
     keep = save_generation(result(input_picture, seed=1), tmp_path / "keep", frames="zip")
     gone = save_generation(result(input_picture, seed=2), tmp_path / "gone", frames="folder")

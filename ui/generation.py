@@ -11,7 +11,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import anyio
 
@@ -21,6 +21,7 @@ from svd.engine import Engine
 from svd.errors import CancelledError, InputError, SvdError
 from svd.files import check_output_folder
 from svd.finish.options import FinishOptions, parse_formats
+from svd.history import visible_to
 from svd.image import InputImage
 from svd.models import served_models
 from svd.pool import EnginePool
@@ -29,6 +30,7 @@ from svd.refinish import past_video, refinish, refinish_cost
 from svd.request import GenerationRequest, TextSource
 from svd.results import EngineStatus, GenerationResult, Progress
 from svd.settings import Settings
+from svd.sidecar import not_here
 from svd.sizing import parse_size
 from svd.store import SavedGeneration, save_generations, timestamped_stem
 
@@ -230,7 +232,9 @@ class Runner:
 
             def keep(results: list[GenerationResult]) -> list[SavedGeneration]:
                 progress(1.0, desc="Writing the video")
-                return self._save(results, picture.name, frames_later, cancel)
+                return self._save(
+                    [replace(result, owner=user) for result in results], picture.name, frames_later, cancel
+                )
 
             try:
                 with paying(self.quota, user, cost.units):  # given back if nothing is saved
@@ -272,12 +276,14 @@ class Runner:
     ) -> SavedGeneration | None:
         with explained("not finished"):  # refused before any work: no such video, over the limits, no room
             past = past_video(self.settings.output_dir / sidecar_name(sidecar))
+            if not visible_to(past.record, user, self.settings.admins):  # another user's: as if it were not there
+                raise not_here(past.sidecar)
             cost = refinish_cost(self.engine, past, options)
             check_output_folder(self.settings.output_dir, cost.disk_bytes)
             progress(None, desc="Finishing")
             self.frames_ready(sidecar)  # finish from the lossless frames, not from the MP4
             try:
                 with paying(self.quota, user, cost.units), self.pool.engine() as engine:
-                    return refinish(engine, past, options, frames="zip", cancel=cancel)
+                    return refinish(engine, past, options, frames="zip", cancel=cancel, owner=user)
             except CancelledError:
                 return None

@@ -64,8 +64,8 @@ def build_history(engine: Engine, settings: Settings, create: CreateTab, tabs: g
                         really = gr.Button("Delete", variant="stop", elem_id="history-really-delete")
                         keep = gr.Button("Keep", elem_id="history-keep")
 
-    def refreshed():
-        listed = list_history(output_dir)
+    def refreshed(request: gr.Request):
+        listed = list_history(output_dir, request.username, settings.admins)
         items = [(str(_poster(output_dir, record)), _caption(record)) for record in listed]
         return items, listed, gr.Markdown(visible=not listed)
 
@@ -95,10 +95,10 @@ def build_history(engine: Engine, settings: Settings, create: CreateTab, tabs: g
         gr.Info("Choose how to finish it in Finish, then press Finish this video.")
         return [*shown_record(record, output_dir), gr.Accordion(open=True), gr.Tabs(selected="create")]
 
-    def deleted(record: dict | None):
-        if record is not None:
+    def deleted(record: dict | None, request: gr.Request):
+        if record is not None:  # one the user was shown: theirs
             delete_generation(output_dir, record)
-        return gr.Row(visible=False), gr.Group(visible=False), None, *refreshed()
+        return gr.Row(visible=False), gr.Group(visible=False), None, *refreshed(request)
 
     private = dict(api_visibility="private")
     listing = [gallery, records, empty]
