@@ -92,6 +92,32 @@ def test_long_words_in_a_prompt_make_bounded_file_names(client, server):
     assert os.path.getsize(video) > 0
 
 
+def test_a_long_name_for_an_upload_makes_a_bounded_one(server, tmp_path):
+    """The picture's own name comes from the caller (`orig_name`): any length, any script."""
+    path = upload(server.url, "p.png", write_picture(tmp_path / "p.png").read_bytes())
+    picture = {"path": str(path), "orig_name": "夕暮れの灯台" * 50 + ".png", "meta": {"_type": "gradio.FileData"}}
+    status, answer = post(
+        server.url, "/gradio_api/call/generate", {"data": [picture, 127, 2, 7, 1, "auto", "crop", 1]}
+    )
+    done = event_stream(server.url, answer)
+    assert status == 200 and "event: complete" in done
+    record = json.loads(done.split("data: ", 2)[-1])[2]
+    assert record["input_name"].startswith("夕暮れの灯台") and len(record["video"].encode()) <= 120
+
+
+def test_calls_and_logins_too_large_to_mean_anything_are_refused_before_they_are_read(server):
+    huge = {"data": ["x" * (2 * 1024**2)]}
+    assert post(server.url, "/gradio_api/call/first_frames", huge) == (
+        413,
+        {"detail": "the call is larger than 1 MB: send its values only"},
+    )
+    body = b"username=alice&password=" + b"x" * (32 * 1024)
+    request = urllib.request.Request(f"{server.url}/login", body)
+    with pytest.raises(urllib.error.HTTPError) as refused_login:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused_login.value.code == 413
+
+
 def test_text_no_person_typed_is_refused_at_once(client, server, tmp_path):
     picture = handle_file(str(write_picture(tmp_path / "p.png")))
     status, answer = post(server.url, "/gradio_api/call/text_to_video", {"data": ["a lone \ud800 surrogate"]})
