@@ -22,14 +22,14 @@ from starlette.middleware import Middleware
 
 from svd.engine import Engine
 from svd.errors import InputError, SvdError
-from svd.files import remove_leftovers
 from svd.logs import setup_logging
-from svd.memory import check_profile
-from svd.pool import EnginePool, engine_options
-from svd.quota import DailyQuota
-from svd.ray_serve import RayBackend
+from svd.media.files import remove_leftovers
+from svd.models.memory import check_profile
+from svd.output.store import wait_for_background_writes
+from svd.serve.pool import EnginePool, engine_options
+from svd.serve.quota import DailyQuota
+from svd.serve.ray_serve import RayBackend
 from svd.settings import Settings, read_logins
-from svd.store import wait_for_background_writes
 from ui.api import register
 from ui.api_finish import register_finish
 from ui.api_text import register_text

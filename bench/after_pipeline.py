@@ -19,12 +19,12 @@ import numpy as np
 import torch
 from diffusers.video_processor import VideoProcessor
 
-from svd.image import load_image
+from svd.input.image import load_image
+from svd.input.sizing import parse_size
+from svd.media.video import write_png_zip
+from svd.output.store import save_generation
 from svd.request import GenerationSettings
 from svd.results import GenerationResult
-from svd.sizing import parse_size
-from svd.store import save_generation
-from svd.video import write_png_zip
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from finish import panning_clip
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     decoded = decoded_video(width, height, args.frames)
     processor = VideoProcessor(do_resize=True, vae_scale_factor=8)
 
-    def to_pictures() -> np.ndarray:  # as svd.animate does it, on the CPU here
+    def to_pictures() -> np.ndarray:  # as svd.families.svd.animate does it, on the CPU here
         pixels = processor.postprocess_video(video=decoded, output_type="pt")[0]
         return (pixels * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
 

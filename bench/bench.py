@@ -6,10 +6,10 @@
     python bench/bench.py --variants plain --camera orbit-left   # the cost and saving of a camera move
 
 Each variant is a fresh `svd.engine.Engine` with its speed options and memory profile, loading the model from a
-folder in diffusers layout, generating with a fixed seed and writing the MP4 through `svd.store`. After the warm-up
-runs (which include any compilation), the median of the timed runs is reported per stage. Frames are compared with
-the plain `full` variant's: exact speed-ups must differ only by rounding. Results go to a JSON-lines file and a
-table on stdout.
+folder in diffusers layout, generating with a fixed seed and writing the MP4 through `svd.output.store`. After the
+warm-up runs (which include any compilation), the median of the timed runs is reported per stage. Frames are
+compared with the plain `full` variant's: exact speed-ups must differ only by rounding. Results go to a JSON-lines
+file and a table on stdout.
 """
 
 from __future__ import annotations
@@ -34,20 +34,20 @@ from flops import StageFlops, count_stage_flops
 from PIL import Image
 
 from svd.camera.moves import MOVES, NO_CAMERA
-from svd.consistency import ConsistencySVDScheduler
-from svd.download import cached_model_path, download_model
+from svd.camera.tiny_depth import save_random_depth_model
 from svd.engine import Engine
 from svd.errors import SvdError
-from svd.image import InputImage
+from svd.families.svd.consistency import ConsistencySVDScheduler
+from svd.families.svd.tiny import save_random_model
+from svd.input.image import InputImage
+from svd.input.sizing import parse_size
 from svd.logs import setup_logging
-from svd.models import resolve_model
-from svd.random_depth_model import save_random_depth_model
-from svd.random_model import save_random_model
+from svd.models.catalogue import resolve_model
+from svd.models.download import cached_model_path, download_model
+from svd.models.speed import SpeedOptions
+from svd.output.store import save_generation, versions
 from svd.request import GenerationRequest
 from svd.results import GenerationResult
-from svd.sizing import parse_size
-from svd.speed import SpeedOptions
-from svd.store import save_generation, versions
 
 
 @dataclass(frozen=True)

@@ -26,15 +26,15 @@ import torch
 from PIL import Image
 from timer import heading, time_stage, timer_parser
 
-from svd.device import resolve_device
 from svd.finish.colour import match_colours
 from svd.finish.interpolate import minterpolate
 from svd.finish.loop import boomerang, crossfade
 from svd.finish.options import FORMATS, upscaled_size
 from svd.finish.rife import interpolate_frames, load_rife, save_random_rife
 from svd.finish.upscale import load_upscaler, save_random_upscaler, upscale_frames
-from svd.sizing import parse_size
-from svd.video import write_video
+from svd.input.sizing import parse_size
+from svd.media.video import write_video
+from svd.models.device import resolve_device
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "astronaut.jpg"
 

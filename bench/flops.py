@@ -153,6 +153,8 @@ def _config(path: Path) -> dict:
 
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    svd = count_stage_flops(Path(__file__).resolve().parent.parent / "svd" / "configs" / "svd-xt", 1024, 576, 25, 1)
+    svd = count_stage_flops(
+        Path(__file__).resolve().parent.parent / "svd" / "families" / "svd" / "configs" / "svd-xt", 1024, 576, 25, 1
+    )
     for name, rate in {**svd_rates(svd, 1024, 576, 25), **network_rates()}.items():
         print(f"{name:>13}: {rate / 1e6:9.4f} MFLOP per pixel")

@@ -20,7 +20,7 @@ from timer import heading, time_stage, timer_parser
 
 from svd.camera.guide import render_guide
 from svd.camera.moves import MOVES, NO_CAMERA
-from svd.sizing import parse_size
+from svd.input.sizing import parse_size
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "astronaut.jpg"
 

@@ -16,7 +16,7 @@ def _interrupted(signum, frame) -> None:
 
 
 signal.signal(signal.SIGINT, _interrupted)
-from .cli import main  # noqa: E402
+from .cli.main import main  # noqa: E402
 
 signal.signal(signal.SIGINT, signal.default_int_handler)  # from here a Ctrl-C is main()'s to tell
 sys.exit(main())

@@ -13,48 +13,14 @@ import math
 from dataclasses import dataclass, replace
 
 from .errors import InputError
+from .finish.models import FinishingWork
 from .finish.options import FinishOptions, finished_shape, segment_frames
-from .formats import GIF_MAX_WIDTH
+from .media.formats import GIF_MAX_WIDTH
+from .models.catalogue import NetworkWork
+from .settings import Limits
 
 UNIT_STEP = 0.1
 """Costs are told in tenths of a unit, rounded up; any work costs at least one tenth."""
-
-
-@dataclass(frozen=True)
-class Limits:
-    """The most one request may ask for (`SVD_MAX_WORK`, `SVD_MAX_FRAMES`, `SVD_MAX_FPS`, `SVD_MAX_PIXELS`,
-    `SVD_MAX_MEMORY_GB`)."""
-
-    work: float = 16.0
-    """In units: videos at the server model's own settings."""
-    frames: int = 1000
-    """Frames of a written video."""
-    fps: int = 120
-    """Frames per second of a written video."""
-    pixels: int = 3840 * 2160
-    """Pixels of one frame of a written video."""
-    memory_gb: float = 8.0
-    """Frames held in the server's memory at once for one request."""
-
-
-@dataclass(frozen=True)
-class NetworkWork:
-    """FLOPs per pixel of a generating network, counted on its full-size architecture (bench/flops.py)."""
-
-    step: float
-    """Per pixel of each frame, each step and each element of the batch (two with guidance)."""
-    decode: float
-    """Per pixel of each frame, by the VAE's decoder."""
-    encode: float = 0.0
-    """Per pixel of the picture, by the VAE's encoder (once per segment)."""
-
-
-@dataclass(frozen=True)
-class FinishingWork:
-    """FLOPs per pixel of the finishing networks: RIFE per pixel of each new frame, the upscaler per input pixel."""
-
-    interpolate: float
-    upscale: float
 
 
 @dataclass(frozen=True)

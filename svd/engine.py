@@ -7,7 +7,6 @@ from the request, so the engine's output equals a direct call of the reference p
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 import threading
 import time
@@ -20,34 +19,35 @@ import torch
 from diffusers import StableVideoDiffusionPipeline
 from PIL import Image
 
-from .animate import Animation, animate, out_of_memory
+from .camera.depth import DEFAULT_DEPTH_MODEL, DepthEstimator, resolve_depth_model
 from .cancel import Cancel
-from .cost import Cost, Limits, VideoShape, finishing_cost, segment_flops, video_cost
-from .depth import DEFAULT_DEPTH_MODEL, DepthEstimator, resolve_depth_model
-from .device import describe_device, resolve_device
-from .download import download_reporter
+from .cost import Cost, VideoShape, finishing_cost, segment_flops, video_cost
 from .errors import CancelledError, InputError, OutOfMemoryError, SvdError
+from .families.svd.animate import Animation, animate
+from .families.svd.loading import LoadedModel, load_model, place
 from .finish.extend import extend
 from .finish.models import FinishModels
 from .finish.options import FinishOptions, check_finish
 from .finish.rife import DEFAULT_RIFE
 from .finish.stage import Finished, run_finishing
 from .finish.upscale import DEFAULT_UPSCALER
-from .loaded_model import LoadedModel, load_model
-from .memory import (
+from .input.sizing import fit_image
+from .models.catalogue import DEFAULT_MODEL, SVD_WORK, ModelSource, resolve_model
+from .models.device import describe_device, resolve_device
+from .models.download import download_reporter
+from .models.memory import (
     DECODE_CHUNK,
-    Profile,
-    apply_profile,
     available_gpu_bytes,
     choose_profile,
     decode_chunk_for_memory,
+    release_memory,
     usable_gpu_bytes,
 )
-from .models import DEFAULT_MODEL, SVD_WORK, ModelSource, resolve_model
-from .request import GenerationRequest, GenerationSettings, offset_seed, resolve_settings
+from .models.speed import SpeedOptions
+from .request import GenerationRequest, GenerationSettings, resolve_settings
 from .results import EngineStatus, GenerationResult, Progress
-from .sizing import fit_image
-from .speed import SpeedOptions, apply_options, check_options
+from .seeds import offset_seed
+from .settings import Limits
 
 logger = logging.getLogger("svd")
 
@@ -78,7 +78,7 @@ class Engine:
         """The most one request may ask for; every request is checked against them before any work."""
         self.status = EngineStatus("idle", "no model loaded")
         self.worker = "0"
-        """Which engine this is: its number among the process's engines (svd.pool), or a Ray replica's id;
+        """Which engine this is: its number among the process's engines (svd.serve.pool), or a Ray replica's id;
         recorded in each video's sidecar."""
         self.generating = False
         """True while a request runs on the device (not while one waits for the model)."""
@@ -128,7 +128,7 @@ class Engine:
                 if self._loaded is None or self._loaded.source != source:
                     loaded = self._load(source)
                     self._loaded = None
-                    self._release_memory()
+                    release_memory(self.device)
                     self._loaded = loaded
                     logger.info(f"{source.name} is ready")
             except SvdError as error:
@@ -165,7 +165,7 @@ class Engine:
     def unload(self) -> None:
         with self._lock:
             self._loaded = None
-            self._release_memory()
+            release_memory(self.device)
             self.status = self._settled_status()
 
     def _load(self, source: ModelSource) -> LoadedModel:
@@ -255,7 +255,7 @@ class Engine:
             timings = {} if already_loaded else {"load": loaded.load_seconds}
             self.generating = True
             try:
-                self._place(loaded, settings)
+                place(loaded, settings, self.device, self.speed)
                 picture = fit_image(request.image.image, (settings.width, settings.height), settings.resize)
                 seeds = [offset_seed(settings.seed, index) for index in range(settings.variations)]
                 runs = self._animate_variations(loaded.pipe, picture, settings, seeds, progress, cancel)
@@ -386,27 +386,5 @@ class Engine:
                 decode_steps=self._decode_steps_estimate,
             )
         except (OutOfMemoryError, CancelledError):
-            self._release_memory()
+            release_memory(self.device)
             raise
-
-    def _place(self, loaded: LoadedModel, settings: GenerationSettings) -> None:
-        profile: Profile = settings.memory_profile  # type: ignore[assignment]
-        check_options(self.speed, profile)
-        if loaded.profile != profile:
-            loaded.profile = None
-            try:
-                apply_profile(loaded.pipe, profile, self.device)
-                loaded.profile = profile
-            except torch.cuda.OutOfMemoryError:
-                pass  # raised below, once the exception and the tensors its traceback holds are gone
-            if loaded.profile is None:
-                self._release_memory()
-                raise out_of_memory(settings, "loading the model")
-        if not loaded.sped_up:
-            apply_options(loaded.pipe, self.speed)
-            loaded.sped_up = True
-
-    def _release_memory(self) -> None:
-        gc.collect()
-        if self.device.type == "cuda":
-            torch.cuda.empty_cache()

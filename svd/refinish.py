@@ -20,12 +20,12 @@ from .cost import Cost, VideoShape
 from .engine import Engine
 from .errors import InputError
 from .finish.options import FinishOptions, check_finish
-from .history import output_file
-from .image import load_image
+from .input.image import load_image
+from .output.history import output_file
+from .output.sidecar import read_record, settings_of
+from .output.store import SavedGeneration, new_stem, save_generation
 from .request import GenerationSettings
 from .results import GenerationResult
-from .sidecar import read_record, settings_of
-from .store import SavedGeneration, new_stem, save_generation
 
 
 @dataclasses.dataclass(frozen=True)

@@ -7,21 +7,17 @@ the seed, and validates every value, so bad settings fail before any model is lo
 from __future__ import annotations
 
 import dataclasses
-import secrets
 from dataclasses import dataclass
 
+from .camera.depth import DEFAULT_DEPTH_MODEL
 from .camera.moves import AMOUNT_RANGE, NO_CAMERA, STRENGTH_RANGE, check_move
-from .depth import DEFAULT_DEPTH_MODEL
 from .errors import InputError
 from .finish.options import FinishOptions, check_finish
-from .image import InputImage
-from .memory import check_profile
-from .models import ModelDefaults
-from .sizing import RESIZE_MODES, ResizeMode, choose_size
-
-MAX_SEED = 2**32 - 1
-RANDOM_SEED = -1
-"""The seed that means "draw one" (like leaving it out); other negative seeds are refused."""
+from .input.image import InputImage
+from .input.sizing import RESIZE_MODES, ResizeMode, choose_size
+from .models.catalogue import ModelDefaults
+from .models.memory import check_profile
+from .seeds import MAX_SEED, RANDOM_SEED, draw_seed
 
 LIMITS: dict[str, tuple[float, float]] = {
     "num_frames": (2, 128),
@@ -150,15 +146,6 @@ class GenerationSettings:
     @property
     def finish(self) -> FinishOptions:
         return FinishOptions(self.interpolate, self.upscale, self.upscaler, self.loop, self.extend, self.formats)
-
-
-def draw_seed() -> int:
-    return secrets.randbelow(MAX_SEED + 1)
-
-
-def offset_seed(seed: int, offset: int) -> int:
-    """The seed `offset` places after `seed` (a variation's, a segment's), wrapping past MAX_SEED."""
-    return (seed + offset) % (MAX_SEED + 1)
 
 
 def resolve_settings(

@@ -7,7 +7,7 @@ from typing import Literal
 
 import numpy as np
 
-from .image import InputImage
+from .input.image import InputImage
 from .request import GenerationSettings
 
 
@@ -68,4 +68,4 @@ class GenerationResult:
     cost_units: float | None = None
     """What the run that made it cost, in units of `svd.cost` (all its variations together)."""
     owner: str | None = None
-    """The login that asked for it, on a server with logins: its videos are that user's (`svd.history`)."""
+    """The login that asked for it, on a server with logins: its videos are that user's (`svd.output.history`)."""

@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .cost import Limits
 from .errors import InputError
 
 ENVIRONMENT: dict[str, str] = {
@@ -25,8 +24,8 @@ ENVIRONMENT: dict[str, str] = {
     "for ffmpeg's alone. Default rife-4.25 (ffmpeg's minterpolate when its weights cannot be fetched).",
     "SVD_UPSCALER": "Upscaler weights: realesr-general-x4v3 (fast), realesrgan-x4 (quality) or a Real-ESRGAN-family "
     ".pth file. Default realesr-general-x4v3.",
-    "SVD_STYLES_FILE": "JSON file of extra style presets (the same form as svd/styles.json). Default ./styles.json; "
-    "launch.sh puts it in the data folder.",
+    "SVD_STYLES_FILE": "JSON file of extra style presets (the same form as svd/text/styles.json). Default "
+    "./styles.json; launch.sh puts it in the data folder.",
     "SVD_MEMORY": "Memory profile: auto, full, balanced or low. Default auto.",
     "SVD_SPEED": "Exact speed-ups: plain, or switches joined by commas (compile_unet, compile_vae, cuda_graphs, "
     "channels_last, fuse_qkv, decode_chunk_from_memory, attention=flash|efficient|cudnn|math). Default plain.",
@@ -70,6 +69,23 @@ ENVIRONMENT: dict[str, str] = {
     "SVD_VOLUME": "The marketplace volume launch.sh uses when it is writable. Default /workspace.",
     "SVD_PYTHON": "A prepared Python interpreter for launch.sh to use instead of creating .venv.",
 }
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The most one request may ask for (`SVD_MAX_WORK`, `SVD_MAX_FRAMES`, `SVD_MAX_FPS`, `SVD_MAX_PIXELS`,
+    `SVD_MAX_MEMORY_GB`)."""
+
+    work: float = 16.0
+    """In units: videos at the server model's own settings."""
+    frames: int = 1000
+    """Frames of a written video."""
+    fps: int = 120
+    """Frames per second of a written video."""
+    pixels: int = 3840 * 2160
+    """Pixels of one frame of a written video."""
+    memory_gb: float = 8.0
+    """Frames held in the server's memory at once for one request."""
 
 
 @dataclass(frozen=True)

@@ -40,14 +40,14 @@ from chromium import launch_chromium, open_page  # noqa: E402
 from gradio.utils import get_upload_folder  # noqa: E402
 from webui_server import start_server  # noqa: E402
 
-from svd.cli import main as svd_main  # noqa: E402
+from svd.camera.tiny_depth import save_random_depth_model  # noqa: E402
+from svd.cli.main import main as svd_main  # noqa: E402
 from svd.engine import Engine  # noqa: E402
+from svd.families.svd.tiny import save_random_model, save_random_unet  # noqa: E402
 from svd.finish.rife import save_random_rife  # noqa: E402
 from svd.finish.upscale import save_random_upscaler  # noqa: E402
-from svd.models import CATALOGUE  # noqa: E402
-from svd.random_depth_model import save_random_depth_model  # noqa: E402
-from svd.random_model import save_random_model, save_random_unet  # noqa: E402
-from svd.random_text_model import save_random_text_model  # noqa: E402
+from svd.models.catalogue import CATALOGUE  # noqa: E402
+from svd.text.tiny import save_random_text_model  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TINY_REPO = "svd-tests/tiny-svd"

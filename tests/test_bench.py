@@ -15,8 +15,8 @@ from svd.camera.moves import MOVES, NO_CAMERA
 from svd.engine import Engine
 from svd.finish.rife import RIFE_WEIGHTS
 from svd.finish.upscale import UPSCALERS
-from svd.models import SVD_WORK
-from svd.text_models import FLUX_WORK, SDXL_WORK
+from svd.models.catalogue import SVD_WORK
+from svd.text.catalogue import FLUX_WORK, SDXL_WORK
 
 sys.path.insert(0, str(REPO_ROOT / "bench"))
 import after_pipeline
@@ -26,7 +26,7 @@ from flops import count_stage_flops, network_rates, svd_rates
 
 import bench
 
-SVD_XT_CONFIGS = REPO_ROOT / "svd" / "configs" / "svd-xt"
+SVD_XT_CONFIGS = REPO_ROOT / "svd" / "families" / "svd" / "configs" / "svd-xt"
 
 
 def test_full_size_flop_counts_match_the_published_architecture():

@@ -15,8 +15,8 @@ from gradio_client import Client, handle_file
 from playwright.sync_api import Page, expect
 from webui_server import health, readiness
 
-from svd.history import list_history
-from svd.models import CATALOGUE
+from svd.models.catalogue import CATALOGUE
+from svd.output.history import list_history
 
 
 def seed_value(page: Page) -> str:

@@ -16,7 +16,7 @@ from PIL import Image
 from playwright.sync_api import Locator, Page, expect
 
 from svd.camera.moves import MOVES
-from svd.history import list_history
+from svd.output.history import list_history
 
 MOVE_INDEX = {name: index for index, name in enumerate(MOVES)}
 """Tiles come in the order of the moves."""

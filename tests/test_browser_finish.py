@@ -16,7 +16,7 @@ from mp4 import decode
 from PIL import Image
 from playwright.sync_api import Page, expect
 
-from svd.history import list_history
+from svd.output.history import list_history
 
 
 def open_finish(page: Page) -> None:
@@ -117,4 +117,3 @@ def test_finish_this_video_from_the_history_on_a_phone(browser, server, tmp_path
         assert sidecar["interpolation_method"].endswith("flownet.pkl") and "finish_interpolate" in sidecar["timings"]
     finally:
         phone.context.close()
-

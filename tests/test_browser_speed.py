@@ -12,7 +12,7 @@ from chromium import open_advanced, set_number, upload, wait_for_video
 from conftest import write_picture
 from playwright.sync_api import expect
 
-from svd.history import list_history
+from svd.output.history import list_history
 
 
 def test_variations_show_as_a_grid_and_the_one_picked_is_the_result(page, server, tmp_path, screenshots):

@@ -18,7 +18,7 @@ from gradio_client import Client
 from PIL import Image
 from playwright.sync_api import Page, expect
 
-from svd.history import list_history
+from svd.output.history import list_history
 
 PROMPT = "a lighthouse on a cliff at dusk"
 

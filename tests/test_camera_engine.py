@@ -17,9 +17,9 @@ from test_cli import assert_one_line_error, run_main
 from svd.camera.guide import render_guide
 from svd.camera.moves import MOVES
 from svd.errors import InputError, ModelError
-from svd.image import load_image
+from svd.input.image import load_image
+from svd.input.sizing import fit_image
 from svd.request import GenerationRequest
-from svd.sizing import fit_image
 
 QUICK = dict(num_frames=4, num_inference_steps=6, seed=11)
 

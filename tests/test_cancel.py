@@ -14,13 +14,13 @@ import torch
 from svd.errors import CancelledError
 from svd.finish.interpolate import minterpolate
 from svd.finish.models import FinishModels
-from svd.first_frames import FirstFrameMaker
-from svd.frames import LazyFrames
-from svd.image import load_image
+from svd.input.image import load_image
+from svd.media.frames import LazyFrames
+from svd.output.store import save_generation
 from svd.request import GenerationRequest
-from svd.store import save_generation
-from svd.styles import load_styles
-from svd.text_models import resolve_text_model
+from svd.text.catalogue import resolve_text_model
+from svd.text.first_frames import FirstFrameMaker
+from svd.text.styles import load_styles
 
 CPU = torch.device("cpu")
 

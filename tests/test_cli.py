@@ -18,7 +18,7 @@ from mounts import read_only
 from mp4 import decode, psnr
 from PIL import Image
 
-from svd.cli import main
+from svd.cli.main import main
 from svd.engine import Engine
 
 SIDECAR_KEYS = {

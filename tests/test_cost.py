@@ -7,11 +7,12 @@ import dataclasses
 
 import pytest
 
-from svd.cost import Cost, Limits, VideoShape, finishing_cost, video_cost
+from svd.cost import Cost, VideoShape, finishing_cost, video_cost
 from svd.engine import Engine
 from svd.finish.options import FinishOptions
-from svd.models import SVD_WORK
+from svd.models.catalogue import SVD_WORK
 from svd.request import GenerationSettings
+from svd.settings import Limits
 
 ENGINE = Engine(device="cpu", default_model="svd-xt")
 """An engine of SVD-XT (nothing is loaded to cost a request), with the catalogue's finishing networks."""

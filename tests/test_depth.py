@@ -14,10 +14,11 @@ from conftest import gradient
 from huggingface_hub import constants
 from PIL import Image
 
-from svd import depth, download
-from svd.cli import main
-from svd.depth import DEPTH_FILES, DepthEstimator, DepthSource, normalise_disparity, resolve_depth_model
+from svd.camera import depth
+from svd.camera.depth import DEPTH_FILES, DepthEstimator, DepthSource, normalise_disparity, resolve_depth_model
+from svd.cli.main import main
 from svd.errors import ModelError
+from svd.models import download
 
 SMALL_REPO = depth.DEPTH_MODELS["depth-anything-v2-small"]
 

@@ -9,10 +9,10 @@ import pytest
 from conftest import TINY_REPO, run_svd
 from huggingface_hub import constants, snapshot_download
 
-from svd import download
 from svd.engine import Engine
 from svd.errors import ModelError
-from svd.image import load_image
+from svd.input.image import load_image
+from svd.models import download
 from svd.request import GenerationRequest
 
 GATED_REPO = "svd-tests/gated-svd"

@@ -13,10 +13,10 @@ from diffusers import StableVideoDiffusionPipeline
 from PIL import Image
 
 from svd import engine as engine_module
-from svd import memory
 from svd.engine import Engine
 from svd.errors import CancelledError, InputError, ModelError, OutOfMemoryError
-from svd.image import load_image
+from svd.input.image import load_image
+from svd.models import memory
 from svd.request import GenerationRequest
 
 QUICK = dict(num_frames=4, num_inference_steps=2)

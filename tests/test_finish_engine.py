@@ -14,7 +14,7 @@ from PIL import Image
 
 from svd.engine import Engine
 from svd.finish.options import FinishOptions
-from svd.image import load_image
+from svd.input.image import load_image
 from svd.request import GenerationRequest
 
 TINY_RUN = dict(num_frames=3, num_inference_steps=1, seed=5)

@@ -9,10 +9,10 @@ import torch
 from diffusers import AutoPipelineForText2Image
 
 from svd.errors import InputError, ModelError
-from svd.first_frames import FirstFrameMaker
-from svd.sizing import fit_image
-from svd.styles import load_styles
-from svd.text_models import render_size, resolve_text_model
+from svd.input.sizing import fit_image
+from svd.text.catalogue import render_size, resolve_text_model
+from svd.text.first_frames import FirstFrameMaker
+from svd.text.styles import load_styles
 
 VIDEO_SIZE = (256, 144)
 

@@ -11,7 +11,7 @@ from conftest import gradient, write_picture
 from PIL import Image, ImageCms
 
 from svd.errors import InputError
-from svd.image import MAX_PIXELS, load_image
+from svd.input.image import MAX_PIXELS, load_image
 
 
 def refusal(path) -> str:

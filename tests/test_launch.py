@@ -77,6 +77,7 @@ def test_sigterm_while_the_model_downloads_stops_at_once(tiny_model_fp16, hub, t
     assert server.process.returncode == 0, log
     assert "Traceback" not in log and "terminate called" not in log and "[svd] stopping" in log
 
+
 def test_sigterm_stops_the_server_as_pid_1_like_docker_stop(tiny_model, tmp_path):
     """In a container the server is PID 1, where SIGTERM does nothing unless the program handles it."""
     namespaced = start_server(

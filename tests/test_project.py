@@ -9,7 +9,7 @@ import sys
 import pytest
 from conftest import REPO_ROOT
 
-from svd.cli import main
+from svd.cli.main import main
 from svd.settings import ENVIRONMENT
 
 

@@ -25,9 +25,9 @@ from refusals import refused
 from webui_server import free_port, health, start_server
 
 from svd.errors import InputError
-from svd.history import list_history
-from svd.pool import EnginePool, pool_devices
-from svd.quota import DailyQuota
+from svd.output.history import list_history
+from svd.serve.pool import EnginePool, pool_devices
+from svd.serve.quota import DailyQuota
 from svd.settings import Settings
 
 LOGINS = "alice:wonder,bob:builder,carol:cats,dave:dots,erin:eels,root:toor"

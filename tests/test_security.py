@@ -16,7 +16,7 @@ from conftest import write_picture
 from gradio_client import Client, handle_file
 from refusals import refused, refused_at_once
 
-from svd.history import list_history
+from svd.output.history import list_history
 
 NOT_RECEIVED = "the picture must be a file uploaded to this server: with gradio_client pass handle_file('photo.jpg')"
 

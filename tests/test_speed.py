@@ -18,15 +18,15 @@ from playwright.sync_api import expect
 from torch._dynamo.utils import counters
 from webui_server import free_port
 
-from svd import speed
 from svd.engine import Engine
 from svd.errors import InputError
-from svd.image import load_image
-from svd.memory import decode_chunk_for_memory
-from svd.pool import EnginePool, engine_options
+from svd.input.image import load_image
+from svd.models import speed
+from svd.models.memory import decode_chunk_for_memory
+from svd.models.speed import SWITCHES, SpeedOptions, check_options, parse_speed
 from svd.request import GenerationRequest
+from svd.serve.pool import EnginePool, engine_options
 from svd.settings import Settings
-from svd.speed import SWITCHES, SpeedOptions, check_options, parse_speed
 from webui import build_app
 
 SETTINGS = dict(num_frames=4, num_inference_steps=2, seed=21, decode_chunk_size=4)

@@ -20,13 +20,13 @@ from mp4 import decode
 from PIL import Image
 
 from svd.errors import OutputError
-from svd.files import PendingFiles, check_output_folder, remove_leftovers
-from svd.frames import LazyFrames
-from svd.history import delete_generation, list_history, output_file
-from svd.image import load_image
+from svd.input.image import load_image
+from svd.media.files import PendingFiles, check_output_folder, remove_leftovers
+from svd.media.frames import LazyFrames
+from svd.output.history import delete_generation, list_history, output_file
+from svd.output.store import new_stem, safe_name, save_generation, timestamped_stem
 from svd.request import GenerationSettings
 from svd.results import GenerationResult
-from svd.store import new_stem, safe_name, save_generation, timestamped_stem
 
 
 @pytest.fixture(scope="module")
@@ -227,7 +227,7 @@ def test_what_a_crash_left_is_removed_at_start_unless_another_process_is_writing
 HOLD_LOCK = """
 import sys, time
 from pathlib import Path
-from svd.files import PendingFiles
+from svd.media.files import PendingFiles
 with PendingFiles(Path(sys.argv[1])):
     print("holding", flush=True)
     time.sleep(60)

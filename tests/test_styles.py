@@ -7,7 +7,7 @@ import pytest
 
 from svd.camera.moves import MOVES
 from svd.errors import InputError
-from svd.styles import PLACEHOLDER, check_style, load_styles
+from svd.text.styles import PLACEHOLDER, check_style, load_styles
 
 REQUIRED = {
     "none", "photographic", "cinematic", "anime", "3d-model", "digital-art", "comic-book", "fantasy-art", "line-art",

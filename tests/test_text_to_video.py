@@ -11,7 +11,7 @@ from mp4 import decode
 from PIL import Image
 from test_cli import assert_one_line_error, run_main
 
-from svd.styles import load_styles
+from svd.text.styles import load_styles
 
 
 def test_make_tiny_text_to_image_writes_a_model_the_cli_uses(tmp_path, capsys):

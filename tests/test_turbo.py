@@ -15,14 +15,14 @@ from conftest import TURBO_SIZE, run_svd_here
 from diffusers import EulerDiscreteScheduler, StableVideoDiffusionPipeline
 from safetensors.torch import load_file
 
-from svd.consistency import STEP_NOISE_SEED_OFFSET, ConsistencySVDScheduler
-from svd.download import cached_model_path
 from svd.engine import Engine
 from svd.errors import InputError
-from svd.image import load_image
-from svd.models import ANIMATELCM, CATALOGUE
+from svd.families.svd.consistency import STEP_NOISE_SEED_OFFSET, ConsistencySVDScheduler
+from svd.input.image import load_image
+from svd.input.sizing import fit_image
+from svd.models.catalogue import ANIMATELCM, CATALOGUE
+from svd.models.download import cached_model_path
 from svd.request import GenerationRequest
-from svd.sizing import fit_image
 
 SVD_XT = CATALOGUE["svd-xt"].repo_id
 TURBO_UNET = CATALOGUE["svd-xt-turbo"].unet.filename

@@ -13,7 +13,7 @@ from mp4 import decode
 
 import svd.engine
 from svd.errors import OutOfMemoryError
-from svd.image import load_image
+from svd.input.image import load_image
 from svd.request import GenerationRequest
 
 RUN = dict(num_frames=3, num_inference_steps=2, seed=40)

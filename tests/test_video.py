@@ -8,7 +8,7 @@ from mp4 import decode, psnr
 from PIL import Image
 
 from svd.errors import OutputError
-from svd.video import PngFolder, write_frames, write_video
+from svd.media.video import PngFolder, write_frames, write_video
 
 
 def moving_frames(count=10, size=(256, 144)) -> np.ndarray:

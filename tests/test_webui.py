@@ -25,7 +25,7 @@ from refusals import refused
 from webui_server import health, readiness, start_server
 
 from svd.camera.moves import MOVES
-from svd.history import list_history
+from svd.output.history import list_history
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from PIL import Image
 from refusals import refused
 from test_webui import api_description
 
-from svd.styles import load_styles
+from svd.text.styles import load_styles
 
 PROMPT = "a lighthouse on a cliff at dusk"
 

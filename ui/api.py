@@ -15,10 +15,11 @@ from gradio import FileData
 from svd.camera.moves import AMOUNT_RANGE, MOVES, NO_CAMERA, CameraMove
 from svd.errors import CancelledError, InputError, SvdError
 from svd.finish.options import FORMATS, LOOPS, MAX_SEGMENTS, UPSCALE_CHOICES
-from svd.models import CATALOGUE, ModelDefaults
-from svd.request import LIMITS, MAX_SEED, RANDOM_SEED
-from svd.sizing import buckets, size_limits
-from svd.store import SavedGeneration
+from svd.input.sizing import buckets, size_limits
+from svd.models.catalogue import CATALOGUE, ModelDefaults
+from svd.output.store import SavedGeneration
+from svd.request import LIMITS
+from svd.seeds import MAX_SEED, RANDOM_SEED
 
 from .api_checks import CHECKS, api_parameters, checked, endpoint_of, refuse_at_once, shown
 from .generation import Controls, Runner

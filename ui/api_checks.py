@@ -19,13 +19,13 @@ import gradio as gr
 from svd.camera.moves import MOVES
 from svd.errors import InputError, SvdError
 from svd.finish.options import LOOPS, UPSCALE_CHOICES, parse_formats
-from svd.memory import CHOICES as MEMORY_CHOICES
-from svd.models import served_models
+from svd.input.sizing import ASPECT_NAMES, RESIZE_MODES, parse_size
+from svd.models.catalogue import served_models
+from svd.models.memory import CHOICES as MEMORY_CHOICES
 from svd.refinish import past_video
 from svd.request import check_text
 from svd.settings import Settings
-from svd.sizing import ASPECT_NAMES, RESIZE_MODES, parse_size
-from svd.text_models import served_text_models
+from svd.text.catalogue import served_text_models
 
 from .uploads import in_upload_folder
 

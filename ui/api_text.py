@@ -16,11 +16,11 @@ from gradio import FileData
 from svd.camera.moves import NO_CAMERA
 from svd.errors import SvdError
 from svd.finish.options import LOOPS, UPSCALE_CHOICES
-from svd.first_frames import MAX_CANDIDATES
-from svd.models import ModelDefaults
-from svd.request import MAX_SEED, RANDOM_SEED
-from svd.sizing import ASPECT_NAMES, aspect_size
-from svd.text_models import TEXT_MODELS
+from svd.input.sizing import ASPECT_NAMES, aspect_size
+from svd.models.catalogue import ModelDefaults
+from svd.seeds import MAX_SEED, RANDOM_SEED
+from svd.text.catalogue import TEXT_MODELS
+from svd.text.first_frames import MAX_CANDIDATES
 
 from .api import (
     RETURNS,

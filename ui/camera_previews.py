@@ -24,7 +24,7 @@ from svd.camera.guide import render_guide
 from svd.camera.moves import MOVES, NO_CAMERA, CameraMove
 from svd.engine import Engine
 from svd.errors import SvdError, first_line
-from svd.files import atomic_path
+from svd.media.files import atomic_path
 from svd.settings import Settings
 
 from .preview import Framed, framed_picture

@@ -26,18 +26,19 @@ from PIL import Image
 from svd.cancel import Cancel
 from svd.cost import Cost, pictures_cost
 from svd.errors import CancelledError, InputError, SvdError
-from svd.files import atomic_path
-from svd.first_frames import MAX_CANDIDATES, FirstFrameMaker, FirstFrames
-from svd.memory import choose_profile
-from svd.models import served_models
-from svd.pool import EnginePool
-from svd.quota import DailyQuota, paying
-from svd.request import LIMITS, RANDOM_SEED, TextSource, check_text, draw_seed, shown_number
+from svd.input.sizing import ASPECT_NAMES, aspect_size, choose_size, parse_size
+from svd.media.files import atomic_path
+from svd.models.catalogue import served_models
+from svd.models.memory import choose_profile
+from svd.output.store import SavedGeneration, safe_name
+from svd.request import LIMITS, TextSource, check_text, shown_number
+from svd.seeds import RANDOM_SEED, draw_seed
+from svd.serve.pool import EnginePool
+from svd.serve.quota import DailyQuota, paying
 from svd.settings import Settings
-from svd.sizing import ASPECT_NAMES, aspect_size, choose_size, parse_size
-from svd.store import SavedGeneration, safe_name
-from svd.styles import Style, check_style, load_styles
-from svd.text_models import TextModel, render_size, resolve_text_model, served_text_models
+from svd.text.catalogue import TextModel, render_size, resolve_text_model, served_text_models
+from svd.text.first_frames import MAX_CANDIDATES, FirstFrameMaker, FirstFrames
+from svd.text.styles import Style, check_style, load_styles
 
 from .generation import Controls, MadeFromText, ProgressBar, Runner, explained
 

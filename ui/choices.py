@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from svd.models import CATALOGUE, ModelDefaults, find_local_models
+from svd.input.sizing import ASPECT_NAMES, buckets
+from svd.models.catalogue import CATALOGUE, ModelDefaults, find_local_models
 from svd.settings import Settings
-from svd.sizing import ASPECT_NAMES, buckets
 
 AUTO, MORE, CUSTOM = "auto", "more", "custom"
 PICTURE, TEXT = "Picture", "Text"

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 import gradio as gr
 
 from svd.engine import Engine
-from svd.memory import CHOICES as MEMORY_CHOICES
-from svd.request import LIMITS, MAX_SEED, RANDOM_SEED, draw_seed
+from svd.models.memory import CHOICES as MEMORY_CHOICES
+from svd.request import LIMITS
+from svd.seeds import MAX_SEED, RANDOM_SEED, draw_seed
 from svd.settings import Settings
 
 from .choices import model_choices

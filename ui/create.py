@@ -13,7 +13,7 @@ import gradio as gr
 
 from svd.engine import Engine
 from svd.settings import Settings
-from svd.styles import Style
+from svd.text.styles import Style
 
 from .camera import build_camera, connect_camera
 from .camera_previews import CameraPreviews

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import gradio as gr
 
 from svd.engine import Engine
-from svd.models import ModelDefaults
+from svd.input.sizing import RESIZE_MODES
+from svd.models.catalogue import ModelDefaults
 from svd.settings import Settings
-from svd.sizing import RESIZE_MODES
 
 from .choices import AUTO, CUSTOM, MORE, aspect_choices, more_choices, size_spec
 from .examples import example_pictures

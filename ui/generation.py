@@ -15,24 +15,24 @@ from dataclasses import dataclass, replace
 
 import anyio
 
-from svd.cli import PLACEHOLDER
+from svd.cli.main import PLACEHOLDER
 from svd.cost import Cost
 from svd.engine import Engine
 from svd.errors import CancelledError, InputError, SvdError
-from svd.files import check_output_folder
 from svd.finish.options import FinishOptions, parse_formats
-from svd.history import visible_to
-from svd.image import InputImage
-from svd.models import served_models
-from svd.pool import EnginePool
-from svd.quota import DailyQuota, paying, shown_units
+from svd.input.image import InputImage
+from svd.input.sizing import parse_size
+from svd.media.files import check_output_folder
+from svd.models.catalogue import served_models
+from svd.output.history import visible_to
+from svd.output.sidecar import not_here
+from svd.output.store import SavedGeneration, save_generations, timestamped_stem
 from svd.refinish import past_video, refinish, refinish_cost
 from svd.request import GenerationRequest, TextSource
 from svd.results import EngineStatus, GenerationResult, Progress
+from svd.serve.pool import EnginePool
+from svd.serve.quota import DailyQuota, paying, shown_units
 from svd.settings import Settings
-from svd.sidecar import not_here
-from svd.sizing import parse_size
-from svd.store import SavedGeneration, save_generations, timestamped_stem
 
 from .api_checks import sidecar_name
 from .uploads import uploaded_picture

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import gradio as gr
 
 from svd.engine import Engine
-from svd.history import delete_generation, list_history, output_file
+from svd.output.history import delete_generation, list_history, output_file
 from svd.settings import Settings
 
 from .create import CreateTab

@@ -8,10 +8,10 @@ from PIL import Image
 
 from svd.engine import Engine
 from svd.errors import SvdError
-from svd.image import InputImage
-from svd.models import served_models
+from svd.input.image import InputImage
+from svd.input.sizing import choose_size, fit_image, parse_size
+from svd.models.catalogue import served_models
 from svd.settings import Settings
-from svd.sizing import choose_size, fit_image, parse_size
 
 from .uploads import uploaded_picture
 

@@ -15,9 +15,9 @@ import gradio as gr
 
 from svd.errors import InputError, SvdError
 from svd.finish.options import FORMATS
-from svd.history import output_file
-from svd.request import RANDOM_SEED
-from svd.store import SavedGeneration
+from svd.output.history import output_file
+from svd.output.store import SavedGeneration
+from svd.seeds import RANDOM_SEED
 
 from .choices import TEXT, size_spec
 from .generation import Controls, Runner

@@ -13,7 +13,7 @@ from svd.camera.moves import MOVES, NO_CAMERA
 from svd.engine import Engine
 from svd.errors import SvdError
 from svd.finish.options import FORMATS, INTERPOLATION_FACTORS, LOOPS, MAX_SEGMENTS, UPSCALE_CHOICES
-from svd.memory import CHOICES as MEMORY_CHOICES
+from svd.models.memory import CHOICES as MEMORY_CHOICES
 from svd.settings import Settings
 
 from .choices import AUTO, aspect_choices, model_choices, more_choices, size_controls

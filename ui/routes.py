@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from svd.pool import EnginePool
+from svd.serve.pool import EnginePool
 
 from .status import output_problem
 

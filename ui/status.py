@@ -10,8 +10,8 @@ from pathlib import Path
 import gradio as gr
 
 from svd.errors import OutputError
-from svd.files import check_output_folder
-from svd.pool import EnginePool
+from svd.media.files import check_output_folder
+from svd.serve.pool import EnginePool
 
 from .generation import Runner
 

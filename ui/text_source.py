@@ -14,9 +14,9 @@ import gradio as gr
 
 from svd.camera.moves import MOVES
 from svd.errors import SvdError
-from svd.first_frames import MAX_CANDIDATES
 from svd.request import TextSource
-from svd.styles import PLACEHOLDER, Style
+from svd.text.first_frames import MAX_CANDIDATES
+from svd.text.styles import PLACEHOLDER, Style
 
 from .camera import CameraSection
 from .camera_previews import move_label

@@ -13,7 +13,7 @@ from pathlib import Path
 from gradio.utils import get_upload_folder
 
 from svd.errors import InputError
-from svd.image import InputImage, load_image
+from svd.input.image import InputImage, load_image
 
 log = logging.getLogger("svd.webui")
 

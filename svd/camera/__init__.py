@@ -1,2 +1,2 @@
-"""Camera moves for SVD without training: a guide video of the move, rendered from the picture, becomes the
-starting point of the stock pipeline's denoising (SDEdit): noised to an intermediate sigma and denoised from there."""
+"""Camera moves without training: each move's geometry, and its guide video rendered from the picture (with depth for
+the moves that need parallax). How a model starts from a guide is its family's (`svd.families.svd.camera`)."""

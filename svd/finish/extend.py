@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from ..request import offset_seed
+from ..seeds import offset_seed
 from .colour import match_colours
 
 SegmentRunner = Callable[[Image.Image, int, int], np.ndarray]

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import ffmpeg
 from ..cancel import Cancel
 from ..errors import OutputError
+from ..media import ffmpeg
 
 MINTERPOLATE = "minterpolate"
 _MINTERPOLATE_FILTER = "format=yuv444p,minterpolate=fps={fps}:mi_mode=mci:mc_mode=aobmc:me_mode=bidir:vsbmc=1"

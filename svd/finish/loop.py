@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..frames import Frames, LazyFrames, remapped
+from ..media.frames import Frames, LazyFrames, remapped
 from .options import crossfade_length
 
 LOOP_STAGE = "finish_loop"

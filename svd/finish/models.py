@@ -11,16 +11,23 @@ import numpy as np
 import torch
 
 from ..cancel import Cancel
-from ..cost import FinishingWork
-from ..download import ProgressReport
 from ..errors import ModelError
-from ..frames import Frames, LazyFrames
+from ..media.frames import Frames, LazyFrames
+from ..models.download import ProgressReport
 from .interpolate import MINTERPOLATE, minterpolate
 from .rife import DEFAULT_RIFE, RIFE_WEIGHTS, interpolate_frames, load_rife
 from .upscale import DEFAULT_UPSCALER, UPSCALERS, load_upscaler, upscale_frames
 from .weights import WeightsFile, fetch_weights, resolve_weights
 
 logger = logging.getLogger("svd")
+
+
+@dataclass(frozen=True)
+class FinishingWork:
+    """FLOPs per pixel of the finishing networks: RIFE per pixel of each new frame, the upscaler per input pixel."""
+
+    interpolate: float
+    upscale: float
 
 
 @dataclass(frozen=True)

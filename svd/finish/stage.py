@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..cancel import Cancel
-from ..frames import Frames
+from ..media.frames import Frames
 from .loop import make_loop
 from .models import FinishModels
 from .options import FinishOptions, upscaled_size

@@ -13,7 +13,7 @@ from spandrel.architectures.Compact import Compact
 from spandrel.architectures.ESRGAN import ESRGAN
 
 from ..errors import ModelError
-from ..frames import Frames, LazyFrames
+from ..media.frames import Frames, LazyFrames
 from .weights import WeightsFile
 
 _RELEASES = dict(repo_id="leonelhs/realesrgan", revision="6907f85a9095e201ec4b3c7e91bbb66cdec0f04d", licence="BSD-3")

@@ -8,8 +8,8 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..download import ProgressReport, cached_model_path, download_model
 from ..errors import ModelError
+from ..models.download import ProgressReport, cached_model_path, download_model
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""First frames from text: the text-to-image models, the style presets, and making the candidates."""
