@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from conftest import run_svd
+from conftest import run_svd_here
 from mp4 import decode
 from PIL import Image
 from test_cli import assert_one_line_error, run_main
@@ -123,14 +123,14 @@ def test_cli_lists_the_moves_and_refuses_an_unknown_one(picture, capsys):
     assert_one_line_error(refused.err, "camera move 'dolly' is not known: use one of " + ", ".join(MOVES))
 
 
-def test_cli_orbit_saves_its_guide_and_records_the_camera(tiny_model, tiny_depth_model, picture, tmp_path):
-    result = run_svd(
-        "generate", str(picture), "--model", str(tiny_model), "-o", str(tmp_path / "orbit"), "--frames", "4",
-        "--steps", "4", "--camera", "orbit-right", "--camera-amount", "2", "--depth-model", str(tiny_depth_model),
-        "--save-guide",
+def test_cli_orbit_saves_its_guide_and_records_the_camera(tiny_model, tiny_depth_model, picture, tmp_path, capsys):
+    code, _, errors = run_svd_here(
+        capsys, "generate", str(picture), "--model", str(tiny_model), "-o", str(tmp_path / "orbit"), "--frames",
+        "4", "--steps", "4", "--camera", "orbit-right", "--camera-amount", "2", "--depth-model",
+        str(tiny_depth_model), "--save-guide",
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    assert "camera orbit-right (strength 0.45)" in result.stderr
+    assert code == 0, errors
+    assert "camera orbit-right (strength 0.45)" in errors
     sidecar = json.loads((tmp_path / "orbit.json").read_text())
     assert (sidecar["camera"], sidecar["camera_strength"], sidecar["camera_amount"]) == ("orbit-right", 0.45, 2.0)
     assert sidecar["depth_model"] == str(tiny_depth_model) and sidecar["guide"] == "orbit_guide.mp4"

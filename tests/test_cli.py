@@ -13,7 +13,7 @@ from unittest.mock import patch
 
 import numpy as np
 import pytest
-from conftest import REPO_ROOT, run_svd, write_picture
+from conftest import REPO_ROOT, run_svd, run_svd_here, write_picture
 from mounts import read_only
 from mp4 import decode, psnr
 from PIL import Image
@@ -145,8 +145,8 @@ def run_main(args: list[str]) -> int:
         return int(exit.code)
 
 
-def test_bad_files_and_models_exit_2_with_one_line_and_no_traceback(tiny_model, tmp_path):
-    """Through a real process, as a script would see it."""
+def test_bad_files_and_models_exit_2_with_one_line_and_no_traceback(tiny_model, tmp_path, capsys):
+    """Through a real process, as a script would see it (then here, without an interpreter's start-up)."""
     (tmp_path / "empty.jpg").write_bytes(b"")
     result = run_svd("generate", str(tmp_path / "empty.jpg"), "--model", str(tiny_model))
     assert result.returncode == 2 and result.stdout == ""
@@ -155,16 +155,16 @@ def test_bad_files_and_models_exit_2_with_one_line_and_no_traceback(tiny_model, 
     )
 
     picture = write_picture(tmp_path / "ok.png")
-    result = run_svd("generate", str(picture), "--model", str(tmp_path))
-    assert result.returncode == 2
-    assert_one_line_error(result.stderr, "is not an SVD model folder")
+    code, _, errors = run_svd_here(capsys, "generate", str(picture), "--model", str(tmp_path))
+    assert code == 2
+    assert_one_line_error(errors, "is not an SVD model folder")
 
 
-def test_make_tiny_writes_the_diffusers_layout(tmp_path):
-    result = run_svd("make-tiny", str(tmp_path / "tiny16"), "--variant", "fp16")
-    assert result.returncode == 0, result.stderr
-    assert "produces noise" in result.stderr
-    folder = Path(result.stdout.strip())
+def test_make_tiny_writes_the_diffusers_layout(tmp_path, capsys):
+    code, printed, errors = run_svd_here(capsys, "make-tiny", str(tmp_path / "tiny16"), "--variant", "fp16")
+    assert code == 0, errors
+    assert "produces noise" in errors
+    folder = Path(printed.strip())
     index = json.loads((folder / "model_index.json").read_text())
     assert index["_class_name"] == "StableVideoDiffusionPipeline"
     assert index["feature_extractor"] == ["transformers", "CLIPImageProcessor"]

@@ -4,10 +4,8 @@ readiness checks, its login, and what it does with bad input, full disks and lef
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
+import signal
 import threading
 import time
 import urllib.error
@@ -17,13 +15,14 @@ import zipfile
 
 import numpy as np
 import pytest
-from conftest import REPO_ROOT, TINY_REPO, write_picture
+from conftest import REPO_ROOT, TINY_REPO, run_svd_here, write_picture
 from gradio_client import Client, handle_file
 from mounts import fill, read_only, tmpfs
 from mp4 import decode
 from refusals import refused
 from webui_server import health, readiness, start_server
 
+import webui
 from svd.camera.moves import MOVES
 from svd.output.history import list_history
 
@@ -364,14 +363,14 @@ def test_a_good_login_as_one_user_buys_no_guesses_at_another(auth_server):
     assert login(auth_server.url, "wonderland")[0] == 429
 
 
-def test_bad_login_configuration_stops_at_start_with_one_line():
-    result = subprocess.run(
-        [sys.executable, "webui.py"],
-        cwd=REPO_ROOT,
-        env={**os.environ, "SVD_AUTH": "no-colon-here"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 2
-    assert result.stderr.strip().splitlines()[-1].startswith("error: a WebUI login is not of the form user:password")
+def test_bad_login_configuration_stops_at_start_with_one_line(monkeypatch, capsys):
+    """What `python webui.py` does, run here without an interpreter's start-up (its signal handlers put back)."""
+    monkeypatch.setenv("SVD_AUTH", "no-colon-here")
+    handlers = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        code, _, errors = run_svd_here(capsys, main=webui.main)
+    finally:
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+    assert code == 2
+    assert errors.strip().splitlines()[-1].startswith("error: a WebUI login is not of the form user:password")
