@@ -58,23 +58,28 @@ install_chromium() {
 
 writable() { mkdir -p "$1" 2>/dev/null && [[ -w "$1" ]]; }
 
+# The nearest folder of a path that exists (df needs one).
+existing() {
+  local path="$1"
+  until [[ -d "$path" ]]; do path="$(dirname "$path")"; done
+  echo "$path"
+}
+
 # Weights, outputs and local models live in one data folder, so they survive container restarts:
-# SVD_DATA_DIR, else the marketplace volume (SVD_VOLUME, /workspace by default) if writable, else ./data.
+# SVD_DATA_DIR, else the marketplace volume (SVD_VOLUME, /workspace by default) if there is one, else ./data.
+# A data folder that cannot be written is said here and on the page (videos cannot be saved), and the app still
+# serves: a model already there loads, and a restart would not fix the volume.
 choose_data_dir() {
   local volume="${SVD_VOLUME:-/workspace}"
   if [[ -n "${SVD_DATA_DIR:-}" ]]; then
     DATA="$SVD_DATA_DIR"
-  elif [[ -d "$volume" ]] && writable "$volume/svd"; then
+  elif [[ -d "$volume" ]]; then
     DATA="$volume/svd"
   else
     DATA="$PWD/data"
-    if [[ -d "$volume" ]]; then
-      log "warning: $volume is not writable by uid $(id -u); data goes to $DATA, which a container loses on restart"
-    fi
   fi
   if ! writable "$DATA"; then
-    log "error: the data folder $DATA is not writable: mount a writable volume at $volume or set SVD_DATA_DIR"
-    exit 2
+    log "error: the data folder $DATA cannot be written by uid $(id -u) (read-only, or owned by another user): videos cannot be saved; mount a writable volume at $volume or set SVD_DATA_DIR"
   fi
   export HF_HOME="${HF_HOME:-$DATA/huggingface}"
   export SVD_OUTPUT_DIR="${SVD_OUTPUT_DIR:-$DATA/outputs}"
@@ -82,9 +87,13 @@ choose_data_dir() {
   export SVD_STYLES_FILE="${SVD_STYLES_FILE:-$DATA/styles.json}"
   export SVD_QUOTA_DB="${SVD_QUOTA_DB:-$DATA/quota.sqlite}"
   export GRADIO_ANALYTICS_ENABLED="${GRADIO_ANALYTICS_ENABLED:-False}"
-  mkdir -p "$HF_HOME" "$SVD_OUTPUT_DIR" "$SVD_MODELS_DIR"
+  if writable "$DATA"; then  # torch.compile's kernels on the volume, for the next start (torch makes the folder on import)
+    export TRITON_CACHE_DIR="${TRITON_CACHE_DIR:-$DATA/cache/triton}"
+    export TORCHINDUCTOR_CACHE_DIR="${TORCHINDUCTOR_CACHE_DIR:-$DATA/cache/inductor}"
+  fi
+  mkdir -p "$HF_HOME" "$SVD_OUTPUT_DIR" "$SVD_MODELS_DIR" 2>/dev/null || true
   local free_gb
-  free_gb="$(df -Pk "$DATA" | awk 'NR == 2 {print int($4 / 1048576)}')"
+  free_gb="$(df -Pk "$(existing "$DATA")" | awk 'NR == 2 {print int($4 / 1048576)}')"
   log "data in $DATA (${free_gb} GB free): weights in $HF_HOME, videos in $SVD_OUTPUT_DIR"
   if ((free_gb < MIN_FREE_GB)); then
     log "warning: less than $MIN_FREE_GB GB free in $DATA; a model download needs about 5 GB per model"

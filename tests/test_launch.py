@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO_ROOT, TINY_REPO
-from webui_server import health, start_server
+from mounts import read_only
+from webui_server import health, readiness, start_server
 
 
 def launch(tmp_path: Path, script: Path = REPO_ROOT / "launch.sh", **env: str):
@@ -120,6 +121,21 @@ def test_data_folder_falls_back_from_the_volume_to_the_app_folder(tiny_model, tm
     server = launch(tmp_path, script=app / "launch.sh", SVD_MODEL=str(tiny_model), SVD_VOLUME=str(tmp_path / "none"))
     server.stop()
     assert f"[launch] data in {app}/data" in server.log.read_text()
+
+
+def test_a_read_only_volume_is_said_and_the_app_serves_without_saving(tiny_model, tmp_path):
+    """No quiet fallback to a folder a container loses: the log and the page say the volume cannot be written."""
+    with read_only(tmp_path / "workspace") as volume:
+        server = launch(tmp_path, SVD_MODEL=str(tiny_model), SVD_VOLUME=str(volume), HF_HOME="")
+        try:
+            server.wait_for_model()
+            status, answer = readiness(server.url)
+            assert status == 503 and answer["output"] != "ok"
+        finally:
+            server.stop()
+    log = server.log.read_text()
+    assert f"[launch] error: the data folder {volume}/svd cannot be written by uid {os.getuid()}" in log
+    assert "Traceback" not in log
 
 
 def test_unknown_command_is_a_usage_error():
