@@ -21,13 +21,17 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 RUN python3 -m venv /opt/venv
 COPY requirements.txt /tmp/requirements.txt
+# Then drop what the app never runs: the packages' own test suites, Triton's static profiler libraries (for building
+# its profiler) and pip itself. See docs/publishing.md for what remains and why.
 RUN /opt/venv/bin/pip install --no-cache-dir "torch==${TORCH_VERSION}" "torchvision==${TORCHVISION_VERSION}" \
         --index-url "${TORCH_INDEX}" \
-    && /opt/venv/bin/pip install --no-cache-dir -r /tmp/requirements.txt
+    && /opt/venv/bin/pip install --no-cache-dir -r /tmp/requirements.txt \
+    && /opt/venv/bin/pip uninstall --yes --quiet pip \
+    && find /opt/venv/lib -depth -type d -name tests -path "*/site-packages/*" -exec rm -rf {} + \
+    && rm -f /opt/venv/lib/python3*/site-packages/triton/backends/nvidia/lib/cupti/*.a
 
 FROM ${CUDA_IMAGE}
 ARG UID=1000
-ARG BAKE_MODEL=""
 # NVIDIA_DISABLE_REQUIRE: the base image would make the NVIDIA runtime refuse drivers older than CUDA 12.8;
 # the wheels need only a CUDA 12.x driver, which many rented hosts have.
 ENV NVIDIA_DISABLE_REQUIRE=1 \
@@ -39,10 +43,11 @@ ENV NVIDIA_DISABLE_REQUIRE=1 \
     PYTHONUNBUFFERED=1 \
     GRADIO_ANALYTICS_ENABLED=False \
     HF_HUB_DISABLE_TELEMETRY=1
+# gcc and Python's headers: torch.compile (SVD_SPEED=compile_unet) has Triton build its small C launchers at run time.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends python3 \
-    && rm -rf /var/lib/apt/lists/* \
+    && apt-get install -y --no-install-recommends python3 gcc python3-dev \
+    && rm -rf /var/lib/apt/lists/* /var/cache/apt/* \
     && (userdel --remove ubuntu 2>/dev/null || true) \
     && useradd --uid "${UID}" --gid 0 --create-home --shell /bin/bash svd \
     && mkdir -p /workspace /app/data /opt/svd/baked \
@@ -56,10 +61,14 @@ COPY svd ./svd
 COPY ui ./ui
 COPY examples ./examples
 # An optional model baked into the image: the token comes in as a BuildKit secret and is never stored in a layer.
+# BAKE_ENDPOINT: a Hub mirror to fetch it from. Declared here, so that every layer above is shared with the image
+# built without a model.
+ARG BAKE_MODEL=""
+ARG BAKE_ENDPOINT=""
 RUN --mount=type=secret,id=hf_token \
     if [ -n "${BAKE_MODEL}" ]; then \
         HF_TOKEN="$(cat /run/secrets/hf_token 2>/dev/null || true)" HF_HOME=/tmp/hf HF_HUB_CACHE=/opt/svd/baked \
-        python -m svd download "${BAKE_MODEL}" \
+        HF_ENDPOINT="${BAKE_ENDPOINT:-https://huggingface.co}" python -m svd download "${BAKE_MODEL}" \
         && rm -rf /tmp/hf; \
     fi
 USER ${UID}:0
