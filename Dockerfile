@@ -46,7 +46,7 @@ ENV NVIDIA_DISABLE_REQUIRE=1 \
 # gcc and Python's headers: torch.compile (SVD_SPEED=compile_unet) has Triton build its small C launchers at run time.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends python3 gcc python3-dev \
+    && apt-get install -y --no-install-recommends python3 gcc libpython3-dev \
     && rm -rf /var/lib/apt/lists/* /var/cache/apt/* \
     && (userdel --remove ubuntu 2>/dev/null || true) \
     && useradd --uid "${UID}" --gid 0 --create-home --shell /bin/bash svd \

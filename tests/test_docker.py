@@ -110,7 +110,7 @@ def version_tuple(text: str) -> tuple[int, ...]:
 def test_final_image_has_only_the_compiler_triton_needs_at_run_time():
     """Triton compiles C launchers with gcc and Python's headers when torch.compile runs; nothing else builds."""
     installs = " ".join(instruction for instruction in FINAL_STAGE if "apt-get install" in instruction)
-    assert re.search(r"--no-install-recommends python3 gcc python3-dev \\?", installs)
+    assert re.search(r"--no-install-recommends python3 gcc libpython3-dev \\?", installs)
     for package in ("build-essential", "g++", "make", "python3-pip", "python3-venv", "git", "cmake"):
         assert not re.search(rf"(?<![\w-]){re.escape(package)}(?![\w-])", installs), package
     assert any(instruction.startswith("COPY --from=build /opt/venv") for instruction in FINAL_STAGE)
