@@ -3,6 +3,7 @@
 #   ./launch.sh [serve] [webui options]   install if needed, then serve the WebUI (the default)
 #   ./launch.sh test [pytest options]     install with the test extras if needed, then run the test suite
 #   ./launch.sh health                    exit 0 if the WebUI on $PORT answers (the container's health check)
+#   ./launch.sh image-check [pytest options]  build the Docker image and check it running (tests/image)
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")"
 
@@ -54,6 +55,25 @@ install_chromium() {
   log "installing Debian's chromium for the browser tests"
   "${sudo[@]}" apt-get update -qq
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+}
+
+# The image check's tools: a container engine, and mmdebstrap for a stand-in base where the CUDA base cannot be
+# pulled. As root on Debian the missing ones are installed; otherwise one line says what is needed.
+install_container_tools() {
+  local missing=()
+  if ! command -v podman >/dev/null && ! { command -v docker >/dev/null && docker info >/dev/null 2>&1; }; then
+    missing+=(podman runc)
+  fi
+  command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
+  ((${#missing[@]})) || return 0
+  if [[ "$(id -u)" -ne 0 ]] || ! command -v apt-get >/dev/null; then
+    [[ " ${missing[*]} " == *" podman "* ]] || return 0  # without mmdebstrap, only a pullable base works
+    echo "error: the image check needs a container engine: install podman (or docker with BuildKit and a running daemon), or run this as root on Debian to have podman installed" >&2
+    exit 2
+  fi
+  log "installing ${missing[*]} from Debian for the image check"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
 writable() { mkdir -p "$1" 2>/dev/null && [[ -w "$1" ]]; }
@@ -116,6 +136,13 @@ case "${1:-serve}" in
     install_chromium
     exec "$PYTHON" -m pytest "$@"
     ;;
+  image-check)
+    shift
+    install_container_tools
+    python_for requirements.txt requirements-test.txt
+    install_chromium
+    exec "$PYTHON" -m pytest tests/image "$@"
+    ;;
   health)
     python_for requirements.txt
     exec "$PYTHON" -c 'import os, sys, urllib.request
@@ -133,7 +160,7 @@ except OSError as error:
     exec "$PYTHON" webui.py "$@"
     ;;
   *)
-    echo "usage: ./launch.sh [serve|test|health] [arguments...]" >&2
+    echo "usage: ./launch.sh [serve|test|image-check|health] [arguments...]" >&2
     exit 2
     ;;
 esac

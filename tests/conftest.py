@@ -54,6 +54,10 @@ TINY_REPO = "svd-tests/tiny-svd"
 """The tiny fp16 model as the fake Hub serves it (a Hub id outside the catalogue, so its own defaults apply)."""
 
 
+collect_ignore = ["image"]
+"""The image check builds and runs the Docker image: `./launch.sh image-check` runs it, not the suite."""
+
+
 def pytest_sessionfinish(session, exitstatus) -> None:
     HUB.__exit__(None, None, None)
     shutil.rmtree(_HF_HOME, ignore_errors=True)

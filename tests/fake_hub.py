@@ -22,6 +22,8 @@ class FakeHub:
     def __init__(self) -> None:
         self.repos: dict[str, Path] = {}
         self.gated: set[str] = set()
+        self.tokens: dict[str, str] = {}
+        """For a gated repository, the token of an account that accepted its licence (no other token may read it)."""
         self.delay = 0.0
         """Seconds to wait before serving each file, to make a download slow enough to watch."""
         self.requests: list[tuple[str, str, str | None]] = []
@@ -60,8 +62,9 @@ class FakeHub:
             repo_id, rest = "/".join(parts[2:4]), parts[4:]
         else:
             repo_id, rest = "/".join(parts[0:2]), parts[2:]
-        if repo_id in self.gated:
-            authorised = handler.headers.get("Authorization") is not None
+        authorization = handler.headers.get("Authorization")
+        if repo_id in self.gated and authorization != f"Bearer {self.tokens.get(repo_id)}":
+            authorised = authorization is not None
             status, message = (403, "not in the authorized list") if authorised else (401, "must be authenticated")
             return self._error(handler, status, "GatedRepo", f"Access to model {repo_id} is restricted: {message}")
         if repo_id not in self.repos:
