@@ -138,6 +138,18 @@ def test_a_read_only_volume_is_said_and_the_app_serves_without_saving(tiny_model
     assert "Traceback" not in log
 
 
+def test_the_image_check_without_an_engine_or_a_way_to_install_one_says_what_it_needs(tmp_path):
+    tools = tmp_path / "bin"  # a PATH with the shell's basics only: no podman, docker or apt-get
+    tools.mkdir()
+    for name in ("bash", "dirname", "readlink", "id"):
+        (tools / name).symlink_to(shutil.which(name))
+    result = subprocess.run([str(REPO_ROOT / "launch.sh"), "image-check"], env={"PATH": str(tools)},
+                            capture_output=True, text=True, timeout=30)  # fmt: skip
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith("error: the image check needs a container engine: install podman")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
 def test_unknown_command_is_a_usage_error():
     result = subprocess.run([str(REPO_ROOT / "launch.sh"), "fly"], capture_output=True, text=True, timeout=30)
     assert result.returncode == 2 and result.stderr.startswith("usage: ./launch.sh")
