@@ -26,10 +26,8 @@ class Banner:
     title: str
     detail: str = ""
     advice: str = ""
-
-    @property
-    def retry(self) -> bool:
-        return self.state == "failed"
+    retry: bool = False
+    """Whether Retry (loading the model again) can help: only after the model failed."""
 
     def html(self) -> str:
         parts = [f'<div class="banner banner-{self.state}" role="status"><strong>{html.escape(self.title)}</strong>']
@@ -62,7 +60,7 @@ def banner(pool: EnginePool, output_dir: Path, running: int, waiting: int) -> Ba
     that cannot take videos, then how many GPUs are busy."""
     status = pool.status
     if status.state == "failed":
-        return Banner("failed", "Model failed", status.message, status.advice or "")
+        return Banner("failed", "Model failed", status.message, status.advice or "", retry=True)
     if status.state == "downloading":
         share = f" ({status.fraction:.0%})" if status.fraction is not None else ""
         return Banner("downloading", f"Downloading{share}", status.message)

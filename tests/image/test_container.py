@@ -273,6 +273,7 @@ def test_a_read_only_volume_shows_the_red_banner_and_keeps_serving(engine, plain
         banner = page.locator("#status .banner-failed")
         expect(banner).to_contain_text("the output folder cannot be written (Read-only file system)")
         assert "/workspace" not in banner.inner_text()
+        expect(page.locator("#retry")).to_be_hidden()  # loading the model again would not help
     time.sleep(3)  # a crash loop would have ended the process by now
     assert container.state()["Running"] and container.health_status() != "unhealthy"
     logs = container.logs()
