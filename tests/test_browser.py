@@ -111,6 +111,14 @@ def test_an_error_after_a_success_clears_the_result_and_stays_readable(page, ser
     page.screenshot(path=str(screenshots / "error-after-success.png"))
     assert "Traceback" not in page.locator("body").inner_text() and "Traceback" not in server.log_since(offset)
 
+    upload(page, write_picture(tmp_path / "fine-again.png", (256, 144)))
+    set_number(page, "steps", 200)  # minutes on two CPU cores: long enough to look at, then cancelled
+    page.locator("#generate").click()
+    expect(info).to_contain_text("Generating…")
+    expect(info).not_to_have_class(re.compile("run-error"))  # the next run is not shown as an error
+    page.locator("#cancel").click()
+    expect(info).to_contain_text("The run was cancelled.")
+
 
 def test_cancel_stops_the_run(page, tmp_path):
     upload(page, write_picture(tmp_path / "long.png", (256, 144)))
@@ -122,6 +130,7 @@ def test_cancel_stops_the_run(page, tmp_path):
     page.locator("#cancel").click()
     expect(page.locator("#cancel")).to_be_hidden()
     expect(page.locator("#generate")).to_be_enabled()
+    expect(page.locator("#result-info")).to_contain_text("The run was cancelled.")
     set_number(page, "frames", 8)
     set_number(page, "steps", 2)
     started = time.monotonic()

@@ -99,12 +99,15 @@ def page_controls(
     )  # fmt: skip
 
 
+def cancelled() -> gr.Markdown:
+    return gr.Markdown("The run was cancelled.", elem_classes=[])
+
+
 def shown(saved: list[SavedGeneration] | None) -> tuple:
     """What the result area shows after a run: its (first) video, downloads and settings, and its variations; or
     that it was cancelled."""
     if saved is None:
-        cancelled = gr.Markdown("The run was cancelled.", elem_classes=[])
-        return gr.skip(), gr.skip(), gr.skip(), gr.skip(), cancelled, *([gr.skip()] * 5)
+        return gr.skip(), gr.skip(), gr.skip(), gr.skip(), cancelled(), *([gr.skip()] * 5)
     records = [{**video.record, "sidecar": video.sidecar.name} for video in saved]
     folder = saved[0].video.parent
     tiles = [(str(folder / record["poster"]), f"Seed {record['seed']}") for record in records]
@@ -218,10 +221,10 @@ class RunEvents:
         )  # fmt: skip
 
     def connect_cancel(self) -> None:
-        """Cancel stops whichever run goes (call once every run is added)."""
-        buttons = [self.generate, self.cancel]
+        """Cancel stops whichever run goes, and the result area says so (call once every run is added)."""
+        outputs = [self.generate, self.cancel, self.result.info]
         self.cancel.click(
-            self._finish, outputs=buttons, cancels=self.runs, show_progress="hidden", api_visibility="private"
+            self._cancelled, outputs=outputs, cancels=self.runs, show_progress="hidden", api_visibility="private"
         )
 
     def left_today(self, request: gr.Request) -> str:
@@ -230,8 +233,14 @@ class RunEvents:
     @staticmethod
     def _start(doing: str):
         running = gr.Button(f"{doing}…", interactive=False, elem_classes=["running"])
-        return running, gr.Button(visible=True), gr.Markdown(f"**{doing}…** the progress shows on the video.")
+        started = gr.Markdown(f"**{doing}…** the progress shows on the video.", elem_classes=[])
+        return running, gr.Button(visible=True), started
 
     @staticmethod
     def _finish():
         return gr.Button("Generate", interactive=True, elem_classes=[]), gr.Button(visible=False)
+
+    @classmethod
+    def _cancelled(cls):
+        return *cls._finish(), cancelled()
+
