@@ -15,17 +15,24 @@ from playwright.sync_api import expect
 from svd.output.history import list_history
 
 
+DUPLICATE_IDS = """() => {
+    const ids = [...document.querySelectorAll("[id]")].map((element) => element.id).filter(Boolean);
+    return ids.filter((id, index) => ids.indexOf(id) !== index);
+}"""
+
+
 def test_variations_show_as_a_grid_and_the_one_picked_is_the_result(page, server, tmp_path, screenshots):
     upload(page, write_picture(tmp_path / "wide.png", (640, 360)))
     set_number(page, "frames", 2)
     set_number(page, "seed", 500)
-    set_number(page, "variations", 3)
+    set_number(page, "variations-count", 3)
     open_advanced(page)
     set_number(page, "steps", 1)
     page.locator("#generate").click()
     wait_for_video(page, timeout=120)
     tiles = page.locator("#variations button.thumbnail-item")
     expect(tiles).to_have_count(3)
+    assert page.evaluate(DUPLICATE_IDS) == []  # one element per id: a test or a script finds the one it means
     for index in range(3):
         expect(tiles.nth(index)).to_contain_text(f"Seed {500 + index}")
     expect(page.locator("#result-info")).to_contain_text("Seed 500")

@@ -83,7 +83,7 @@ def build_settings(engine: Engine, settings: Settings) -> RunSettings:
         randomise = gr.Button("Randomise", size="sm", scale=1, min_width=80, elem_id="randomise")
         last_seed = gr.Button("Last seed", size="sm", scale=1, min_width=80, elem_id="last-seed")
     variations = gr.Slider(
-        *LIMITS["variations"], value=1, step=1, label="Variations", info=HELP["variations"], elem_id="variations"
+        *LIMITS["variations"], value=1, step=1, label="Variations", info=HELP["variations"], elem_id="variations-count"
     )
     with gr.Accordion("Advanced", open=False):
         steps = gr.Slider(
