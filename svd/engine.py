@@ -147,7 +147,8 @@ class Engine:
         if self._loaded is not None:
             source = self._loaded.source
             notice = f"; {source.defaults.notice}" if source.defaults.notice else ""
-            return EngineStatus("ready", f"{source.shown} is ready on {self.device_name}{notice}")
+            loaded = f"{source.shown} on {self.device_name}{notice}"
+            return EngineStatus("ready", f"{source.shown} is ready on {self.device_name}{notice}", loaded=loaded)
         return self._default_failure or EngineStatus("idle", "no model loaded")
 
     def load_in_background(self, model: str | None = None) -> threading.Thread:

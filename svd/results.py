@@ -34,6 +34,8 @@ class EngineStatus:
     fraction: float | None = None
     advice: str | None = None
     """For `failed`: what to do about it."""
+    loaded: str = ""
+    """For `ready`: the model and where it runs, without "is ready" (what a busy page shows)."""
 
 
 @dataclass

@@ -150,6 +150,8 @@ def test_a_second_user_sees_the_gpu_busy_and_gets_the_video_after(browser, serve
         first.locator("#generate").click()
         expect(first.locator("#video")).to_contain_text("Denoising", timeout=60_000)
         expect(second.locator("#status")).to_contain_text("Busy: generating", timeout=5_000)
+        expect(second.locator("#status")).not_to_contain_text("ready")  # busy, not "…is ready"
+        expect(second.locator("#status")).to_contain_text(" on the CPU")  # what works: the model and where
         second.locator("#generate").click()
         expect(second.locator("#status")).to_contain_text("Busy: generating, 1 waiting", timeout=10_000)
         expect(second.locator("#video")).to_contain_text("queue", timeout=10_000)

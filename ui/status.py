@@ -72,7 +72,7 @@ def banner(pool: EnginePool, output_dir: Path, running: int, waiting: int) -> Ba
     busy = max(running, pool.busy)
     if busy:
         working = f"{busy} of {pool.size} GPUs generating" if pool.size > 1 else "generating"
-        return Banner("busy", f"Busy: {working}{f', {waiting} waiting' if waiting else ''}", status.message)
+        return Banner("busy", f"Busy: {working}{f', {waiting} waiting' if waiting else ''}", status.loaded)
     if status.state == "idle":
         return Banner("idle", "Model not loaded", status.message)
     return Banner("ready", "Ready", status.message)

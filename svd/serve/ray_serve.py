@@ -119,7 +119,8 @@ class RayBackend:
     def status(self) -> EngineStatus:
         running = running_replicas()
         if running:
-            return EngineStatus("ready", f"{running} replicas ready on the Ray cluster at {self.address}")
+            replicas, cluster = f"{running} replicas", f"the Ray cluster at {self.address}"
+            return EngineStatus("ready", f"{replicas} ready on {cluster}", loaded=f"{replicas} on {cluster}")
         return EngineStatus("loading", f"waiting for the Ray cluster's replicas at {self.address}")
 
     @contextlib.contextmanager
