@@ -191,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     demo, api_defaults = build_app(pool, settings, quota)
     demo.queue(max_size=settings.queue_size, default_concurrency_limit=1)
     launch(demo, args, settings, pool, logins, api_defaults)
+    public = f" and {demo.share_url}" if demo.share_url else " (a public link too: --share)"
+    log.info(f"serving on {demo.local_url.rstrip('/')}{public}")
     while not stopping.is_set():
         time.sleep(0.1)
     stop(demo)
@@ -221,6 +223,7 @@ def launch(
             "middleware": [Middleware(LoginThrottle), Middleware(ApiEdge, defaults=api_defaults)],
         },
         show_error=False,
+        quiet=True,  # Gradio's own lines name its Python arguments (share=True); webui.py says where it serves
         css=CSS + CAMERA_CSS + TEXT_CSS,
         js=MUTE_VIDEOS,
     )

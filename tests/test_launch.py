@@ -47,6 +47,8 @@ def test_serves_reports_health_and_stops_on_sigterm(tiny_model, tmp_path):
     log = server.log.read_text()
     assert f"[launch] data in {data}" in log
     assert "warning: no NVIDIA GPU found" in log or "[launch] GPU" in log
+    assert f"[svd] serving on {server.url} (a public link too: --share)" in log
+    assert "share=True" not in log  # Gradio's own hint names its Python argument, not our --share
     assert (data / "huggingface").is_dir() and (data / "outputs").is_dir() and (data / "models").is_dir()
     assert "Traceback" not in log
     assert health(server.url) is None
