@@ -14,7 +14,6 @@ from playwright.sync_api import expect
 
 from svd.output.history import list_history
 
-
 DUPLICATE_IDS = """() => {
     const ids = [...document.querySelectorAll("[id]")].map((element) => element.id).filter(Boolean);
     return ids.filter((id, index) => ids.indexOf(id) !== index);

@@ -43,7 +43,11 @@ def test_generate_finishes_and_returns_every_format(made):
 
 
 def test_finish_makes_a_new_video_from_a_past_one_without_generating(client, made, server):
+    offset = len(server.log.read_text())
     _, _, finished = client.predict(made["sidecar"], upscale="2", formats="gif", api_name="/finish")
+    line = f"[svd] saved {finished['video']}: {finished['video_num_frames']} frames, "
+    line += f"{2 * made['width']}x{2 * made['height']} at 10 fps, finished from {made['sidecar']}"
+    assert line in server.log_since(offset)  # the operator sees every video made, finished ones too
     assert finished["finished_from"] == made["sidecar"] and finished["seed"] == made["seed"]
     assert finished["sidecar"] != made["sidecar"] and (server.output_dir / made["sidecar"]).is_file()
     assert (finished["video_width"], finished["video_height"]) == (2 * made["width"], 2 * made["height"])

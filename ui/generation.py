@@ -125,6 +125,14 @@ def to_request(
     )
 
 
+def log_saved(video: SavedGeneration) -> None:
+    """One line in the server log per video saved, made or finished."""
+    record = video.record
+    size = f"{record['video_width']}x{record['video_height']} at {record['video_fps']} fps"
+    source = f", finished from {record['finished_from']}" if record.get("finished_from") else ""
+    log.info(f"saved {video.video.name}: {record['video_num_frames']} frames, {size}{source}")
+
+
 @contextlib.contextmanager
 def explained(undone: str) -> Iterator[None]:
     """Any failure inside becomes an `SvdError` of one line; `undone` says what did not happen, for the log."""
@@ -247,6 +255,8 @@ class Runner:
     ) -> list[SavedGeneration]:
         stems = [timestamped_stem(self.settings.output_dir, name) for _ in results]
         saved = save_generations(results, stems, frames="zip", frames_later=frames_later, cancel=cancel)
+        for video in saved:
+            log_saved(video)
         self._frames = {key: event for key, event in self._frames.items() if not event.is_set()}
         self._frames.update({video.sidecar.name: video.frames_written for video in saved})
         return saved
@@ -284,6 +294,8 @@ class Runner:
             self.frames_ready(sidecar)  # finish from the lossless frames, not from the MP4
             try:
                 with paying(self.quota, user, cost.units), self.pool.engine() as engine:
-                    return refinish(engine, past, options, frames="zip", cancel=cancel, owner=user)
+                    finished = refinish(engine, past, options, frames="zip", cancel=cancel, owner=user)
             except CancelledError:
                 return None
+            log_saved(finished)
+            return finished
