@@ -67,3 +67,17 @@ def test_png_frames_are_lossless(tmp_path):
     for index, name in enumerate(names):
         assert np.array_equal(np.asarray(Image.open(tmp_path / "clip_frames" / name)), frames[index])
     assert [p.name for p in tmp_path.iterdir()] == ["clip_frames"]
+
+
+@pytest.mark.parametrize("fps", [42, 7, 24])
+def test_a_gif_plays_at_the_rate_asked_although_its_delays_are_in_hundredths(tmp_path, fps):
+    """GIF delays are whole hundredths of a second: 1/42 s is written as 20 and 30 ms in turn (not 20 ms each, which
+    would play at 50 fps), so the clip lasts what its frames at `fps` last."""
+    frames = np.random.default_rng(0).integers(0, 255, (fps, 48, 64, 3), dtype=np.uint8)
+    with Image.open(write_video(frames, tmp_path / "clip", fps, "gif")) as gif:
+        delays = []
+        for index in range(gif.n_frames):
+            gif.seek(index)
+            delays.append(gif.info["duration"])
+    assert len(delays) == fps and abs(sum(delays) - 1000) <= 10
+    assert max(delays) - min(delays) <= 10  # each frame within a hundredth of 1/fps
