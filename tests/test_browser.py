@@ -209,6 +209,26 @@ def test_history_is_a_gallery_to_watch_reuse_and_delete(page, server, tmp_path, 
     assert all((server.output_dir / auto[key]).is_file() for key in named)  # the other one stays
 
 
+def test_history_captions_tell_a_finished_copy_and_a_variation_from_their_source(
+    browser, server, tmp_path, screenshots
+):
+    client = Client(server.url, verbose=False)
+    picture = write_picture(tmp_path / "captions.png", (256, 144))
+    _, _, first = client.predict(handle_file(str(picture)), frames=2, steps=1, variations=2, api_name="/generate")
+    client.predict(first["sidecar"], interpolate=2, loop="boomerang", api_name="/finish")
+    for viewport in (LAPTOP, PHONE):
+        page = open_page(browser, server.url, viewport=viewport)
+        page.get_by_role("tab", name="History").click()
+        tiles = page.locator("#history-gallery button.thumbnail-item")
+        finished = tiles.filter(has_text="finished ×2, boomerang · variation 1/2 · captions.png")
+        expect(finished).to_have_count(1)
+        expect(tiles.filter(has_text="variation 2/2 · captions.png · seed")).to_have_count(1)
+        if viewport == PHONE:  # what tells them apart comes first, where a phone's short caption still shows it
+            finished.scroll_into_view_if_needed()
+            page.screenshot(path=str(screenshots / "phone-history-captions.png"))
+        page.context.close()
+
+
 def test_picking_a_model_that_is_not_downloaded_asks_first(page, hub, tiny_model_fp16):
     hub.serve(CATALOGUE["svd"].repo_id, tiny_model_fp16)  # small weights under the catalogue's name
     open_advanced(page)

@@ -17,7 +17,7 @@ from svd.settings import Settings
 from .create import CreateTab
 from .result import shown_record
 from .reuse import controls_from
-from .text import result_text
+from .text import caption_text, result_text
 from .text_source import text_from
 
 SCROLL_TO_FINISH = "() => document.querySelector('#finish')?.scrollIntoView({behavior: 'smooth', block: 'start'})"
@@ -66,7 +66,7 @@ def build_history(engine: Engine, settings: Settings, create: CreateTab, tabs: g
 
     def refreshed(request: gr.Request):
         listed = list_history(output_dir, request.username, settings.admins)
-        items = [(str(_poster(output_dir, record)), _caption(record)) for record in listed]
+        items = [(str(_poster(output_dir, record)), caption_text(record)) for record in listed]
         return items, listed, gr.Markdown(visible=not listed)
 
     def pick(listed: list[dict], event: gr.SelectData):
@@ -119,6 +119,3 @@ def _poster(output_dir, record: dict):
     return output_file(output_dir, record, "poster") or output_file(output_dir, record, "video")
 
 
-def _caption(record: dict) -> str:
-    when = str(record.get("created", ""))[:16].replace("T", " ")
-    return f"{record.get('input_name', '')} · seed {record.get('seed')} · {when}"

@@ -81,6 +81,22 @@ def finish_text(record: dict) -> str:
     return f" · **finished** {', '.join(steps)}: {shape}{notes}"
 
 
+def caption_text(record: dict) -> str:
+    """A History tile's caption, what tells videos of one picture apart first: a finished copy and its chain, a
+    variation, or a video made from text; then the picture, the seed and when."""
+    told = []
+    if record.get("finished_from"):
+        chain = [f"×{record['interpolate']}"] if (record.get("interpolate") or 1) > 1 else []
+        chain += [f"upscaled {record['upscale']}"] if record.get("upscale") not in (None, "none") else []
+        chain += [record["loop"]] if record.get("loop") not in (None, "none") else []
+        told.append(f"finished {', '.join(chain)}" if chain else "finished copy")
+    if (record.get("variations") or 1) > 1:
+        told.append(f"variation {record.get('variation', 0) + 1}/{record['variations']}")
+    source = "from text" if record.get("prompt") else record.get("input_name", "")
+    when = str(record.get("created", ""))[:16].replace("T", " ")
+    return " · ".join(part for part in (*told, source, f"seed {record.get('seed')}", when) if part)
+
+
 def error_text(message: str, undone: str = "Not generated") -> str:
     """A failed run, shown where the result would be (not only in a toast that fades)."""
     return f"**{undone}:** {message}"
