@@ -83,6 +83,23 @@ def test_finish_shows_the_video_it_will_make_and_makes_it(page, server, tmp_path
     expect(page.locator("#formats").get_by_label("WebP")).to_be_checked()
 
 
+def test_finish_this_video_with_nothing_chosen_opens_finish_and_says_what_to_choose(page, server, tmp_path):
+    upload(page, write_picture(tmp_path / "plain.png", (256, 144)))
+    open_advanced(page)
+    set_number(page, "steps", 1)
+    page.locator("#generate").click()
+    wait_for_video(page, timeout=120)
+    made, shown = newest(server), video_source(page)
+    expect(page.locator("#interpolate")).to_be_hidden()  # Finish is closed, far from the button
+    page.locator("#finish-this").click()
+    expect(page.locator("#interpolate")).to_be_visible()  # now open, with the choices
+    expect(page.locator(".toast-body")).to_contain_text("Choose how to finish it first")
+    info = page.locator("#result-info")
+    expect(info).to_contain_text(f"Seed {made['seed']}")  # the settings line stays, not a red "Not finished"
+    expect(info).not_to_have_class(re.compile("run-error"))
+    assert video_source(page) == shown and newest(server)["sidecar"] == made["sidecar"]
+
+
 def test_finish_this_video_from_the_history_on_a_phone(browser, server, tmp_path, screenshots):
     phone = open_page(browser, server.url, viewport=PHONE)
     try:
@@ -101,9 +118,10 @@ def test_finish_this_video_from_the_history_on_a_phone(browser, server, tmp_path
         assert in_view(phone, "#extend", wait=3)
         expect(phone.locator("#result-info")).to_contain_text(f"Seed {made['seed']}")
         shown = phone.locator("#video video").get_attribute("src")
-        phone.locator("#finish-this").click()  # nothing chosen yet: it says so, and the video stays
-        nothing = re.compile("Not finished: nothing to finish: choose smooth motion, an upscale, a loop or another")
-        expect(phone.locator("#result-info")).to_contain_text(nothing)
+        phone.locator("#finish-this").click()  # nothing chosen yet: it says what to choose, and the video stays
+        expect(phone.locator(".toast-body")).to_contain_text("Choose how to finish it first")
+        expect(phone.locator("#result-info")).to_contain_text(f"Seed {made['seed']}")
+        expect(phone.locator("#result-info")).not_to_have_class(re.compile("run-error"))
         expect(phone.locator("#video video")).to_have_attribute("src", shown)
         phone.locator("#interpolate").get_by_label("×2").check()
         assert phone.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]

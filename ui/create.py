@@ -71,7 +71,7 @@ def build_create(engine: Engine, settings: Settings, runner: Runner, maker: Cand
         text.text_to_video, text_to_video_run(maker, runner), [*text.text_values, *controls],
         [framing.picture, text.made, text.notice],
     )  # fmt: skip
-    runs.add(result.finish, finish_run(runner), [result.last_record, *finish.values], doing="Finishing")
+    runs.add(result.finish, finish_run(runner), [result.last_record, *finish.values], [finish.accordion], "Finishing")
     runs.connect_cancel()
     runs.connect_variations()
     connect_finish(finish, run_settings.frames, run_settings.fps, framing.framed, engine.source().defaults)

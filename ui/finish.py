@@ -17,7 +17,7 @@ from svd.models.catalogue import ModelDefaults
 
 from .generation import Runner
 from .result import shown
-from .text import error_text
+from .text import error_text, result_text
 
 HELP = {
     "extend": "Chains segments into a longer shot: each starts from the last frame of the one before (seed + 1, "
@@ -33,6 +33,7 @@ INTERPOLATE_CHOICES = [("Off", 1), ("×2", 2), ("×3", 3), ("×4", 4)]
 UPSCALE_CHOICES = [("Off", "none"), ("×2", "2"), ("×4", "4"), ("1080p", "1080p"), ("4K", "4k")]
 LOOP_CHOICES = [("Off", "none"), ("Boomerang", "boomerang"), ("Crossfade", "crossfade")]
 FORMAT_CHOICES = [("WebM", "webm"), ("GIF", "gif"), ("WebP", "webp")]
+CHOOSE_FIRST = "Choose how to finish it first (smooth motion, an upscale, a loop or another format): Finish is open."
 NOTHING_SHOWN = "no video to finish yet: generate one, or pick one in the History tab and press Finish this video"
 
 
@@ -118,12 +119,21 @@ def finish_run(runner: Runner) -> Callable:
             if int(extend) > 1:
                 gr.Info("Extend is left out here: it animates new segments, so it needs Generate.")
             options = options_from(1, interpolate, upscale, loop, formats)
+            if options == FinishOptions():
+                gr.Info(CHOOSE_FIRST)
+                return *as_it_was(record), gr.Accordion(open=True)
             saved = await runner.finish(record["sidecar"], options, progress, user=request.username)
         except SvdError as error:
-            return not_finished(error)
-        return shown(None if saved is None else [saved])
+            return *not_finished(error), gr.skip()
+        return *shown(None if saved is None else [saved]), gr.skip()
 
     return finish_on_page
+
+
+def as_it_was(record: dict) -> tuple:
+    """The result area as before the press: the video it shows, with its settings line."""
+    settings_line = gr.Markdown(result_text(record), elem_classes=[])
+    return gr.skip(), gr.skip(), gr.skip(), gr.skip(), settings_line, *([gr.skip()] * 5)
 
 
 def not_finished(error: SvdError) -> tuple:

@@ -117,5 +117,3 @@ def build_history(engine: Engine, settings: Settings, create: CreateTab, tabs: g
 def _poster(output_dir, record: dict):
     """The poster frame, or the video itself for generations saved before posters were made."""
     return output_file(output_dir, record, "poster") or output_file(output_dir, record, "video")
-
-
