@@ -98,7 +98,10 @@ choose_data_dir() {
   else
     DATA="$PWD/data"
   fi
-  if ! writable "$DATA"; then
+  if writable "$DATA"; then  # torch.compile's kernels on the volume, for the next start (torch makes the folder on import)
+    export TRITON_CACHE_DIR="${TRITON_CACHE_DIR:-$DATA/cache/triton}"
+    export TORCHINDUCTOR_CACHE_DIR="${TORCHINDUCTOR_CACHE_DIR:-$DATA/cache/inductor}"
+  else
     log "error: the data folder $DATA cannot be written by uid $(id -u) (read-only, or owned by another user): videos cannot be saved; mount a writable volume at $volume or set SVD_DATA_DIR"
   fi
   export HF_HOME="${HF_HOME:-$DATA/huggingface}"
@@ -107,10 +110,6 @@ choose_data_dir() {
   export SVD_STYLES_FILE="${SVD_STYLES_FILE:-$DATA/styles.json}"
   export SVD_QUOTA_DB="${SVD_QUOTA_DB:-$DATA/quota.sqlite}"
   export GRADIO_ANALYTICS_ENABLED="${GRADIO_ANALYTICS_ENABLED:-False}"
-  if writable "$DATA"; then  # torch.compile's kernels on the volume, for the next start (torch makes the folder on import)
-    export TRITON_CACHE_DIR="${TRITON_CACHE_DIR:-$DATA/cache/triton}"
-    export TORCHINDUCTOR_CACHE_DIR="${TORCHINDUCTOR_CACHE_DIR:-$DATA/cache/inductor}"
-  fi
   mkdir -p "$HF_HOME" "$SVD_OUTPUT_DIR" "$SVD_MODELS_DIR" 2>/dev/null || true
   local free_gb
   free_gb="$(df -Pk "$(existing "$DATA")" | awk 'NR == 2 {print int($4 / 1048576)}')"

@@ -16,7 +16,7 @@ from svd.finish.options import MAX_SEGMENTS, FinishOptions, describe_shape, fini
 from svd.models.catalogue import ModelDefaults
 
 from .generation import Runner
-from .result import shown
+from .result import shown, with_info
 from .text import error_text, result_text
 
 HELP = {
@@ -132,11 +132,9 @@ def finish_run(runner: Runner) -> Callable:
 
 def as_it_was(record: dict) -> tuple:
     """The result area as before the press: the video it shows, with its settings line."""
-    settings_line = gr.Markdown(result_text(record), elem_classes=[])
-    return gr.skip(), gr.skip(), gr.skip(), gr.skip(), settings_line, *([gr.skip()] * 5)
+    return with_info(gr.Markdown(result_text(record), elem_classes=[]))
 
 
 def not_finished(error: SvdError) -> tuple:
     """The result area after a failed finish: the video it was for stays, with why under it."""
-    message = gr.Markdown(error_text(str(error), "Not finished"), elem_classes=["run-error"])
-    return gr.skip(), gr.skip(), gr.skip(), gr.skip(), message, *([gr.skip()] * 5)
+    return with_info(gr.Markdown(error_text(str(error), "Not finished"), elem_classes=["run-error"]))

@@ -103,11 +103,16 @@ def cancelled() -> gr.Markdown:
     return gr.Markdown("The run was cancelled.", elem_classes=[])
 
 
+def with_info(info: gr.Markdown) -> tuple:
+    """The result area as it was, with `info` as the line under the video."""
+    return gr.skip(), gr.skip(), gr.skip(), gr.skip(), info, *([gr.skip()] * 5)
+
+
 def shown(saved: list[SavedGeneration] | None) -> tuple:
     """What the result area shows after a run: its (first) video, downloads and settings, and its variations; or
     that it was cancelled."""
     if saved is None:
-        return gr.skip(), gr.skip(), gr.skip(), gr.skip(), cancelled(), *([gr.skip()] * 5)
+        return with_info(cancelled())
     records = [{**video.record, "sidecar": video.sidecar.name} for video in saved]
     folder = saved[0].video.parent
     tiles = [(str(folder / record["poster"]), f"Seed {record['seed']}") for record in records]
@@ -243,4 +248,3 @@ class RunEvents:
     @classmethod
     def _cancelled(cls):
         return *cls._finish(), cancelled()
-
