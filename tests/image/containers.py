@@ -9,11 +9,17 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from webui_server import free_port, health, readiness
+
+CHUNK = 16 * 1024 * 1024
 
 RUN_LIMITS = ["--ulimit", "nofile=20000:20000", "--ulimit", "nproc=8192:8192"]
 """Open files and processes a container gets: ample for the app, and within what hardened hosts let a runtime set
@@ -55,13 +61,36 @@ class Engine:
             options += ["--format", "docker"]  # podman's default OCI format drops HEALTHCHECK
             for source, target in mounts.items():
                 options += ["-v", f"{source}:{target}:ro"]
+        previous = self.image_id(tag)
         started = time.monotonic()
         with log.open("a") as output:
             built = subprocess.run([*self.command, "build", *options, str(context)], stdout=output,
                                    stderr=subprocess.STDOUT, env={**os.environ, "DOCKER_BUILDKIT": "1"})  # fmt: skip
         if built.returncode != 0:
             raise RuntimeError(f"building {tag} failed: {log.read_text()[-3000:]}")
-        return time.monotonic() - started
+        seconds = time.monotonic() - started
+        if previous and previous != self.image_id(tag):  # else each changed build leaves gigabytes behind
+            self("rmi", previous, check=False)
+        return seconds
+
+    @contextmanager
+    def saved(self, image: str) -> Iterator[IO[bytes]]:
+        """The archive `save` writes for `image`, read from a pipe while it is written: the image (gigabytes) is
+        never copied to disk, which a CI machine may not have room for."""
+        options = ["--format", "docker-archive"] if self.name == "podman" else []
+        with tempfile.TemporaryFile() as errors:
+            with subprocess.Popen([*self.command, "save", *options, image], stdout=subprocess.PIPE,
+                                  stderr=errors) as save:  # fmt: skip
+                yield save.stdout
+                while save.stdout.read(CHUNK):  # what the reader left, so that `save` can finish
+                    pass
+            if save.returncode != 0:
+                errors.seek(0)
+                raise RuntimeError(f"{self.name} save failed ({save.returncode}): {errors.read()[-3000:].decode()}")
+
+    def image_id(self, tag: str) -> str | None:
+        done = self("image", "inspect", "--format", "{{.Id}}", tag, check=False)
+        return done.stdout.strip() if done.returncode == 0 else None
 
     def inspect(self, name: str, kind: str = "container") -> dict:
         return json.loads(self(kind, "inspect", name).stdout)[0]

@@ -3,17 +3,20 @@ searched for secrets, and each layer's size once gzipped, as a registry stores i
 
 from __future__ import annotations
 
-import gzip
+import io
 import json
 import os
 import tarfile
 import zlib
 from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
+from typing import IO
 
 CHUNK = 16 * 1024 * 1024
+SMALL = 1024 * 1024
+"""Members up to this size (the manifest, the configuration) are also kept whole."""
 GZIP_FRAME = 18
 """A gzip file's header and trailer around the deflated bytes."""
 
@@ -29,44 +32,48 @@ class LayerScan:
 
 @dataclass
 class SavedImage:
-    layers: list[str]
-    """The archive's layer files, bottom first, as its manifest lists them."""
+    layers: list[LayerScan]
+    """Every layer, bottom first, as the archive's manifest lists them."""
     diff_ids: list[str]
     """Each layer's digest uncompressed, in the same order: the ids an engine lists for an image's layers."""
     texts: dict[str, bytes]
     """The manifest and the image configuration (environment, history, labels), by member name."""
 
     @classmethod
-    def read(cls, archive: Path) -> SavedImage:
-        with tarfile.open(archive) as saved:
-            manifest = json.load(saved.extractfile("manifest.json"))[0]
-            texts = {name: saved.extractfile(name).read() for name in ("manifest.json", manifest["Config"])}
+    def scan(cls, archive: IO[bytes], needles: dict[str, bytes]) -> SavedImage:
+        """Read the archive once, in the order it is written (a pipe from `save`): every member is searched for
+        each needle and gzipped to measure it; the manifest, which may come last, says which are the layers."""
+        scans, small = {}, {}
+        with tarfile.open(fileobj=archive, mode="r|") as saved, ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+            for member in saved:
+                if not member.isfile():
+                    continue
+                stream = saved.extractfile(member)
+                if member.size <= SMALL:
+                    small[member.name] = stream.read()
+                    stream = io.BytesIO(small[member.name])
+                scans[member.name] = _scan(member.name, stream, needles, pool)
+        manifest = json.loads(small["manifest.json"])[0]
+        texts = {name: small[name] for name in ("manifest.json", manifest["Config"])}
         diff_ids = json.loads(texts[manifest["Config"]])["rootfs"]["diff_ids"]
-        return cls(manifest["Layers"], diff_ids, texts)
+        return cls([scans[name] for name in manifest["Layers"]], diff_ids, texts)
 
 
-def scan_layers(archive: Path, layers: list[str], needles: dict[str, bytes]) -> list[LayerScan]:
-    """Read every layer once: look for each needle anywhere in its uncompressed bytes (file names and contents
-    alike), and gzip it at the level registries' clients use."""
-    with tarfile.open(archive) as saved, ThreadPoolExecutor(os.cpu_count() or 1) as pool:
-        return [_scan(saved, member, needles, pool) for member in layers]
-
-
-def _scan(saved: tarfile.TarFile, member: str, needles: dict[str, bytes], pool: ThreadPoolExecutor) -> LayerScan:
-    """Chunks are deflated in parallel, each on its own as pigz does (zlib works outside the GIL): the total is
-    within a fraction of a percent of one gzip stream's."""
+def _scan(member: str, stream: IO[bytes], needles: dict[str, bytes], pool: ThreadPoolExecutor) -> LayerScan:
+    """Look for each needle anywhere in the member's uncompressed bytes (file names and contents alike) and
+    deflate it in chunks in parallel, each on its own as pigz does (zlib works outside the GIL): the total is within
+    a fraction of a percent of one gzip stream's, at the level registries' clients use."""
     longest = max((len(needle) for needle in needles.values()), default=1)
     size, gzipped, found, tail = 0, GZIP_FRAME, set(), b""
     pending: deque[Future] = deque()
-    with _layer_stream(saved, member) as layer:
-        while chunk := layer.read(CHUNK):
-            size += len(chunk)
-            pending.append(pool.submit(_deflated_size, chunk))
-            if len(pending) > 4:  # a few chunks in memory at a time
-                gzipped += pending.popleft().result()
-            window = tail + chunk
-            found.update(name for name, needle in needles.items() if needle in window)
-            tail = window[-(longest - 1) :] if longest > 1 else b""
+    for chunk in _uncompressed(stream):
+        size += len(chunk)
+        pending.append(pool.submit(_deflated_size, chunk))
+        if len(pending) > 4:  # a few chunks in memory at a time
+            gzipped += pending.popleft().result()
+        window = tail + chunk
+        found.update(name for name, needle in needles.items() if needle in window)
+        tail = window[-(longest - 1) :] if longest > 1 else b""
     gzipped += sum(future.result() for future in pending)
     return LayerScan(member, size, gzipped, sorted(found))
 
@@ -76,12 +83,18 @@ def _deflated_size(chunk: bytes) -> int:
     return len(compressor.compress(chunk)) + len(compressor.flush())
 
 
-def _layer_stream(saved: tarfile.TarFile, member: str):
-    """A layer's uncompressed tar, whether the engine saved it plain or gzipped."""
-    stream = saved.extractfile(member)
-    gzipped = stream.read(2) == b"\x1f\x8b"
-    stream.seek(0)
-    return gzip.GzipFile(fileobj=stream) if gzipped else stream
+def _uncompressed(stream: IO[bytes]) -> Iterator[bytes]:
+    """A member's bytes in chunks of at most CHUNK, inflated where the engine saved the layer gzipped."""
+    chunk = stream.read(CHUNK)
+    inflater = zlib.decompressobj(zlib.MAX_WBITS | 16) if chunk[:2] == b"\x1f\x8b" else None
+    while chunk:
+        if inflater is None:
+            yield chunk
+        else:
+            while chunk and (data := inflater.decompress(chunk, CHUNK)):
+                yield data
+                chunk = inflater.unconsumed_tail
+        chunk = stream.read(CHUNK)
 
 
 def largest_paths(du_lines: list[str], count: int = 10) -> list[tuple[int, str]]:

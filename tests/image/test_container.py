@@ -22,7 +22,7 @@ from chromium import launch_chromium, open_page
 from conftest import REPO_ROOT, TINY_REPO, write_picture
 from containers import Container, Engine
 from gradio_client import Client, handle_file
-from layers import SavedImage, largest_paths, scan_layers
+from layers import SavedImage, largest_paths
 from mp4 import decode
 from playwright.sync_api import expect
 
@@ -295,18 +295,14 @@ def test_a_baked_model_is_used_offline_without_a_token(engine, baked_image, hub,
 
 
 def test_no_build_secret_or_certificate_of_this_machine_in_any_layer(
-    engine, plain_image, baked_image, build_mounts, token, workdir, report
+    engine, plain_image, baked_image, build_mounts, token, report
 ):
-    archive = workdir / "baked.tar"
-    save = ["save", "--format", "docker-archive"] if engine.name == "podman" else ["save"]
-    engine(*save, "-o", str(archive), baked_image, timeout=1800)
-    saved = SavedImage.read(archive)
     certificates = machine_certificates(engine, plain_image, build_mounts)
     report["certificates of this machine looked for in every layer"] = str(len(certificates))
     needles = {"the build secret": token.encode(), **certificates}
-    scans = scan_layers(archive, saved.layers, needles)
-    archive.unlink()
-    leaks = [(scan.member, scan.found) for scan in scans if scan.found]
+    with engine.saved(baked_image) as archive:
+        saved = SavedImage.scan(archive, needles)
+    leaks = [(scan.member, scan.found) for scan in saved.layers if scan.found]
     assert leaks == [], leaks
     for name, text in saved.texts.items():
         assert token.encode() not in text, name
@@ -315,11 +311,11 @@ def test_no_build_secret_or_certificate_of_this_machine_in_any_layer(
     # Only the bake step's own layer differs (empty in the plain image): a registry stores the rest once for both.
     plain_layers = engine.inspect(plain_image, "image")["RootFS"]["Layers"]
     assert saved.diff_ids[: len(plain_layers) - 1] == plain_layers[:-1]
-    shared = scans[: len(plain_layers) - 1]
+    shared = saved.layers[: len(plain_layers) - 1]
     report["image on disk"] = gigabytes(engine.inspect(plain_image, "image")["Size"])
     report["image compressed (gzip, as a registry stores it)"] = gigabytes(sum(scan.gzipped for scan in shared))
-    report["layers compressed"] = ", ".join(gigabytes(scan.gzipped) for scan in scans)
-    report["baked model's layer compressed"] = gigabytes(scans[len(plain_layers) - 1].gzipped)
+    report["layers compressed"] = ", ".join(gigabytes(scan.gzipped) for scan in saved.layers)
+    report["baked model's layer compressed"] = gigabytes(saved.layers[len(plain_layers) - 1].gzipped)
     du = engine.run_once(plain_image, "du", "-xak", "/")
     for rank, (size, path) in enumerate(largest_paths(du.stdout.splitlines()), 1):
         report[f"largest {rank}"] = f"{size / 1e6:.0f} MB {path}"
