@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+import shlex
 import subprocess
 import sys
 
 import pytest
 from conftest import REPO_ROOT
 
-from svd.cli.main import main
+from svd.cli.main import build_parser, main
 from svd.settings import ENVIRONMENT
 
 
@@ -26,13 +27,43 @@ def test_readme_documents_every_environment_variable():
     assert missing == []
 
 
-def test_readme_documents_every_generate_flag(capsys):
+def test_the_cli_page_documents_every_generate_flag(capsys):
     with pytest.raises(SystemExit):
         main(["generate", "--help"])
     flags = set(re.findall(r"(--[a-z][a-z-]+)", capsys.readouterr().out)) - {"--help"}
-    readme = (REPO_ROOT / "README.md").read_text()
+    page = (REPO_ROOT / "docs" / "cli.md").read_text()
     assert len(flags) > 10
-    assert sorted(flag for flag in flags if f"`{flag}`" not in readme) == []
+    assert sorted(flag for flag in flags if f"`{flag}`" not in page) == []
+
+
+def documented_commands() -> list[tuple[str, list[str]]]:
+    """Each `python -m svd ...` line of the README's and docs/'s bash blocks (continued lines joined), as the page it
+    is on and its arguments after `svd`."""
+    commands = []
+    for page in (REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))):
+        for block in re.findall(r"```bash\n(.*?)```", page.read_text(), re.DOTALL):
+            for line in block.replace("\\\n", " ").splitlines():
+                words = shlex.split(line, comments=True)
+                at = next(
+                    (index for index in range(1, len(words)) if words[index - 1 : index + 1] == ["-m", "svd"]), None
+                )
+                if at is not None:
+                    commands.append((page.name, words[at + 1 :]))
+    return commands
+
+
+def test_every_documented_command_parses(capsys):
+    """The examples of `python -m svd` in the README and docs/ name commands and flags that exist, with values of
+    the right kind (argparse's own checks; nothing runs)."""
+    commands = documented_commands()
+    refused = []
+    for page, arguments in commands:
+        try:
+            build_parser().parse_args(arguments)
+        except SystemExit:
+            refused.append(f"{page}: python -m svd {shlex.join(arguments)}: {capsys.readouterr().err.strip()}")
+    assert len(commands) > 20
+    assert refused == []
 
 
 def test_requirements_are_pinned_to_a_range():
