@@ -36,11 +36,15 @@ def test_the_cli_page_documents_every_generate_flag(capsys):
     assert sorted(flag for flag in flags if f"`{flag}`" not in page) == []
 
 
+PAGES = [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]
+"""The README and the pages it links to."""
+
+
 def documented_commands() -> list[tuple[str, list[str]]]:
     """Each `python -m svd ...` line of the README's and docs/'s bash blocks (continued lines joined), as the page it
     is on and its arguments after `svd`."""
     commands = []
-    for page in (REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))):
+    for page in PAGES:
         for block in re.findall(r"```bash\n(.*?)```", page.read_text(), re.DOTALL):
             for line in block.replace("\\\n", " ").splitlines():
                 words = shlex.split(line, comments=True)
@@ -64,6 +68,32 @@ def test_every_documented_command_parses(capsys):
             refused.append(f"{page}: python -m svd {shlex.join(arguments)}: {capsys.readouterr().err.strip()}")
     assert len(commands) > 20
     assert refused == []
+
+
+def heading_anchors(text: str) -> set[str]:
+    """The anchors GitHub gives a page's headings: lower case, punctuation dropped, spaces made hyphens."""
+    headings = re.findall(r"^#+ (.+)$", re.sub(r"```.*?```", "", text, flags=re.DOTALL), re.MULTILINE)
+    return {re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-") for heading in headings}
+
+
+def test_every_relative_link_of_the_readme_and_docs_resolves():
+    """Each link to a file of this repository (a page, a picture, a source file) names one that exists, and a link
+    to a heading (`page.md#heading`) names a heading of that page."""
+    links, broken = 0, []
+    for page in PAGES:
+        text = re.sub(r"```.*?```", "", page.read_text(), flags=re.DOTALL)
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if re.match(r"[a-z]+:", target):
+                continue  # https:, mailto:
+            links += 1
+            path, _, anchor = target.partition("#")
+            file = (page.parent / path).resolve() if path else page
+            if not file.exists():
+                broken.append(f"{page.name}: {target} (no such file)")
+            elif anchor and file.suffix == ".md" and anchor not in heading_anchors(file.read_text()):
+                broken.append(f"{page.name}: {target} (no such heading)")
+    assert links > 40
+    assert broken == []
 
 
 def test_requirements_are_pinned_to_a_range():
