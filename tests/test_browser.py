@@ -97,17 +97,20 @@ def test_an_error_after_a_success_clears_the_result_and_stays_readable(page, ser
     broken = tmp_path / "broken.png"
     broken.write_bytes(whole[: len(whole) // 3])
     upload(page, broken)
-    expect(page.locator("#notice")).to_contain_text("Cannot use this: broken.png is truncated or corrupt")
+    notice = page.locator("#notice")
+    expect(notice).to_contain_text("Cannot use this: broken.png is truncated or corrupt (image file is truncated)")
+    expect(notice).to_contain_text("export it again or choose another file")
+    expect(page.locator("#picture img")).to_have_count(0)  # taken out of the box, where it drew a broken sliver
     page.locator("#generate").click()
     info = page.locator("#result-info")
-    expect(info).to_contain_text("Not generated: broken.png is truncated or corrupt (image file is truncated)")
-    expect(info).to_contain_text("export it again or choose another file")
+    expect(info).to_contain_text("Not generated: add a picture first")
     expect(info).to_have_class(re.compile("run-error"))
     assert video_source(page) == ""
     expect(page.get_by_role("button", name="Download MP4")).to_be_hidden()
     expect(page.locator("#reuse")).to_be_hidden()
     time.sleep(6)  # longer than a toast stays
-    expect(info).to_contain_text("broken.png is truncated or corrupt")
+    expect(info).to_contain_text("add a picture first")
+    expect(notice).to_contain_text("broken.png is truncated or corrupt")
     page.screenshot(path=str(screenshots / "error-after-success.png"))
     assert "Traceback" not in page.locator("body").inner_text() and "Traceback" not in server.log_since(offset)
 

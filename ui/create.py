@@ -20,8 +20,9 @@ from .camera_previews import CameraPreviews
 from .candidates import CandidateMaker
 from .controls import build_settings, connect_settings
 from .finish import FinishSection, build_finish, connect_finish, finish_run
-from .framing import build_framing, connect_framing
+from .framing import Framing, build_framing, connect_framing
 from .generation import Runner
+from .preview import refused_upload
 from .result import ResultArea, RunEvents, build_result, generate_run
 from .reuse import controls_from
 from .text_source import build_source, build_text_panel, connect_text_panel, text_to_video_run
@@ -77,6 +78,7 @@ def build_create(engine: Engine, settings: Settings, runner: Runner, maker: Cand
     connect_finish(finish, run_settings.frames, run_settings.fps, framing.framed, engine.source().defaults)
     connect_text_panel(text, maker, framing, controls, camera, run_settings.motion)
     show_preview = connect_framing(framing, engine, settings, run_settings.model)
+    connect_refusals(framing)
     connect_settings(run_settings, result.last_record)
     sizing = [framing.picture, *framing.size_controls, framing.resize, run_settings.model]
     length = [run_settings.frames, run_settings.fps]
@@ -95,3 +97,12 @@ def build_create(engine: Engine, settings: Settings, runner: Runner, maker: Cand
         picture=framing.picture, controls=controls, runs=runs.runs, text=text.reused, styles=maker.styles,
         result=result, finish=finish, allowance=allowance,
     )  # fmt: skip
+
+
+def connect_refusals(framing: Framing) -> None:
+    """An upload that is not a usable picture is taken out of the box, the line under it saying why (an empty box
+    leaves that line alone); the box's own Remove button empties the line."""
+    private = dict(api_visibility="private", show_progress="hidden")
+    picture, notice = framing.picture, framing.notice
+    picture.upload(refused_upload, picture, [picture, notice], preprocess=False, queue=False, **private)
+    picture.clear(lambda: "", outputs=notice, queue=False, **private)

@@ -1,9 +1,15 @@
-"""What the model will see: the picture fitted to the chosen size, and a line that says the size and the fit."""
+"""What the model will see: the picture fitted to the chosen size, and a line that says the size and the fit.
+
+A file that is not a usable picture is taken out of the picture box (a browser draws it as a broken sliver) and
+the line says why. Emptying the box is a change of the picture too, so an empty box leaves the line as it is; the
+box's own remove button empties it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import gradio as gr
 from PIL import Image
 
 from svd.engine import Engine
@@ -39,12 +45,27 @@ def framed_picture(
 
 def preview(
     engine: Engine, settings: Settings, picture: dict | None, size: str, resize: str, model: str
-) -> tuple[Image.Image | None, str]:
+) -> tuple[Image.Image | None, str | dict]:
+    """The picture as "Model sees" shows it, and the line under it. Without a picture the line is left as it is: it
+    may say why the last upload was taken out of the box (`refused_upload`)."""
     try:
         framed = framed_picture(engine, settings, picture, size, resize, model)
     except SvdError as error:
-        return None, f"**Cannot use this:** {error}"
+        return None, cannot_use(error)
     if framed is None:
-        return None, ""
+        return None, gr.skip()
     (width, height), (from_width, from_height) = framed.size, framed.picture.size
     return framed.fitted, f"The model will see **{width}×{height}** ({resize}, from {from_width}×{from_height})."
+
+
+def refused_upload(payload: dict | None) -> tuple:
+    """After an upload: a file that is not a usable picture leaves the box empty, and the line says why."""
+    try:
+        uploaded_picture(payload)
+    except SvdError as error:
+        return None, cannot_use(error)
+    return gr.skip(), gr.skip()
+
+
+def cannot_use(error: SvdError) -> str:
+    return f"**Cannot use this:** {error}"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from collections import OrderedDict
 from pathlib import Path
 
@@ -27,6 +28,9 @@ REFUSALS_KEPT = 64
 
 _refused: OrderedDict[Path, InputError] = OrderedDict()
 """Why the last uploads that were not usable pictures were refused (their files are gone)."""
+_reading = threading.Lock()
+"""One upload read at a time: the preview and the upload's own check read a new file at once, and the second must
+find the first's picture or refusal, not a file the first just removed."""
 
 
 def in_upload_folder(path: object) -> Path:
@@ -49,12 +53,13 @@ def uploaded_picture(payload: dict | None) -> InputImage | None:
     if not payload or not payload.get("path"):
         return None
     path = in_upload_folder(payload["path"])
-    if path in _refused:
-        raise _refused[path]
-    if not path.is_file():
-        raise InputError("the picture is no longer on the server", "upload it again")
     name = payload.get("orig_name")
-    return _load_upload(path, name if isinstance(name, str) and name else path.name)
+    with _reading:
+        if path in _refused:
+            raise _refused[path]
+        if not path.is_file():
+            raise InputError("the picture is no longer on the server", "upload it again")
+        return _load_upload(path, name if isinstance(name, str) and name else path.name)
 
 
 @functools.lru_cache(maxsize=8)

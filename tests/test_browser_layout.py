@@ -1,0 +1,68 @@
+"""Where things sit on the page, in Chromium at laptop (1366×768) and phone (390×844) sizes: a file that is not a
+picture leaves the picture box empty, with one line saying why.
+
+Screenshots go to the test's temporary folder, or to $SVD_SCREENSHOTS when it is set, to be looked at.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from chromium import LAPTOP, PHONE, open_page, upload
+from conftest import write_picture
+from playwright.sync_api import Page, expect
+
+VIEWPORTS = {"laptop": LAPTOP, "phone": PHONE}
+NOT_A_PICTURE = "is not a picture that can be read: use a PNG, JPEG, WebP, GIF, BMP or TIFF file"
+
+
+@pytest.fixture(params=list(VIEWPORTS))
+def sized(request, browser, server) -> Page:
+    """A fresh page of the shared server at laptop, then at phone size."""
+    opened = open_page(browser, server.url, viewport=VIEWPORTS[request.param])
+    yield opened
+    opened.context.close()
+
+
+def width_name(page: Page) -> str:
+    return "phone" if page.viewport_size == PHONE else "laptop"
+
+
+def test_a_file_that_is_not_a_picture_leaves_the_box_empty_and_says_why(sized, tmp_path, screenshots):
+    page, name = sized, width_name(sized)
+    notes = tmp_path / "notes.png"
+    notes.write_text("a shopping list, not a picture\n" * 20)
+    whole = write_picture(tmp_path / "whole.png", (640, 480)).read_bytes()
+    cut = tmp_path / "cut.png"
+    cut.write_bytes(whole[: len(whole) // 3])
+    notice = page.locator("#notice")
+    for bad, why in ((notes, NOT_A_PICTURE), (cut, "is truncated or corrupt")):
+        upload(page, write_picture(tmp_path / "fine.png", (320, 180)))
+        expect(notice).to_contain_text("The model will see")
+        upload(page, bad)
+        expect(page.locator("#picture img")).to_have_count(0)  # no broken picture: the box is empty again...
+        expect(page.locator("#framed img")).to_have_count(0)
+        expect(notice).to_contain_text(f"Cannot use this: {bad.name} {why}")
+        time.sleep(1.5)  # ...and the line stays once the page has handled the box being emptied
+        expect(notice).to_contain_text(f"Cannot use this: {bad.name} {why}")
+        assert broken_pictures(page) == 0
+        expect(page.locator("#picture")).to_contain_text("Click to Upload")
+    page.locator("#picture").screenshot(path=str(screenshots / f"not-a-picture-{name}.png"))
+
+    upload(page, write_picture(tmp_path / "after.png", (320, 180)))  # a picture goes in again as usual
+    expect(notice).to_contain_text("The model will see")
+    scan = tmp_path / "scan.pdf"
+    scan.write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
+    upload(page, scan)  # not an image type at all: Gradio refuses it itself, and the picture stays
+    expect(page.locator(".toast-body")).to_contain_text("Invalid file type: scan.pdf")
+    expect(notice).to_contain_text("The model will see")
+    assert broken_pictures(page) == 0 and page.locator("#picture img").count() == 1
+    page.locator("#picture button[aria-label='Remove Image']").first.click()
+    expect(notice).to_have_text("")  # emptied by hand: nothing to say
+    expect(page.locator("#picture img")).to_have_count(0)
+
+
+def broken_pictures(page: Page) -> int:
+    """Pictures on the page that the browser could not draw (a broken-image sliver)."""
+    return page.evaluate("() => [...document.images].filter((i) => i.complete && !i.naturalWidth).length")
