@@ -155,5 +155,6 @@ def _finished(
         gif_width = min(out.width, GIF_MAX_WIDTH)
         held += videos * out.num_frames * gif_width * (out.height * gif_width // out.width) * 3
     raw = out.num_frames * out.width * out.height * 3
-    written = raw // 2 + raw // 20 + (len(options.formats) - 1) * raw // 10  # PNG zip, MP4, the other formats
+    model_png = shape.frames * shape.pixels * 3 // 2  # the zip of the model's own frames
+    written = model_png + raw // 20 + (len(options.formats) - 1) * raw // 10  # MP4, the other formats
     return Cost(flops, in_units(flops, unit), out.num_frames, out.fps, out.width, out.height, held, videos * written)

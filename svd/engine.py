@@ -313,6 +313,7 @@ class Engine:
             self._decode_steps_estimate = timings["vae_decode"] / len(run.frames) / (sum(steps) / len(steps))
         return GenerationResult(
             frames=finished.frames,
+            model_frames=frames,
             video_fps=finished.fps,
             segment_seeds=seeds,
             interpolation_method=finished.interpolation_method,

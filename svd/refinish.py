@@ -1,7 +1,9 @@
-"""Finishing a video made before, without generating again: its lossless PNG frames when they were kept (else its
-MP4, decoded), through the engine's finishing stages, saved as a new generation whose sidecar names the one it came
-from. The original is left as it was. Only what the output folder holds is read: its sidecar (a complete, typed
-record), and files it names that are there, no links."""
+"""Finishing a video made before, without generating again: from the model's own frames, kept lossless beside every
+video, through the engine's finishing stages, saved as a new generation whose sidecar names the one it came from and
+says the finishing it has (not stacked on the old one's). An older video that kept no model frames is finished from
+its written frames (its PNGs if kept, else its MP4, decoded), and the record says so. The original is left as it
+was. Only what the output folder holds is read: its sidecar (a complete, typed record), and files it names that are
+there, no links."""
 
 from __future__ import annotations
 
@@ -36,18 +38,26 @@ class PastVideo:
     record: dict
 
     @property
+    def kept_model_frames(self) -> bool:
+        """Whether the model's own frames are beside it (videos made before they were kept have none)."""
+        return output_file(self.sidecar.parent, self.record, "model_frames") is not None
+
+    @property
     def shape(self) -> VideoShape:
-        """The written video's frames, rate and size, as its sidecar says."""
+        """The frames that finishing starts from: the model's own if kept, else the written video's."""
         record = self.record
+        if self.kept_model_frames and record.get("model_num_frames"):
+            return VideoShape(record["model_num_frames"], record["fps"], record["width"], record["height"])
         return VideoShape(
             record["video_num_frames"], record["video_fps"], record["video_width"], record["video_height"]
         )
 
     def frames(self) -> np.ndarray:
-        """The written video's frames: its lossless PNGs if it kept them, else its MP4, decoded."""
+        """The frames that finishing starts from: the model's own (lossless) if kept, else the written video's (its
+        PNGs if kept, else its MP4, decoded)."""
         folder, name = self.sidecar.parent, self.sidecar.name
         try:
-            kept = output_file(folder, self.record, "frames")
+            kept = output_file(folder, self.record, "model_frames") or output_file(folder, self.record, "frames")
             if kept is not None:
                 return _png_frames(kept)
             video = output_file(folder, self.record, "video")
@@ -100,7 +110,6 @@ def refinish(
     engine: Engine,
     past: PastVideo,
     options: FinishOptions,
-    frames: str | None = None,
     cancel: Cancel | None = None,
     owner: str | None = None,
 ) -> SavedGeneration:
@@ -112,10 +121,16 @@ def refinish(
     picture = output_file(sidecar.parent, record, "input_picture")
     if picture is None:
         raise InputError(f"the input picture of {sidecar.name} is not in the output folder any more", "pick another")
-    finished = engine.finish(past.frames(), record["video_fps"], options, cancel)
+    from_model = past.kept_model_frames
+    source = past.frames()
+    finished = engine.finish(source, past.shape.fps, options, cancel)
+    notes = list(finished.notes)
+    if not from_model and finishing_of(record):
+        notes.append(f"finished on top of its finishing ({finishing_of(record)}): it kept no frames of the model")
     result = GenerationResult(
         frames=finished.frames,
-        settings=_settings(record, options),
+        model_frames=source if from_model else None,
+        settings=_settings(record, options, from_model),
         input=load_image(picture, name=record["input_name"] or picture.name),
         timings=finished.timings,
         step_seconds=[],
@@ -125,8 +140,8 @@ def refinish(
         dtype=str(engine.dtype).removeprefix("torch."),
         video_fps=finished.fps,
         segment_seeds=record.get("segment_seeds"),
-        interpolation_method=finished.interpolation_method or record.get("interpolation_method"),
-        notes=finished.notes,
+        interpolation_method=finished.interpolation_method or _earlier_method(record, from_model),
+        notes=notes,
         finished_from=sidecar.name,
         speed=str(record.get("speed", "plain")),
         cost_units=cost.units,
@@ -134,13 +149,31 @@ def refinish(
     )
     original = re.sub(r"(-finished(-\d+)?)+$", "", sidecar.stem)  # finishing again never lengthens the name
     stem = new_stem(sidecar.parent, f"{original}-finished")
-    return save_generation(result, stem, frames=frames, cancel=cancel)  # type: ignore[arg-type]
+    return save_generation(result, stem, cancel=cancel)
 
 
-def _settings(record: dict, options: FinishOptions) -> GenerationSettings:
-    """The past video's settings with this finishing added: interpolation multiplies; a new upscale or loop replaces
-    the old one; the formats are the ones asked for now."""
+def _earlier_method(record: dict, from_model: bool) -> str | None:
+    """How the frames finishing starts from were interpolated: not at all if they are the model's."""
+    return None if from_model else record.get("interpolation_method")
+
+
+def finishing_of(record: dict) -> str:
+    """The finishing a video's frames went through after the model, in words ("" for none): "×2, boomerang"."""
+    parts = [f"×{record['interpolate']}"] if record.get("interpolate", 1) > 1 else []
+    if record.get("upscale", "none") != "none":
+        parts.append(f"upscaled {record['upscale']}")
+    if record.get("loop", "none") != "none":
+        parts.append(record["loop"])
+    return ", ".join(parts)
+
+
+def _settings(record: dict, options: FinishOptions, from_model: bool) -> GenerationSettings:
+    """The past video's settings with this finishing: from the model's frames, exactly the finishing asked for now;
+    on top of a finished video, interpolation multiplies and a new upscale or loop replaces the old one. The formats
+    are the ones asked for now."""
     settings = settings_of(record)
+    if from_model:
+        settings = dataclasses.replace(settings, interpolate=1, upscale="none", upscaler=None, loop="none")
     upscaling = options.upscale != "none"
     return dataclasses.replace(
         settings,

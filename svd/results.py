@@ -41,7 +41,7 @@ class EngineStatus:
 @dataclass
 class GenerationResult:
     frames: np.ndarray
-    """(frames, height, width, 3) uint8 RGB."""
+    """(frames, height, width, 3) uint8 RGB: the written video's."""
     settings: GenerationSettings
     input: InputImage
     timings: dict[str, float]
@@ -63,6 +63,9 @@ class GenerationResult:
     """What the user should know about how the video was made (a finishing model that was not available)."""
     finished_from: str | None = None
     """For a video finished again later: the sidecar of the video it was made from."""
+    model_frames: np.ndarray | None = None
+    """The model's own frames (extended, but before interpolation, upscaling and the loop), kept lossless beside
+    the video: what finishing again starts from. None: none were kept (a video finished on top of an older one)."""
     worker: str = "0"
     """Which engine made it: its number among the process's (one per device), or the Ray replica's id."""
     speed: str = "plain"

@@ -71,7 +71,7 @@ def test_upload_generate_and_watch(page, tmp_path, screenshots):
     for text in ("Seed", "224×160 (pad)", "Took", "peak VRAM n/a (CPU)", "on the CPU"):
         expect(info).to_contain_text(text)
     expect(page.get_by_role("button", name="Download MP4")).to_be_visible()
-    expect(page.get_by_role("button", name="Download PNG frames (zip)")).to_be_visible()
+    expect(page.get_by_role("button", name="Download the model's frames (PNG zip)")).to_be_visible()
     page.screenshot(path=str(screenshots / "result-laptop.png"), full_page=True)
 
     seed = info.inner_text().split("Seed")[1].split("·")[0].strip()

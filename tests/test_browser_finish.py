@@ -61,8 +61,7 @@ def test_finish_shows_the_video_it_will_make_and_makes_it(page, server, tmp_path
     expect(page.locator("#other-formats a")).to_have_attribute("href", re.compile(re.escape(record["gif"]) + "$"))
     page.screenshot(path=str(screenshots / "finished-laptop.png"), full_page=True)
 
-    before = video_source(page)
-    page.locator("#upscale").get_by_label("Off").check()  # now: only the loop changes, and a WebP as well
+    before = video_source(page)  # now without in-between frames, and a crossfade: made from the model's 4 frames
     page.locator("#interpolate").get_by_label("Off").check()
     page.locator("#loop").get_by_label("Crossfade").check()
     page.locator("#formats").get_by_label("GIF").uncheck()
@@ -71,8 +70,11 @@ def test_finish_shows_the_video_it_will_make_and_makes_it(page, server, tmp_path
     expect(page.locator("#video video")).not_to_have_attribute("src", before, timeout=60_000)
     again = newest(server)
     assert again["finished_from"] == record["sidecar"] and again["seed"] == record["seed"]
-    assert again["video_num_frames"] < frames and (again["video_width"], again["video_height"]) == (512, 288)
-    assert again["webp"] and not again.get("gif")
+    assert (again["interpolate"], again["upscale"], again["loop"]) == (1, "2", "crossfade")
+    assert again["video_num_frames"] < 4 and (again["video_width"], again["video_height"]) == (512, 288)
+    assert again["webp"] and not again.get("gif") and again["notes"] == []
+    expect(info).to_contain_text("upscaled to 512×288, crossfade")
+    expect(info).not_to_contain_text("×3")
     expect(info).to_contain_text(f"from {record['sidecar'].removesuffix('.json')}")
     assert len(decode(server.output_dir / again["video"]).frames) == again["video_num_frames"]
 
@@ -80,6 +82,7 @@ def test_finish_shows_the_video_it_will_make_and_makes_it(page, server, tmp_path
     page.locator("#reuse").click()  # the finished video's finishing comes back with its other settings
     expect(page.locator("#loop input[value=crossfade]")).to_be_checked()
     expect(page.locator("#upscale input[value='2']")).to_be_checked()
+    expect(page.locator("#interpolate input[value='1']")).to_be_checked()
     expect(page.locator("#formats").get_by_label("WebP")).to_be_checked()
 
 

@@ -35,7 +35,8 @@ def test_variations_show_as_a_grid_and_the_one_picked_is_the_result(page, server
     for index in range(3):
         expect(tiles.nth(index)).to_contain_text(f"Seed {500 + index}")
     expect(page.locator("#result-info")).to_contain_text("Seed 500")
-    expect(page.get_by_role("button", name="Download PNG frames (zip)")).to_be_visible()  # once its zip is written
+    frames = page.get_by_role("button", name="Download the model's frames (PNG zip)")
+    expect(frames).to_be_visible()  # once its zip is written
     assert {record["seed"] for record in list_history(server.output_dir)} >= {500, 501, 502}
     page.screenshot(path=str(screenshots / "variations-laptop.png"), full_page=True)
 

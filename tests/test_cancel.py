@@ -71,7 +71,7 @@ def test_a_cancel_while_an_upscaled_video_is_written_stops_it_and_leaves_nothing
 
     made.frames = LazyFrames(10, 288, 512, upscale)
     with pytest.raises(CancelledError, match="cancelled while the video was written"):
-        save_generation(made, tmp_path / "out" / "clip", frames="zip", cancel=cancel)
+        save_generation(made, tmp_path / "out" / "clip", cancel=cancel)
     assert upscaled == [0, 1, 2, 3] and list((tmp_path / "out").iterdir()) == []
 
 

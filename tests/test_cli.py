@@ -100,7 +100,7 @@ def test_batch_makes_one_video_per_good_input_and_reports_the_bad(tiny_model, tm
     assert made == [
         f"{name}{suffix}"
         for name, picture in (("one", ".png"), ("three", ".webp"), ("two", ".jpg"))
-        for suffix in (".json", ".mp4", f"_input{picture}", "_poster.jpg")
+        for suffix in (".json", ".mp4", f"_input{picture}", "_model_frames.zip", "_poster.jpg")
     ]
     assert decode(tmp_path / "videos" / "two.mp4").size == (144, 256)
     assert captured.out.split() == [str(tmp_path / "videos" / f"{name}.mp4") for name in ("one", "two", "three")]

@@ -101,14 +101,29 @@ def test_cli_finishes_with_rife_upscale_loop_and_every_format(
             assert animation.n_frames == frames and animation.size == (width, height)
             assert record[name] == f"clip.{name}"
 
-    code, _, errors = run_svd_here(capsys, "finish", str(out.with_suffix(".json")), "--device", "cpu", "--upscale",
-                                   "2", "--upscaler", str(tiny_upscaler), "--loop", "crossfade")  # fmt: skip
+    # Finished again, from the model's own 3 frames (kept beside the video): only what is asked now is applied.
+    finish = ["finish", str(out.with_suffix(".json")), "--device", "cpu", "--upscale", "2", "--upscaler",
+              str(tiny_upscaler), "--loop", "crossfade"]  # fmt: skip
+    code, _, errors = run_svd_here(capsys, *finish)
     assert code == 0, errors
     finished = json.loads((tmp_path / "clip-finished.json").read_text())
     assert finished["finished_from"] == "clip.json" and finished["seed"] == record["seed"]
-    assert (finished["video_width"], finished["video_height"]) == (2 * width, 2 * height)
-    assert finished["video_num_frames"] < frames and finished["loop"] == "crossfade"
-    assert decode(tmp_path / "clip-finished.mp4").size == (2 * width, 2 * height)
+    assert (finished["interpolate"], finished["upscale"], finished["loop"]) == (1, "2", "crossfade")
+    assert (finished["video_width"], finished["video_height"], finished["video_fps"]) == (width, height, 4)
+    assert finished["video_num_frames"] < 3 and finished["notes"] == []
+    assert decode(tmp_path / "clip-finished.mp4").size == (width, height)
+    assert (tmp_path / finished["model_frames"]).read_bytes() == (tmp_path / record["model_frames"]).read_bytes()
+
+    # A video from before the model's frames were kept is finished on top of its finishing, and says so.
+    older = {key: value for key, value in record.items() if key not in ("model_frames", "model_num_frames")}
+    out.with_suffix(".json").write_text(json.dumps(older))
+    code, _, errors = run_svd_here(capsys, *finish)
+    assert code == 0, errors
+    assert "note: finished on top of its finishing (×3, upscaled 2, boomerang)" in errors
+    stacked = json.loads((tmp_path / "clip-finished-2.json").read_text())
+    assert (stacked["interpolate"], stacked["upscale"], stacked["loop"]) == (3, "2", "crossfade")
+    assert (stacked["video_width"], stacked["video_height"]) == (2 * width, 2 * height)
+    assert stacked["video_num_frames"] < frames and stacked["model_frames"] is None
 
 
 def test_a_missing_upscaler_file_is_named_before_anything_runs(tiny_model, picture, tmp_path, capsys):

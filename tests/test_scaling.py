@@ -183,7 +183,8 @@ def test_with_logins_a_users_videos_are_their_own(two_engines, tmp_path):
 
 def test_work_past_the_limits_is_refused_before_it_starts_with_the_largest_allowed(two_engines, tmp_path):
     """The hostile request of the security review (before, memory grew by 6 GB and another user waited a minute),
-    and a video finished again and again (before, 897 frames at 896 fps)."""
+    and a video finished again and again (before, 897 frames at 896 fps): from the model's frames it never grows, and
+    an older video that kept none is finished on top of its finishing, within the limits."""
     picture = handle_file(str(write_picture(tmp_path / "p.png", (256, 144))))
     root = Client(two_engines.url, auth=("root", "toor"), verbose=False)  # an admin: no allowance stops it
     started = time.monotonic()
@@ -195,9 +196,14 @@ def test_work_past_the_limits_is_refused_before_it_starts_with_the_largest_allow
     )
     assert time.monotonic() - started < 10 and health(two_engines.url)["busy"] == 0
     record = root.predict(picture, **RUN, api_name="/generate")[2]
-    for frames, fps in ((5, 28), (17, 112)):
+    for _ in range(2):
         record = root.predict(record["sidecar"], interpolate=4, api_name="/finish")[2]
-        assert (record["video_num_frames"], record["video_fps"]) == (frames, fps)
+        assert (record["video_num_frames"], record["video_fps"]) == (5, 28)
+    older = json.loads((two_engines.output_dir / record["sidecar"]).read_text())
+    del older["model_frames"], older["model_num_frames"]
+    (two_engines.output_dir / "20261205-000000-older.json").write_text(json.dumps(older))
+    record = root.predict("20261205-000000-older.json", interpolate=4, api_name="/finish")[2]
+    assert (record["video_num_frames"], record["video_fps"]) == (17, 112)
     assert refused(root, record["sidecar"], interpolate=4, api_name="/finish") == (
         "the video would play at 448 fps; a video may play at most 120 fps (SVD_MAX_FPS): interpolate less or lower "
         "the fps"

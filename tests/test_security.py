@@ -142,9 +142,9 @@ def test_sidecars_that_lie_are_refused_and_left_out_of_the_history(client, serve
     (outputs / "lies-list.json").write_text("[1, 2]")
     (outputs / "lies-types.json").write_text(json.dumps({**record, "fps": "fast"}))
     (outputs / "lies-empty.mp4").write_bytes(b"")
-    (outputs / "lies-empty.json").write_text(json.dumps({**record, "video": "lies-empty.mp4", "frames": None}))
+    (outputs / "lies-empty.json").write_text(json.dumps({**record, "video": "lies-empty.mp4", "model_frames": None}))
     (outputs / "lies-linked.mp4").symlink_to(outside)
-    (outputs / "lies-linked.json").write_text(json.dumps({**record, "video": "lies-linked.mp4", "frames": None}))
+    (outputs / "lies-linked.json").write_text(json.dumps({**record, "video": "lies-linked.mp4", "model_frames": None}))
     try:
         sidecars = {record["sidecar"] for record in list_history(outputs)}
         assert not {name for name in sidecars if name.startswith("lies-")}

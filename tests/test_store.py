@@ -42,8 +42,8 @@ def result(picture, seed: int = 1, frames: int = 3) -> GenerationResult:
     )  # fmt: skip
     pixels = np.random.default_rng(seed).integers(0, 256, (frames, 48, 64, 3), dtype=np.uint8)
     return GenerationResult(
-        frames=pixels, settings=settings, input=picture, timings={"pipeline": 1.0}, step_seconds=[0.5, 0.5],
-        peak_vram_bytes=None, peak_vram_reserved_bytes=None, device="cpu", dtype="float32",
+        frames=pixels, model_frames=pixels, settings=settings, input=picture, timings={"pipeline": 1.0},
+        step_seconds=[0.5, 0.5], peak_vram_bytes=None, peak_vram_reserved_bytes=None, device="cpu", dtype="float32",
     )  # fmt: skip
 
 
@@ -62,18 +62,19 @@ def test_names_are_made_once_safely_and_never_reuse_an_output(tmp_path, input_pi
     assert len(set(stems)) == 8
 
 
-def test_a_generation_keeps_its_input_picture_and_a_poster(tmp_path, input_picture):
+def test_a_generation_keeps_its_input_picture_a_poster_and_the_models_frames(tmp_path, input_picture):
     made = result(input_picture)
-    saved = save_generation(made, tmp_path / "clip", frames="zip")
+    saved = save_generation(made, tmp_path / "clip")
     record = saved.record
-    assert (record["video"], record["frames"], record["input_picture"], record["poster"]) == (
-        "clip.mp4", "clip_frames.zip", "clip_input.png", "clip_poster.jpg",
+    assert (record["video"], record["model_frames"], record["input_picture"], record["poster"]) == (
+        "clip.mp4", "clip_model_frames.zip", "clip_input.png", "clip_poster.jpg",
     )  # fmt: skip
+    assert (record["frames"], record["model_num_frames"]) == (None, 3)  # the video's PNGs only when asked
     assert (tmp_path / "clip_input.png").read_bytes() == input_picture.data  # the very file that was given
     assert load_image(tmp_path / "clip_input.png").sha256 == record["input_sha256"]
     poster = Image.open(tmp_path / "clip_poster.jpg")
     assert poster.format == "JPEG" and poster.size == (64, 48)
-    with zipfile.ZipFile(saved.frames) as archive:
+    with zipfile.ZipFile(saved.model_frames) as archive:
         assert archive.namelist() == ["0000.png", "0001.png", "0002.png"]
         with archive.open("0001.png") as frame:
             assert np.array_equal(np.asarray(Image.open(frame)), made.frames[1])
@@ -114,54 +115,57 @@ def test_with_logins_each_users_history_is_their_own_and_what_no_login_made_is_e
 
 
 def test_delete_removes_every_file_of_one_generation_and_nothing_else(tmp_path, input_picture):
-    keep = save_generation(result(input_picture, seed=1), tmp_path / "keep", frames="zip")
-    gone = save_generation(result(input_picture, seed=2), tmp_path / "gone", frames="folder")
+    keep = save_generation(result(input_picture, seed=1), tmp_path / "keep")
+    gone = save_generation(result(input_picture, seed=2), tmp_path / "gone", png_folder=True)
     record = next(record for record in list_history(tmp_path) if record["seed"] == 2)
     removed = delete_generation(tmp_path, record)
     assert {path.name for path in removed} == {
-        "gone.json", "gone.mp4", "gone_frames", "gone_input.png", "gone_poster.jpg",
+        "gone.json", "gone.mp4", "gone_frames", "gone_model_frames.zip", "gone_input.png", "gone_poster.jpg",
     }  # fmt: skip
-    assert not gone.video.exists() and not gone.frames.exists()
+    assert not gone.video.exists() and not gone.model_frames.exists()
     assert sorted(path.name for path in tmp_path.iterdir()) == [
-        "keep.json", "keep.mp4", "keep_frames.zip", "keep_input.png", "keep_poster.jpg",
+        "keep.json", "keep.mp4", "keep_input.png", "keep_model_frames.zip", "keep_poster.jpg",
     ]  # fmt: skip
     assert keep.video.exists()
     assert delete_generation(tmp_path, {"sidecar": "../keep.json", "video": "/etc/hostname"}) == []
 
 
 def test_frames_made_on_demand_are_written_one_at_a_time(tmp_path, input_picture):
-    """100 frames of 640x360 (69 MB) through the MP4, the WebM and the PNG zip while less than a tenth of that is
-    ever allocated at once: each frame is made, given to every file, and let go."""
+    """100 frames of 640x360 (69 MB, an upscaled video) through the MP4, the WebM and the PNG folder while less than
+    a tenth of that is ever allocated at once: each frame is made, given to every file, and let go. The model's own
+    frames, small and in memory already, are zipped in the background."""
     made = result(input_picture)
     gradient = np.linspace(0, 255, 640 * 360 * 3).astype(np.uint8).reshape(360, 640, 3)
     made.frames = LazyFrames(100, 360, 640, lambda index: np.roll(gradient, 7 * index, axis=1))
     made.settings = dataclasses.replace(made.settings, formats=("mp4", "webm"))
     tracemalloc.start()
     try:
-        saved = save_generation(made, tmp_path / "long", frames="zip", frames_later=True)
+        saved = save_generation(made, tmp_path / "long", png_folder=True, frames_later=True)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
     assert peak < 69e6 / 10, f"{peak / 1e6:.1f} MB at once"
-    assert saved.frames_written.is_set()  # made on demand, so zipped in the same pass, not later from memory
     assert decode(saved.video).frames.shape == (100, 360, 640, 3)
-    with zipfile.ZipFile(saved.frames) as archive:
-        assert len(archive.namelist()) == 100
-        assert np.array_equal(np.asarray(Image.open(archive.open("0099.png"))), made.frames[99])
+    pngs = sorted((tmp_path / "long_frames").iterdir())
+    assert len(pngs) == 100 and np.array_equal(np.asarray(Image.open(pngs[99])), made.frames[99])
+    assert saved.frames_written.wait(30)
+    with zipfile.ZipFile(saved.model_frames) as archive:
+        assert len(archive.namelist()) == 3
+        assert np.array_equal(np.asarray(Image.open(archive.open("0002.png"))), made.model_frames[2])
 
 
 def test_a_full_disk_leaves_nothing_half_written_and_recovers_once_space_is_freed(tmp_path, input_picture):
     with tmpfs(tmp_path / "small", size_kb=512) as folder:
         filler = fill(folder, leave_bytes=4096)
         with pytest.raises(OutputError) as caught:
-            save_generation(result(input_picture, frames=6), folder / "clip", frames="zip")
+            save_generation(result(input_picture, frames=6), folder / "clip")
         assert str(caught.value).startswith("the disk is full: free space in the output folder")
         assert str(folder) not in str(caught.value)
         assert sorted(path.name for path in folder.iterdir()) == ["filler.bin"]  # no file under any name
         with pytest.raises(OutputError, match="the disk is full"):
             check_output_folder(folder)  # and the next request is refused before any work
         filler.unlink()
-        saved = save_generation(result(input_picture, frames=6), folder / "clip", frames="zip")
+        saved = save_generation(result(input_picture, frames=6), folder / "clip")
         assert saved.video.is_file() and saved.sidecar.is_file()
 
 
@@ -198,13 +202,13 @@ def test_an_unwritable_output_folder_is_found_before_any_work(tmp_path):
 
 
 def test_what_a_crash_left_is_removed_at_start_unless_another_process_is_writing(tmp_path, input_picture):
-    kept = save_generation(result(input_picture), tmp_path / "20261205-101500-kept", frames="zip")
+    kept = save_generation(result(input_picture), tmp_path / "20261205-101500-kept")
     partial = tmp_path / ".clip.0a1b2c3d.partial.mp4"  # fresh: a crash a moment ago
     partial_folder = tmp_path / ".clip_frames.0a1b2c3d.partial"
     partial.write_bytes(b"x")
     partial_folder.mkdir()
     (partial_folder / "0000.png").write_bytes(b"x")
-    orphans = ["20261205-101600-lost.mp4", "20261205-101600-lost_poster.jpg", "20261205-101600-lost_frames.zip"]
+    orphans = ["20261205-101600-lost.mp4", "20261205-101600-lost_poster.jpg", "20261205-101600-lost_model_frames.zip"]
     for name in orphans:  # renamed before a crash, with no sidecar after them
         (tmp_path / name).write_bytes(b"x")
     mine = tmp_path / "holiday.mp4"  # not a name the studio gives
@@ -220,7 +224,7 @@ def test_what_a_crash_left_is_removed_at_start_unless_another_process_is_writing
         writer.wait()
     removed = remove_leftovers(tmp_path)
     assert sorted(path.name for path in removed) == sorted([partial.name, partial_folder.name, *orphans])
-    kept_files = [kept.record[key] for key in ("video", "frames", "input_picture", "poster")]
+    kept_files = [kept.record[key] for key in ("video", "model_frames", "input_picture", "poster")]
     assert sorted(path.name for path in tmp_path.iterdir()) == sorted([mine.name, kept.sidecar.name, *kept_files])
 
 

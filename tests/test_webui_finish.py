@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
+from pathlib import Path
+
 import numpy as np
 import pytest
 from conftest import write_picture
@@ -44,7 +48,9 @@ def test_generate_finishes_and_returns_every_format(made):
 
 def test_finish_makes_a_new_video_from_a_past_one_without_generating(client, made, server):
     offset = len(server.log.read_text())
-    _, _, finished = client.predict(made["sidecar"], upscale="2", formats="gif", api_name="/finish")
+    _, _, finished = client.predict(
+        made["sidecar"], interpolate=2, upscale="2", loop="boomerang", formats="gif", api_name="/finish"
+    )
     line = f"[svd] saved {finished['video']}: {finished['video_num_frames']} frames, "
     line += f"{2 * made['width']}x{2 * made['height']} at 10 fps, finished from {made['sidecar']}"
     assert line in server.log_since(offset)  # the operator sees every video made, finished ones too
@@ -55,6 +61,24 @@ def test_finish_makes_a_new_video_from_a_past_one_without_generating(client, mad
     assert set(finished["files"]) == {"mp4", "gif"}
     assert decode(finished["files"]["mp4"]).size == (2 * made["width"], 2 * made["height"])
     assert "pipeline" not in finished["timings"] and "finish_upscale" in finished["timings"]  # nothing generated
+
+
+def test_finishing_again_starts_from_the_models_own_frames_and_says_only_what_was_done(client, made, server):
+    """Issue 22: x3 and a crossfade on a x2 boomerang gave a crossfade of a boomerang at x6, recorded as x6 and a
+    crossfade. Now it is the video that x3 and a crossfade make at once from the same seed, frame for frame."""
+    _, _, again = client.predict(made["sidecar"], interpolate=3, loop="crossfade", api_name="/finish")
+    _, _, direct = client.predict(
+        handle_file(str(server.output_dir / made["input_picture"])), frames=3, fps=5, steps=1, seed=11,
+        interpolate=3, loop="crossfade", api_name="/generate",
+    )  # fmt: skip
+    finishing = ("interpolate", "upscale", "loop", "video_num_frames", "video_fps", "video_width", "video_height")
+    assert [again[key] for key in finishing] == [direct[key] for key in finishing]
+    assert (again["interpolate"], again["loop"], again["video_fps"]) == (3, "crossfade", 15)
+    assert np.array_equal(decode(again["files"]["mp4"]).frames, decode(direct["files"]["mp4"]).frames)
+    model = [png_frames(server.output_dir / record["model_frames"]) for record in (made, again, direct)]
+    assert model[0].shape[0] == made["model_num_frames"] == 3  # the model's 3, not the 8 of the boomerang
+    assert np.array_equal(model[0], model[1]) and np.array_equal(model[0], model[2])
+    assert again["finished_from"] == made["sidecar"] and again["notes"] == []
 
 
 def test_finish_refuses_what_it_cannot_do_in_one_line(client, made):
@@ -73,3 +97,10 @@ def test_text_to_video_takes_the_finishing_too(client):
     assert record["loop"] == "crossfade" and record["prompt"] == "a lighthouse at dusk"
     assert len(decode(record["files"]["mp4"]).frames) == record["video_num_frames"] < 3
     assert np.isfinite(record["timings"]["finish_loop"])
+
+
+def png_frames(path: Path) -> np.ndarray:
+    with zipfile.ZipFile(path) as archive:
+        return np.stack(
+            [np.asarray(Image.open(io.BytesIO(archive.read(name)))) for name in sorted(archive.namelist())]
+        )

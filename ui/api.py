@@ -90,7 +90,11 @@ def _by_kind(text: Callable[[CameraMove], str | None]) -> str:
 
 RETURNS = (
     ("video", "the MP4 (H.264, yuv420p), playing at fps (times interpolate)"),
-    ("frames_zip", "every frame as a lossless PNG, in a zip"),
+    (
+        "frames_zip",
+        "the model's own frames, before interpolation, upscale and loop, as lossless PNGs in a zip (what /finish "
+        "starts from; none for a video finished from an older one that kept none)",
+    ),
     (
         "settings",
         "every setting used, with the seed, the time each stage took, what it cost (cost_units) and the versions (the "
@@ -157,14 +161,15 @@ FORMAT_KEYS = [(name, "video" if name == "mp4" else name) for name in FORMATS]
 """Each format and the sidecar key that names its file."""
 
 
-def video_outputs(saved: list[SavedGeneration] | None) -> tuple[FileData, FileData, dict]:
-    """What a video endpoint returns for the videos of a run (None: it was cancelled): the first video, its frames
-    and its settings, which list every variation's settings under `videos` when there are several."""
+def video_outputs(saved: list[SavedGeneration] | None) -> tuple[FileData, FileData | None, dict]:
+    """What a video endpoint returns for the videos of a run (None: it was cancelled): the first video, the model's
+    frames and its settings, which list every variation's settings under `videos` when there are several."""
     if saved is None:
         raise CancelledError("the run was cancelled")
     records = [_returned_record(video) for video in saved]
     first = records[0] if len(records) == 1 else {**records[0], "videos": records}
-    return FileData(path=str(saved[0].video)), FileData(path=str(saved[0].frames)), first
+    model_frames = saved[0].model_frames
+    return FileData(path=str(saved[0].video)), model_frames and FileData(path=str(model_frames)), first
 
 
 def _returned_record(saved: SavedGeneration) -> dict:

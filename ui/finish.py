@@ -1,6 +1,7 @@
 """The Finish section of the Create tab: a longer shot, smoother motion, a larger size, a loop and more formats, with
 the video they lead to (frames, fps, size, length) shown before Generate. "Finish this video" in the result area
-applies the same choices to the video shown there, without generating again.
+applies the same choices to the model's own frames of the video shown there, without generating again: its earlier
+finishing is replaced, not stacked.
 """
 
 from __future__ import annotations

@@ -157,7 +157,7 @@ class Runner:
         self.settings = settings
         self.quota = quota
         self._frames: dict[str, threading.Event] = {}
-        """The zips of PNG frames still being written, by their video's sidecar name."""
+        """The zips of the model's frames still being written, by their video's sidecar name."""
 
     @property
     def engine(self) -> Engine:
@@ -176,8 +176,9 @@ class Runner:
         """Generate in a worker thread: the request's videos (one per variation), on a free engine. When Gradio
         cancels this event (the Cancel button, or a client's cancel), the engine is told at once and stops within a
         step; the event's slot is free meanwhile. None if cancelled. `made`: the first frame the page or the API
-        made from text, recorded if `picture` is that frame. `frames_later`: the PNG frames' zips are written after
-        this returns (`frames_ready` waits for one). `user`: who asks, whose allowance pays (None: no logins)."""
+        made from text, recorded if `picture` is that frame. `frames_later`: the zips of the model's frames are
+        written after this returns (`frames_ready` waits for one). `user`: who asks, whose allowance pays (None: no
+        logins)."""
         cancel = threading.Event()
         try:
             return await anyio.to_thread.run_sync(
@@ -254,7 +255,7 @@ class Runner:
         self, results: list[GenerationResult], name: str, frames_later: bool, cancel: threading.Event
     ) -> list[SavedGeneration]:
         stems = [timestamped_stem(self.settings.output_dir, name) for _ in results]
-        saved = save_generations(results, stems, frames="zip", frames_later=frames_later, cancel=cancel)
+        saved = save_generations(results, stems, frames_later=frames_later, cancel=cancel)
         for video in saved:
             log_saved(video)
         self._frames = {key: event for key, event in self._frames.items() if not event.is_set()}
@@ -262,7 +263,7 @@ class Runner:
         return saved
 
     def frames_ready(self, sidecar: str, timeout: float = 120) -> None:
-        """Wait until the PNG frames of the video of `sidecar` are on disk, if they are still being written."""
+        """Wait until the model's frames of the video of `sidecar` are on disk, if they are still being written."""
         writing = self._frames.get(sidecar)
         if writing is not None:
             writing.wait(timeout)
@@ -288,13 +289,13 @@ class Runner:
             past = past_video(self.settings.output_dir / sidecar_name(sidecar))
             if not visible_to(past.record, user, self.settings.admins):  # another user's: as if it were not there
                 raise not_here(past.sidecar)
+            self.frames_ready(sidecar)  # finish from the model's frames, which may still be being zipped
             cost = refinish_cost(self.engine, past, options)
             check_output_folder(self.settings.output_dir, cost.disk_bytes)
             progress(None, desc="Finishing")
-            self.frames_ready(sidecar)  # finish from the lossless frames, not from the MP4
             try:
                 with paying(self.quota, user, cost.units), self.pool.engine() as engine:
-                    finished = refinish(engine, past, options, frames="zip", cancel=cancel, owner=user)
+                    finished = refinish(engine, past, options, cancel=cancel, owner=user)
             except CancelledError:
                 return None
             log_saved(finished)

@@ -2,8 +2,9 @@
 
 While a run goes, Generate shows a spinner and cannot be pressed again, Cancel appears, and the page brings the
 video into view, where the queue position and then the progress show. A failed run clears the result area and
-says why there, until the next run. The video shows as soon as its MP4 is written; the zip of its PNG frames comes
-a moment later. Variations show as a grid under it, each with its seed: picking one shows it above.
+says why there, until the next run. The video shows as soon as its MP4 is written; the zip of the model's own
+frames (lossless PNGs, before any finishing) comes a moment later. Variations show as a grid under it, each with
+its seed: picking one shows it above.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import gradio as gr
 
 from svd.errors import InputError, SvdError
 from svd.finish.options import FORMATS
-from svd.output.history import output_file
+from svd.output.history import kept_frames
 from svd.output.store import SavedGeneration
 from svd.seeds import RANDOM_SEED
 
@@ -67,7 +68,7 @@ def build_result() -> ResultArea:
     video = gr.Video(label="Video", autoplay=True, loop=True, interactive=False, height=400, elem_id="video")
     with gr.Row():
         download_video = gr.DownloadButton("Download MP4", visible=False, elem_id="download-video")
-        download_frames = gr.DownloadButton("Download PNG frames (zip)", visible=False)
+        download_frames = gr.DownloadButton("Download the model's frames (PNG zip)", visible=False)
     other_formats = gr.File(label="Other formats", file_count="multiple", visible=False, elem_id="other-formats")
     info = gr.Markdown(EMPTY_RESULT, elem_id="result-info")
     with gr.Row():
@@ -122,9 +123,9 @@ def shown(saved: list[SavedGeneration] | None) -> tuple:
 
 def shown_record(record: dict, folder) -> tuple:
     """The result area showing a saved video (`record`: its sidecar, with `sidecar` its file name) in `folder`; its
-    PNG frames are offered once they are on disk."""
+    model's frames are offered once they are on disk."""
     others = [str(folder / record[name]) for name in FORMATS[1:] if record.get(name)]
-    frames = output_file(folder, record, "frames")
+    frames = kept_frames(folder, record)
     return (
         str(folder / record["video"]),
         gr.DownloadButton(value=str(folder / record["video"]), visible=True),
@@ -211,13 +212,13 @@ class RunEvents:
         self._offer_frames(chosen)
 
     def _offer_frames(self, event: gr.events.Dependency) -> None:
-        """Once `event` shows a video, offer its PNG frames as soon as their zip is written (off the GPU queue)."""
+        """Once `event` shows a video, offer the model's frames as soon as their zip is written (off the GPU queue)."""
 
         def frames_of(record: dict | None):
             if record is None:
                 return gr.skip()
             self.runner.frames_ready(record["sidecar"])
-            path = output_file(self.runner.settings.output_dir, record, "frames")
+            path = kept_frames(self.runner.settings.output_dir, record)
             return gr.DownloadButton(value=str(path), visible=True) if path else gr.skip()
 
         event.then(

@@ -96,7 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
         "see svd/models/speed.py)",
     )
     generate.add_argument("--crf", type=int, default=DEFAULT_CRF, help="H.264 quality, 0-51, lower is better")
-    generate.add_argument("--save-frames", action="store_true", help="also write PNG frames to <stem>_frames/")
+    generate.add_argument(
+        "--save-frames", action="store_true", help="also write the video's PNG frames to <stem>_frames/"
+    )
     camera = generate.add_argument_group("camera move (see `python -m svd cameras`)")
     camera.add_argument("--camera", default=NO_CAMERA, metavar="MOVE", help=f"{', '.join(MOVES)} (default none)")
     camera.add_argument("--camera-strength", type=float, help="how closely the video follows the move, 0-1")
@@ -206,11 +208,10 @@ def run_generate(args: argparse.Namespace) -> int:
 
 def _save_videos(results: list[GenerationResult], stem: Path, args: argparse.Namespace) -> None:
     """Each video of one request: `OUT`, or `OUT-1`, `OUT-2`, ... for variations."""
-    frames = "folder" if args.save_frames else None
     stems = [
         stem if len(results) == 1 else stem.with_name(f"{stem.name}-{index + 1}") for index in range(len(results))
     ]
-    saved = save_generations(results, stems, crf=args.crf, frames=frames, guide=args.save_guide)
+    saved = save_generations(results, stems, crf=args.crf, png_folder=args.save_frames, guide=args.save_guide)
     for result, video in zip(results, saved, strict=True):
         _report(result, video.video)
 

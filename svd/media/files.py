@@ -36,7 +36,7 @@ MIN_FREE_BYTES = 64 * 1024**2
 STEM = re.compile(r"^\d{8}-\d{6}-")
 """How the names of the WebUI's and the CLI's default outputs begin: the time they were made."""
 GENERATION_SUFFIXES = re.compile(
-    r"\.(mp4|webm|gif|webp)|_frames(\.zip)?|_(input|first_frame)\.[a-z]+|_poster\.jpg|_guide\.mp4"
+    r"\.(mp4|webm|gif|webp)|_(model_)?frames(\.zip)?|_(input|first_frame)\.[a-z]+|_poster\.jpg|_guide\.mp4"
 )
 """The endings of the files a generation's sidecar names (see `svd.output.store`)."""
 

@@ -13,7 +13,9 @@ from pathlib import Path
 from ..errors import InputError
 from .sidecar import read_record
 
-OUTPUT_KEYS = ("video", "webm", "gif", "webp", "frames", "input_picture", "poster", "guide", "first_frame")
+OUTPUT_KEYS = (
+    "video", "webm", "gif", "webp", "frames", "model_frames", "input_picture", "poster", "guide", "first_frame",
+)  # fmt: skip
 """Sidecar keys that name a generation's files (the sidecar itself is `record["sidecar"]`)."""
 
 
@@ -55,6 +57,16 @@ def output_file(output_dir: Path, record: dict, key: str) -> Path | None:
     if path is None or path.is_symlink() or not (path.is_dir() or (path.is_file() and status.st_size > 0)):
         return None
     return path
+
+
+def kept_frames(output_dir: Path, record: dict) -> Path | None:
+    """The zip of lossless frames a video kept, to download: the model's own; for a video from before they were
+    kept, the zip of its written frames that the page made then."""
+    for key in ("model_frames", "frames"):
+        path = output_file(output_dir, record, key)
+        if path is not None and path.is_file():
+            return path
+    return None
 
 
 def _named(output_dir: Path, record: dict, key: str) -> Path | None:

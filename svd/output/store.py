@@ -1,10 +1,11 @@
-"""The output store: each generation is `<stem>.mp4` plus its other formats, the input picture, a poster frame,
-optionally PNG frames, and a `<stem>.json` sidecar that names every one of those files.
+"""The output store: each generation is `<stem>.mp4` plus its other formats, the input picture, a poster frame, the
+model's own frames as lossless PNGs in a zip, optionally the video's PNG frames in a folder, and a `<stem>.json`
+sidecar that names every one of those files.
 
 All of a generation's files are written under temporary names and renamed together, the sidecar last, so a sidecar
-always describes a complete generation (but for a zip of PNG frames left to a background thread, which appears when
-done); the history (`svd.output.history`) is the list of sidecars, and finds each file by the name its sidecar
-gives, never by deriving it again.
+always describes a complete generation (but for the zip of the model's frames when left to a background thread,
+which appears when done); the history (`svd.output.history`) is the list of sidecars, and finds each file by the
+name its sidecar gives, never by deriving it again.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
-from typing import Literal
 
 import diffusers
 import numpy as np
@@ -39,17 +39,17 @@ from ..results import GenerationResult
 logger = logging.getLogger("svd")
 
 FRAMES_SUFFIX = "_frames"
+MODEL_FRAMES_SUFFIX = "_model_frames.zip"
 INPUT_SUFFIX = "_input"
 FIRST_FRAME_SUFFIX = "_first_frame"
 """The input picture of a text-to-video run: the first frame made from the prompt."""
 POSTER_SUFFIX = "_poster.jpg"
 GUIDE_SUFFIX = "_guide.mp4"
 ZIP_WRITER = "svd-frames-zip"
-"""The name of the threads that write frame zips after the rest of a video is saved."""
+"""The name of the threads that write the zips of model frames after the rest of a video is saved."""
 BROWSER_FORMATS = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp"}
 """Input pictures in these formats are kept as they came (a browser shows them); others are kept as PNG."""
 
-FramesFormat = Literal["folder", "zip"]
 FORMAT_KEYS = {name: "video" if name == "mp4" else name for name in FORMATS}
 """The sidecar key that names each format's file."""
 
@@ -58,37 +58,38 @@ FORMAT_KEYS = {name: "video" if name == "mp4" else name for name in FORMATS}
 class SavedGeneration:
     video: Path
     sidecar: Path
-    frames: Path | None
+    model_frames: Path | None
+    """The zip of the model's own frames (None: none were kept)."""
     picture: Path
     record: dict
     frames_written: threading.Event = field(default_factory=threading.Event)
-    """Set once the PNG frames are on disk: at once, unless they were left to a background thread."""
+    """Set once the model's frames are on disk: at once, unless they were left to a background thread."""
 
 
 def save_generation(
     result: GenerationResult,
     stem: Path,
     crf: int = DEFAULT_CRF,
-    frames: FramesFormat | None = None,
+    png_folder: bool = False,
     guide: bool = False,
     frames_later: bool = False,
     cancel: Cancel | None = None,
 ) -> SavedGeneration:
-    """Write the MP4 and the other formats asked for, the PNG frames if asked (a folder or a zip), the input picture,
-    a poster, the camera's guide video if asked and the sidecar. All of them are written under temporary names in one
-    pass over the frames and renamed together at the end, the sidecar last: a failed or cancelled save leaves none.
+    """Write the MP4 and the other formats asked for, the zip of the model's own frames, the video's PNG frames in a
+    folder if asked (for an editor), the input picture, a poster, the camera's guide video if asked and the sidecar.
+    All of them are written under temporary names in one pass over the frames and renamed together at the end, the
+    sidecar last: a failed or cancelled save leaves none.
 
-    `frames_later`: the zip of PNG frames is written by a background thread once the rest is saved, so the video
-    is there without waiting for it (zipping 25 frames of 1024x576 takes longer than encoding the MP4). Frames made
-    on demand (an upscaled video) go into the zip in the same pass instead, so they are never all in memory."""
-    return save_generations([result], [stem], crf, frames, guide, frames_later, cancel)[0]
+    `frames_later`: the zip of the model's frames is written by a background thread once the rest is saved, so the
+    video is there without waiting for it (zipping 25 frames of 1024x576 takes longer than encoding the MP4)."""
+    return save_generations([result], [stem], crf, png_folder, guide, frames_later, cancel)[0]
 
 
 def save_generations(
     results: list[GenerationResult],
     stems: list[Path],
     crf: int = DEFAULT_CRF,
-    frames: FramesFormat | None = None,
+    png_folder: bool = False,
     guide: bool = False,
     frames_later: bool = False,
     cancel: Cancel | None = None,
@@ -97,7 +98,7 @@ def save_generations(
     end together: if one fails or the run is cancelled, none of them is kept."""
     with PendingFiles(stems[0].parent) as pending:
         written = [
-            _write(result, stem, pending, crf, frames, guide, frames_later, cancel)
+            _write(result, stem, pending, crf, png_folder, guide, frames_later, cancel)
             for result, stem in zip(results, stems, strict=True)
         ]
         stop_if_cancelled(cancel, "the video was saved")
@@ -106,7 +107,7 @@ def save_generations(
         if zip_later is None:
             saved.frames_written.set()
         else:
-            writing = (zip_later, saved.frames, saved.frames_written)
+            writing = (zip_later, saved.model_frames, saved.frames_written)
             threading.Thread(target=_write_zip, args=writing, name=ZIP_WRITER, daemon=True).start()
     return [saved for saved, _ in written]
 
@@ -116,7 +117,7 @@ def _write(
     stem: Path,
     pending: PendingFiles,
     crf: int,
-    frames: FramesFormat | None,
+    png_folder: bool,
     guide: bool,
     frames_later: bool,
     cancel: Cancel | None,
@@ -124,20 +125,21 @@ def _write(
     """Write one generation's files under `pending`'s temporary names; returns it, and the frames to zip later."""
     fps = result.video_fps or result.settings.fps
     _, height, width, _ = result.frames.shape
-    later = frames == "zip" and frames_later and isinstance(result.frames, np.ndarray)
     paths = {name: _beside(stem, f".{name}") for name in result.settings.formats}
     sinks: list[FrameSink] = [
         Encoded(pending.temporary(path), name, width, height, fps, crf) for name, path in paths.items()
     ]
-    frames_path = _frames_path(stem, frames)
-    if frames == "folder":
-        sinks.append(PngFolder(pending.temporary(frames_path)))  # type: ignore[arg-type]
-    elif frames == "zip" and not later:
-        sinks.append(PngZip(pending.temporary(frames_path)))  # type: ignore[arg-type]
+    frames_path = _beside(stem, FRAMES_SUFFIX) if png_folder else None
+    if frames_path is not None:
+        sinks.append(PngFolder(pending.temporary(frames_path)))
     poster = _beside(stem, POSTER_SUFFIX)
     sinks.append(Poster(pending.temporary(poster)))
     started = time.perf_counter()
     write_frames(result.frames, sinks, cancel)
+    model_path = _beside(stem, MODEL_FRAMES_SUFFIX) if result.model_frames is not None else None
+    later = frames_later and model_path is not None
+    if model_path is not None and not later:
+        write_frames(result.model_frames, [PngZip(pending.temporary(model_path))], cancel)  # type: ignore[arg-type]
     made = stage_seconds(result.frames)
     timings = {**result.timings, "video_encode": time.perf_counter() - started - sum(made.values())}
     for stage, seconds in made.items():
@@ -151,26 +153,19 @@ def _write(
         write_frames(result.guide, [encoder], cancel)  # type: ignore[arg-type]
     timings["total"] = sum(value for key, value in timings.items() if _counts_to_total(key))
     files = {**{FORMAT_KEYS[name]: path for name, path in paths.items()}, "frames": frames_path}
+    files["model_frames"] = model_path
     files |= {"input_picture": picture, "poster": poster, "guide": guide_path}
     if from_text:
         files["first_frame"] = picture
     record = sidecar_record(result, files, crf, timings)
     sidecar = _beside(stem, ".json")
     pending.temporary(sidecar).write_text(json.dumps(record, indent=2) + "\n")
-    saved = SavedGeneration(_beside(stem, ".mp4"), sidecar, frames_path, picture, record)
-    return saved, result.frames if later else None  # type: ignore[return-value]
-
-
-def _frames_path(stem: Path, frames: FramesFormat | None) -> Path | None:
-    if frames == "folder":
-        return _beside(stem, FRAMES_SUFFIX)
-    if frames == "zip":
-        return _beside(stem, FRAMES_SUFFIX + ".zip")
-    return None
+    saved = SavedGeneration(_beside(stem, ".mp4"), sidecar, model_path, picture, record)
+    return saved, result.model_frames if later else None
 
 
 def wait_for_background_writes(timeout: float) -> None:
-    """Let the frame zips still being written finish, for up to `timeout` seconds in all (a server stopping)."""
+    """Let the zips of model frames being written finish, for up to `timeout` seconds in all (a server stopping)."""
     deadline = time.monotonic() + timeout
     for thread in threading.enumerate():
         if thread.name == ZIP_WRITER:
@@ -181,7 +176,7 @@ def _write_zip(frames: np.ndarray, path: Path, written: threading.Event) -> None
     try:
         write_png_zip(frames, path)
     except Exception as error:  # the video and its sidecar are saved; only the zip is missing, which the log says
-        logger.error(f"the PNG frames of {path.name} could not be written: {error}")
+        logger.error(f"the model's frames of {path.name} could not be written: {error}")
     finally:
         written.set()
 
@@ -243,6 +238,7 @@ def finished_video(result: GenerationResult) -> dict:
         "interpolation_method": result.interpolation_method,
         "notes": result.notes,
         "finished_from": result.finished_from,
+        "model_num_frames": None if result.model_frames is None else len(result.model_frames),
     }
 
 

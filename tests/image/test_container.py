@@ -195,9 +195,9 @@ def test_first_start_downloads_into_the_volume_turns_healthy_and_ready_and_makes
     decoded = decode(video)
     assert decoded.frames.shape[0] == 2 and (decoded.codec, decoded.pix_fmt) == ("h264", "yuv420p")
     outputs = volume / "svd" / "outputs"
-    files = [record[key] for key in ("video", "input_picture", "poster", "frames")]
+    files = [record[key] for key in ("video", "input_picture", "poster", "model_frames")]
     files.append(record["video"].replace(".mp4", ".json"))  # the sidecar
-    deadline = time.monotonic() + 30  # the frames are zipped after the video is shown
+    deadline = time.monotonic() + 30  # the model's frames are zipped after the video is shown
     while not all((outputs / name).exists() for name in files) and time.monotonic() < deadline:
         time.sleep(0.2)
     for name in files:
