@@ -232,7 +232,7 @@ def test_a_cancel_while_the_video_is_written_stops_at_once_saves_nothing_and_giv
     erin = Client(two_engines.url, auth=("erin", "eels"), verbose=False)
     before = {path.name for path in two_engines.output_dir.iterdir()}
     job = erin.submit(
-        picture, interpolate=4, upscale="4", loop="boomerang", formats="webm,gif,webp", api_name="/generate"
+        picture, **RUN, interpolate=4, upscale="4", loop="boomerang", formats="webm,gif,webp", api_name="/generate"
     )
     partial = wait_until(lambda: [path for path in two_engines.output_dir.iterdir() if ".partial" in path.name])
     assert partial, "the video was never being written"
