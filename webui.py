@@ -29,6 +29,7 @@ from svd.output.store import wait_for_background_writes
 from svd.serve.pool import EnginePool, engine_options
 from svd.serve.quota import DailyQuota
 from svd.serve.ray_serve import RayBackend
+from svd.serve.runs import STOPPED, RunJournal
 from svd.settings import Settings, read_logins
 from ui.api import register
 from ui.api_finish import register_finish
@@ -184,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
         log.warning("another process is saving videos in the output folder: what crashed runs left there stays")
     for leftover in leftovers or []:
         log.info(f"removed {leftover.name}, left half-written by an earlier run")
+    for stopped in RunJournal(settings.output_dir).recover(quota) if leftovers is not None else []:
+        log.info(f"{stopped.stem} was {STOPPED}: it is in the History, and what it cost was given back")
     problem = output_problem(settings.output_dir)
     if problem is not None:
         log.error(f"videos cannot be saved: {problem}")

@@ -24,7 +24,7 @@ from .errors import InputError
 from .finish.options import FinishOptions, check_finish
 from .input.image import load_image
 from .output.history import output_file
-from .output.sidecar import read_record, settings_of
+from .output.sidecar import finishing_of, read_record, settings_of
 from .output.store import SavedGeneration, new_stem, save_generation
 from .request import GenerationSettings
 from .results import GenerationResult
@@ -155,16 +155,6 @@ def refinish(
 def _earlier_method(record: dict, from_model: bool) -> str | None:
     """How the frames finishing starts from were interpolated: not at all if they are the model's."""
     return None if from_model else record.get("interpolation_method")
-
-
-def finishing_of(record: dict) -> str:
-    """The finishing a video's frames went through after the model, in words ("" for none): "×2, boomerang"."""
-    parts = [f"×{record['interpolate']}"] if record.get("interpolate", 1) > 1 else []
-    if record.get("upscale", "none") != "none":
-        parts.append(f"upscaled {record['upscale']}")
-    if record.get("loop", "none") != "none":
-        parts.append(record["loop"])
-    return ", ".join(parts)
 
 
 def _settings(record: dict, options: FinishOptions, from_model: bool) -> GenerationSettings:

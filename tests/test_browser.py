@@ -206,7 +206,7 @@ def test_history_is_a_gallery_to_watch_reuse_and_delete(page, server, tmp_path, 
     page.locator("#history-really-delete").click()
     expect(tiles).to_have_count(count - 1)
     expect(page.locator("#history-detail")).to_be_hidden()
-    named = ("video", "frames", "input_picture", "poster")
+    named = ("video", "model_frames", "input_picture", "poster")
     gone = [pinned["video"].replace(".mp4", ".json"), *(pinned[key] for key in named)]
     assert [name for name in gone if (server.output_dir / name).exists()] == []
     assert all((server.output_dir / auto[key]).is_file() for key in named)  # the other one stays

@@ -28,10 +28,11 @@ from svd.output.history import visible_to
 from svd.output.sidecar import not_here
 from svd.output.store import SavedGeneration, save_generations, timestamped_stem
 from svd.refinish import past_video, refinish, refinish_cost
-from svd.request import GenerationRequest, TextSource
+from svd.request import GenerationRequest, GenerationSettings, TextSource
 from svd.results import EngineStatus, GenerationResult, Progress
 from svd.serve.pool import EnginePool
 from svd.serve.quota import DailyQuota, paying, shown_units
+from svd.serve.runs import RunJournal
 from svd.settings import Settings
 
 from .api_checks import sidecar_name
@@ -156,6 +157,7 @@ class Runner:
         self.pool = pool
         self.settings = settings
         self.quota = quota
+        self.runs = RunJournal(settings.output_dir)
         self._frames: dict[str, threading.Event] = {}
         """The zips of the model's frames still being written, by their video's sidecar name."""
 
@@ -192,12 +194,13 @@ class Runner:
         """Refuse bad settings, a request over the limits and an output folder that cannot take the video, before
         any work: for text to video, before the first frame is made (`controls.size` is then the first frame's).
         Returns what the video will cost."""
-        return self._check(to_request(PLACEHOLDER, controls, self.settings))
+        return self._check(to_request(PLACEHOLDER, controls, self.settings))[1]
 
-    def _check(self, request: GenerationRequest) -> Cost:
-        cost = self.engine.cost(self.engine.prepare(request))
+    def _check(self, request: GenerationRequest) -> tuple[GenerationSettings, Cost]:
+        settings = self.engine.prepare(request)
+        cost = self.engine.cost(settings)
         check_output_folder(self.settings.output_dir, cost.disk_bytes)
-        return cost
+        return settings, cost
 
     def can_pay(self, user: str | None, units: float) -> None:
         """Refuse now, taking nothing, if `user`'s allowance cannot cover `units`."""
@@ -228,7 +231,7 @@ class Runner:
             if picture is None:
                 raise InputError(NO_PICTURE)
             request = to_request(picture, controls, self.settings, made.text_for(picture) if made else None)
-            cost = self._check(request)
+            settings, cost = self._check(request)
 
             def show(update: Progress) -> None:
                 left = f" · about {update.eta_seconds:.0f} s left" if update.eta_seconds is not None else ""
@@ -246,7 +249,10 @@ class Runner:
                 )
 
             try:
-                with paying(self.quota, user, cost.units):  # given back if nothing is saved
+                with (
+                    paying(self.quota, user, cost.units) as taken,  # given back if nothing is saved
+                    self.runs.running(settings, picture, user, taken),  # listed as stopped if the server stops
+                ):
                     return self.pool.make(request, keep, progress=show, cancel=cancel, waiting=waiting)
             except CancelledError:
                 return None

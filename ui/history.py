@@ -14,7 +14,7 @@ from svd.engine import Engine
 from svd.output.history import delete_generation, list_history, output_file
 from svd.settings import Settings
 
-from .create import CreateTab
+from .create import CreateTab, keep_in_view
 from .result import shown_record
 from .reuse import controls_from
 from .text import caption_text, result_text
@@ -71,9 +71,19 @@ def build_history(engine: Engine, settings: Settings, create: CreateTab, tabs: g
 
     def pick(listed: list[dict], event: gr.SelectData):
         record = listed[event.index]
-        path = str(output_file(output_dir, record, "video"))
+        video = output_file(output_dir, record, "video")  # none for a run stopped by a restart
+        path = str(video) if video else None
+        download = gr.DownloadButton(value=path, visible=video is not None)
         hidden_confirm = gr.Group(visible=False)
-        return gr.Row(visible=True), path, result_text(record), gr.DownloadButton(value=path), record, hidden_confirm
+        return (
+            gr.Row(visible=True),
+            gr.Video(value=path, visible=video is not None),
+            result_text(record),
+            download,
+            gr.Button(visible=video is not None),
+            record,
+            hidden_confirm,
+        )
 
     def reused(record: dict | None):
         picture = output_file(output_dir, record, "input_picture") if record else None
@@ -104,7 +114,8 @@ def build_history(engine: Engine, settings: Settings, create: CreateTab, tabs: g
     listing = [gallery, records, empty]
     for event in (tab.select, refresh.click, *(run.success for run in create.runs)):
         event(refreshed, outputs=listing, show_progress="hidden", **private)
-    gallery.select(pick, records, [detail, video, info, download, selected, confirm], **private)
+    picked = gallery.select(pick, records, [detail, video, info, download, finish, selected, confirm], **private)
+    picked.then(None, js=keep_in_view("#history-video", block="start"), **private)  # below the gallery: to it
     reuse.click(reused, selected, [create.picture, *create.controls, *create.text, tabs], **private)
     finishing = finish.click(to_finish, selected, [*create.result.outputs, create.finish.accordion, tabs], **private)
     finishing.then(None, js=SCROLL_TO_FINISH, **private)
@@ -115,5 +126,6 @@ def build_history(engine: Engine, settings: Settings, create: CreateTab, tabs: g
 
 
 def _poster(output_dir, record: dict):
-    """The poster frame, or the video itself for generations saved before posters were made."""
-    return output_file(output_dir, record, "poster") or output_file(output_dir, record, "video")
+    """The poster frame, or the video itself for generations saved before posters were made; the picture of a run
+    stopped by a restart."""
+    return next(filter(None, (output_file(output_dir, record, key) for key in ("poster", "video", "input_picture"))))

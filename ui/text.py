@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from svd.output.sidecar import finishing_of
+
 MOTION_WORDS = ((40, "almost still"), (90, "gentle"), (160, "moderate"), (210, "lively"), (255, "wild"))
 EMPTY_RESULT = (
     "**Your video appears here.** Add a picture (or pick an example, or make one from text), then press "
@@ -25,20 +27,33 @@ def length_text(motion: float, frames: float, fps: float) -> str:
 
 
 def result_text(record: dict) -> str:
-    """The settings, time and memory of a finished generation (from its sidecar)."""
+    """The settings, time and memory of a finished generation (from its sidecar); for a run stopped by a restart,
+    that it was, and its settings."""
+    if record.get("stopped"):
+        return (
+            f"**{record['stopped'].capitalize()}**: nothing was made, and what it cost was given back. *Reuse "
+            f"settings and picture* makes it again.  \n{settings_text(record)}"
+        )
     vram = record.get("peak_vram_bytes")
     vram_text = f"{vram / 1024**3:.1f} GiB" if vram else "n/a (CPU)"
     profile = record.get("memory_profile")
     placement = "on the CPU" if profile == "cpu" else f"memory profile {profile}"
+    return (
+        f"{settings_text(record)}{finish_text(record)}  \n"
+        f"**Took** {record['timings'].get('total', 0):.1f} s · **peak VRAM** {vram_text} · model {record['model']} · "
+        f"{placement} · `{record['video']}`"
+    )
+
+
+def settings_text(record: dict) -> str:
+    """The settings a generation was asked with (from its sidecar)."""
     return (
         f"**Seed** {record['seed']} · {record['width']}×{record['height']} ({record['resize']}) · "
         f"{record['num_frames']} frames at {record['fps']} fps ({record['num_frames'] / record['fps']:.1f} s) · "
         f"motion {record['motion_bucket_id']} · noise {record['noise_aug_strength']} · "
         f"{record['num_inference_steps']} steps · guidance {record['min_guidance_scale']}→"
         f"{record['max_guidance_scale']} · decode chunk {record['decode_chunk_size']}{camera_text(record)}"
-        f"{prompt_text(record)}{finish_text(record)}  \n"
-        f"**Took** {record['timings'].get('total', 0):.1f} s · **peak VRAM** {vram_text} · model {record['model']} · "
-        f"{placement} · `{record['video']}`"
+        f"{prompt_text(record)}"
     )
 
 
@@ -84,12 +99,10 @@ def finish_text(record: dict) -> str:
 def caption_text(record: dict) -> str:
     """A History tile's caption, what tells videos of one picture apart first: a finished copy and its chain, a
     variation, or a video made from text; then the picture, the seed and when."""
-    told = []
+    told = [record["stopped"]] if record.get("stopped") else []
     if record.get("finished_from"):
-        chain = [f"×{record['interpolate']}"] if (record.get("interpolate") or 1) > 1 else []
-        chain += [f"upscaled {record['upscale']}"] if record.get("upscale") not in (None, "none") else []
-        chain += [record["loop"]] if record.get("loop") not in (None, "none") else []
-        told.append(f"finished {', '.join(chain)}" if chain else "finished copy")
+        chain = finishing_of(record)
+        told.append(f"finished {chain}" if chain else "finished copy")
     if (record.get("variations") or 1) > 1:
         told.append(f"variation {record.get('variation', 0) + 1}/{record['variations']}")
     source = "from text" if record.get("prompt") else record.get("input_name", "")

@@ -30,8 +30,8 @@ def list_history(
     output_dir: Path, user: str | None = None, admins: tuple[str, ...] = (), limit: int = 200
 ) -> list[dict]:
     """Past generations in `output_dir` that `user` may see (`visible_to`), newest first: each visible sidecar whose
-    video is there, with `sidecar` (its file name) added. Hidden files, such as a crashed run's temporary sidecar, are
-    not generations."""
+    video is there (for a run stopped by a restart, its picture), with `sidecar` (its file name) added. Hidden files,
+    such as a crashed run's temporary sidecar, are not generations."""
     sidecars = [path for path in output_dir.glob("*.json") if not path.name.startswith(".")]
     records = []
     for sidecar in sorted(sidecars, key=_modified, reverse=True):  # read only as many sidecars as are listed
@@ -41,7 +41,8 @@ def list_history(
             record = read_record(sidecar)
         except InputError:
             continue
-        if visible_to(record, user, admins) and output_file(output_dir, record, "video") is not None:
+        shown = "input_picture" if record.get("stopped") else "video"  # a run stopped by a restart has no video
+        if visible_to(record, user, admins) and output_file(output_dir, record, shown) is not None:
             records.append({**record, "sidecar": sidecar.name})
     return records
 

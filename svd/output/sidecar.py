@@ -24,9 +24,9 @@ REQUIRED = (
 POSITIVE = ("width", "height", "num_frames", "fps", "video_num_frames", "video_fps", "video_width", "video_height")
 
 EXTRA_KEYS: dict[str, object] = {
-    "video": str, "webm": str | None, "gif": str | None, "webp": str | None, "frames": str | None,
-    "model_frames": str | None, "model_num_frames": int | None, "input_picture": str | None, "poster": str | None,
-    "guide": str | None, "first_frame": str | None,
+    "video": str | None, "stopped": str | None, "webm": str | None, "gif": str | None, "webp": str | None,
+    "frames": str | None, "model_frames": str | None, "model_num_frames": int | None, "input_picture": str | None,
+    "poster": str | None, "guide": str | None, "first_frame": str | None,
     "input_name": str, "input_sha256": str, "created": str, "timings": dict, "notes": list,
     "segment_seeds": list | None, "interpolation_method": str | None, "finished_from": str | None,
     "duration_seconds": float, "video_num_frames": int, "video_fps": int, "video_width": int, "video_height": int,
@@ -109,3 +109,11 @@ def settings_of(record: dict) -> GenerationSettings:
     names = {field.name for field in dataclasses.fields(GenerationSettings)}
     values = {key: value for key, value in record.items() if key in names}
     return GenerationSettings(**{**values, "formats": tuple(values.get("formats", ("mp4",)))})
+
+
+def finishing_of(record: dict) -> str:
+    """The finishing a video's frames went through after the model, in words ("" for none): "×2, boomerang"."""
+    parts = [f"×{record['interpolate']}"] if (record.get("interpolate") or 1) > 1 else []
+    parts += [f"upscaled {record['upscale']}"] if record.get("upscale") not in (None, "none") else []
+    parts += [record["loop"]] if record.get("loop") not in (None, "none") else []
+    return ", ".join(parts)

@@ -125,13 +125,13 @@ class DailyQuota:
 
 
 @contextlib.contextmanager
-def paying(quota: DailyQuota | None, user: str | None, units: float) -> Iterator[None]:
+def paying(quota: DailyQuota | None, user: str | None, units: float) -> Iterator[Taken | None]:
     """Pay `units` from `user`'s allowance for the work inside the block: refused before it starts if they are not
     there, given back if the block raises (a failure, a cancel, a save that did not happen). Without an allowance
-    (no quota, no logins) nothing is counted."""
+    (no quota, no logins) nothing is counted. Gives what was taken (None: nothing)."""
     taken = quota.take(user, units) if quota is not None and user is not None else None
     try:
-        yield
+        yield taken
     except BaseException:
         if quota is not None:
             quota.give_back(taken)

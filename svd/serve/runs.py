@@ -1,0 +1,116 @@
+"""Runs in flight, written down in the output folder while they go (`.runs/`): a server stopped mid-run (killed,
+restarted, its machine rebooted) finds them at its next start, lists each in the History as "stopped by a restart",
+with its picture and settings so that it can be made again in one click, and gives its units back.
+
+A run whose page is closed goes on and lands in the History as usual (Gradio does not cancel it); one still queued
+when its page closes is dropped by Gradio's queue before it starts, having spent nothing (see docs/webui.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import logging
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ..errors import SvdError
+from ..input.image import InputImage, load_image
+from ..media.files import PendingFiles
+from ..output.store import FIRST_FRAME_SUFFIX, INPUT_SUFFIX, new_stem, safe_name, write_input_picture
+from ..request import GenerationSettings
+from .quota import DailyQuota, Taken
+
+logger = logging.getLogger("svd")
+
+RUNS_FOLDER = ".runs"
+STOPPED = "stopped by a restart"
+
+
+@dataclass(frozen=True)
+class RunJournal:
+    output_dir: Path
+
+    @property
+    def folder(self) -> Path:
+        return self.output_dir / RUNS_FOLDER
+
+    @contextlib.contextmanager
+    def running(
+        self, settings: GenerationSettings, picture: InputImage, owner: str | None, taken: Taken | None
+    ) -> Iterator[None]:
+        """Write the run down for the length of the block: its settings, its picture (as given), whose it is and
+        the units it took. It is crossed out however the block ends; only a server that stops inside leaves it."""
+        run = self.folder / uuid.uuid4().hex
+        entry = {
+            "settings": dataclasses.asdict(settings),
+            "input_name": picture.name,
+            "input_sha256": picture.sha256,
+            "owner": owner,
+            "taken": dataclasses.asdict(taken) if taken else None,
+            "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+        written = False
+        try:
+            self.folder.mkdir(exist_ok=True)
+            run.with_suffix(".picture").write_bytes(picture.data)
+            run.with_suffix(".json").write_text(json.dumps(entry))
+            written = True
+        except OSError as error:  # the run itself goes on: only what a restart could tell of it is lost
+            logger.warning(f"this run could not be written down for a restart ({error.strerror or error})")
+        try:
+            yield
+        finally:
+            if written:
+                for path in (run.with_suffix(".json"), run.with_suffix(".picture")):
+                    path.unlink(missing_ok=True)
+
+    def recover(self, quota: DailyQuota | None) -> list[Path]:
+        """Turn the runs a stopped server left into History entries and give their units back; returns the
+        entries' sidecars. Call at start, while no run goes (after `remove_leftovers` holds the folder)."""
+        entries = sorted(self.folder.glob("*.json")) if self.folder.is_dir() else []
+        made = []
+        for path in entries:
+            try:
+                entry = json.loads(path.read_text())
+                made.append(self._stopped(entry, path.with_suffix(".picture")))
+                if quota is not None and entry["taken"]:
+                    quota.give_back(Taken(**entry["taken"]))
+            except (OSError, ValueError, KeyError, TypeError, SvdError) as error:
+                logger.warning(f"a run stopped by a restart could not be listed ({type(error).__name__})")
+            path.unlink(missing_ok=True)
+            path.with_suffix(".picture").unlink(missing_ok=True)
+        return made
+
+    def _stopped(self, entry: dict, picture: Path) -> Path:
+        """The History entry of a stopped run: its sidecar says so and names its picture; it has no video."""
+        settings = entry["settings"]
+        started = datetime.fromisoformat(entry["started"]).astimezone()
+        stem = new_stem(self.output_dir, f"{started:%Y%m%d-%H%M%S}-{safe_name(entry['input_name'])}")
+        sidecar = stem.with_name(stem.name + ".json")
+        with PendingFiles(self.output_dir) as pending:
+            given = load_image(picture, name=entry["input_name"])
+            suffix = FIRST_FRAME_SUFFIX if settings.get("prompt") else INPUT_SUFFIX
+            kept = write_input_picture(given, stem, suffix, pending)
+            pending.temporary(sidecar).write_text(json.dumps(stopped_record(entry, kept.name), indent=2) + "\n")
+            pending.commit()
+        return sidecar
+
+
+def stopped_record(entry: dict, picture: str) -> dict:
+    """The sidecar of a run stopped by a restart: its settings and picture, no video, and a note that says so."""
+    return {
+        **entry["settings"],
+        "video": None,
+        "stopped": STOPPED,
+        "input_picture": picture,
+        "input_name": entry["input_name"],
+        "input_sha256": entry["input_sha256"],
+        "owner": entry["owner"],
+        "created": entry["started"],
+        "notes": [f"{STOPPED}: nothing was made, and its units were given back; Reuse makes it again"],
+    }
