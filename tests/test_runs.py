@@ -27,7 +27,9 @@ def wait_until(condition, timeout: float = 60):
     raise TimeoutError(f"not so after {timeout} s")
 
 
-def test_a_closed_pages_run_finishes_and_a_queued_one_is_dropped_having_cost_nothing(browser, server, tmp_path):
+def test_a_closed_pages_run_finishes_and_a_queued_one_is_dropped_having_cost_nothing(
+    browser, server, tmp_path, screenshots
+):
     client = Client(server.url, verbose=False)
     before = {record["sidecar"] for record in list_history(server.output_dir)}
     page = open_page(browser, server.url)
@@ -37,7 +39,10 @@ def test_a_closed_pages_run_finishes_and_a_queued_one_is_dropped_having_cost_not
     page.locator("#generate").click()
     wait_until(lambda: health(server.url)["busy"] == 1)
     page.context.close()  # the laptop lid closes mid-run
-    queued_page = open_page(browser, server.url, ready="Busy")
+    queued_page = open_page(browser, server.url, viewport=PHONE, ready="Busy")  # the page opened again, on a phone
+    still_going = queued_page.locator("#still-going")
+    expect(still_going).to_contain_text("Still being made from another page: closed.png (denoising, step")
+    queued_page.screenshot(path=str(screenshots / "still-going-390.png"))
     upload(queued_page, write_picture(tmp_path / "queued.png", (256, 144)))
     queued_page.locator("#generate").click()  # behind the closed page's run
     time.sleep(1)

@@ -233,11 +233,12 @@ async def text_to_video(
     progress: ProgressBar,
     frames_later: bool = False,
     user: str | None = None,
+    session: str | None = None,
 ) -> tuple[Candidates | None, list[SavedGeneration] | None]:
     """One first frame for `request`, animated with `controls` (once per variation); one seed (the controls') makes
     both. Refused before the first frame is made when the video could not be, or the user's allowance cannot pay
     for both; each is paid as it is made. None for the videos (and the first frame, if it was not made yet) if the run
-    was cancelled. `frames_later` as for `Runner.run`."""
+    was cancelled. `frames_later`, `user` and `session` as for `Runner.run`."""
     cancel = threading.Event()
     try:
         made, controls = await anyio.to_thread.run_sync(
@@ -250,7 +251,7 @@ async def text_to_video(
         return None, None
     first = made.items[0]
     picture = {"path": str(first.path), "orig_name": first.path.name}
-    return made, await runner.run(picture, controls, progress, first.made, frames_later, user)
+    return made, await runner.run(picture, controls, progress, first.made, frames_later, user, session)
 
 
 def _first_frame(

@@ -32,7 +32,7 @@ from svd.request import GenerationRequest, GenerationSettings, TextSource
 from svd.results import EngineStatus, GenerationResult, Progress
 from svd.serve.pool import EnginePool
 from svd.serve.quota import DailyQuota, paying, shown_units
-from svd.serve.runs import RunJournal
+from svd.serve.runs import RunJournal, RunsInFlight
 from svd.settings import Settings
 
 from .api_checks import sidecar_name
@@ -158,6 +158,7 @@ class Runner:
         self.settings = settings
         self.quota = quota
         self.runs = RunJournal(settings.output_dir)
+        self.in_flight = RunsInFlight()
         self._frames: dict[str, threading.Event] = {}
         """The zips of the model's frames still being written, by their video's sidecar name."""
 
@@ -174,17 +175,27 @@ class Runner:
         made: MadeFromText | None = None,
         frames_later: bool = False,
         user: str | None = None,
+        session: str | None = None,
     ) -> list[SavedGeneration] | None:
         """Generate in a worker thread: the request's videos (one per variation), on a free engine. When Gradio
         cancels this event (the Cancel button, or a client's cancel), the engine is told at once and stops within a
         step; the event's slot is free meanwhile. None if cancelled. `made`: the first frame the page or the API
         made from text, recorded if `picture` is that frame. `frames_later`: the zips of the model's frames are
         written after this returns (`frames_ready` waits for one). `user`: who asks, whose allowance pays (None: no
-        logins)."""
+        logins). `session`: the page that asks, if a page does (its user's other pages show the run going)."""
         cancel = threading.Event()
         try:
             return await anyio.to_thread.run_sync(
-                self._run, picture, controls, progress, made, cancel, frames_later, user, abandon_on_cancel=True
+                self._run,
+                picture,
+                controls,
+                progress,
+                made,
+                cancel,
+                frames_later,
+                user,
+                session,
+                abandon_on_cancel=True,
             )
         except anyio.get_cancelled_exc_class():
             cancel.set()
@@ -225,6 +236,7 @@ class Runner:
         cancel: threading.Event,
         frames_later: bool,
         user: str | None,
+        session: str | None,
     ) -> list[SavedGeneration] | None:
         with explained("not generated"):
             picture = uploaded_picture(payload)
@@ -237,12 +249,15 @@ class Runner:
                 left = f" · about {update.eta_seconds:.0f} s left" if update.eta_seconds is not None else ""
                 steps = (update.step, update.total) if update.total else None  # finishing has no steps to count
                 desc = update.note or f"{update.stage}{left}"
+                run.doing = f"{update.stage}, step {update.step} of {update.total}" if steps else update.stage
                 progress(steps, desc=desc[0].upper() + desc[1:], unit="steps")
 
             def waiting(status: EngineStatus) -> None:
+                run.doing = "waiting for the model"
                 progress(status.fraction, desc=f"Waiting for the model: {status.message}")
 
             def keep(results: list[GenerationResult]) -> list[SavedGeneration]:
+                run.doing = "writing the video"
                 progress(1.0, desc="Writing the video")
                 return self._save(
                     [replace(result, owner=user) for result in results], picture.name, frames_later, cancel
@@ -250,6 +265,7 @@ class Runner:
 
             try:
                 with (
+                    self.in_flight.going(user, session, picture.name) as run,  # what show, waiting and keep update
                     paying(self.quota, user, cost.units) as taken,  # given back if nothing is saved
                     self.runs.running(settings, picture, user, taken),  # listed as stopped if the server stops
                 ):

@@ -23,7 +23,7 @@ from svd.seeds import RANDOM_SEED
 from .choices import TEXT, size_spec
 from .generation import Controls, Runner
 from .status import GPU_QUEUE
-from .text import EMPTY_RESULT, NO_FIRST_FRAME, error_text, result_text
+from .text import EMPTY_RESULT, NO_FIRST_FRAME, error_text, result_text, still_going_text
 
 SCROLL_TO_RESULT = """() => {
   const video = document.querySelector('#video');
@@ -51,6 +51,8 @@ class ResultArea:
     variations: gr.Gallery
     """A run's variations, each captioned with its seed; hidden for a run of one video."""
     variation_records: gr.State
+    still_going: gr.Markdown
+    """The user's runs going on from another page (a tab closed, or reloaded, mid-run), with how far they are."""
 
     @property
     def outputs(self) -> list:
@@ -65,6 +67,7 @@ class ResultArea:
 
 
 def build_result() -> ResultArea:
+    still_going = gr.Markdown(visible=False, elem_id="still-going")
     video = gr.Video(label="Video", autoplay=True, loop=True, interactive=False, height=400, elem_id="video")
     with gr.Row():
         download_video = gr.DownloadButton("Download MP4", visible=False, elem_id="download-video")
@@ -80,7 +83,7 @@ def build_result() -> ResultArea:
     )  # fmt: skip
     return ResultArea(
         video, download_video, download_frames, other_formats, info, reuse, finish, gr.State(None), variations,
-        gr.State([]),
+        gr.State([]), still_going,
     )  # fmt: skip
 
 
@@ -157,7 +160,10 @@ def generate_run(runner: Runner) -> Callable:
             if picture is None and source == TEXT:
                 raise InputError(NO_FIRST_FRAME)
             controls = page_controls(*settings)
-            saved = await runner.run(picture, controls, progress, made, frames_later=True, user=request.username)
+            saved = await runner.run(
+                picture, controls, progress, made, frames_later=True, user=request.username,
+                session=request.session_hash,
+            )  # fmt: skip
         except SvdError as error:
             return failed(error)
         return shown(saved)
@@ -178,6 +184,17 @@ class RunEvents:
         self.runner = runner
         self.allowance = allowance
         self.runs: list[gr.events.Dependency] = []
+        self._show_runs_still_going()
+
+    def _show_runs_still_going(self) -> None:
+        """Every two seconds, the user's runs started from another page (one closed or reloaded mid-run)."""
+
+        def still_going(request: gr.Request):
+            runs = self.runner.in_flight.of(request.username, request.session_hash)
+            return gr.Markdown(still_going_text(runs), visible=bool(runs))
+
+        private = dict(api_visibility="private", queue=False, show_progress="hidden")
+        gr.Timer(2.0).tick(still_going, outputs=self.result.still_going, **private)
 
     def add(self, button: gr.Button, run: Callable, inputs: list, more: list | None = None, doing: str = "Generating"):
         """`button` starts `run` on the GPU queue, with `more` outputs after the result area's; returns the run event.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from svd.output.sidecar import finishing_of
+from svd.serve.runs import InFlight
 
 MOTION_WORDS = ((40, "almost still"), (90, "gentle"), (160, "moderate"), (210, "lively"), (255, "wild"))
 EMPTY_RESULT = (
@@ -108,6 +109,12 @@ def caption_text(record: dict) -> str:
     source = "from text" if record.get("prompt") else record.get("input_name", "")
     when = str(record.get("created", ""))[:16].replace("T", " ")
     return " · ".join(part for part in (*told, source, f"seed {record.get('seed')}", when) if part)
+
+
+def still_going_text(runs: list[InFlight]) -> str:
+    """The runs started from another page, and how far each is."""
+    going = "; ".join(f"**{run.name}** ({run.doing})" for run in runs)
+    return f"**Still being made** from another page: {going}. Each appears in the History when done."
 
 
 def error_text(message: str, undone: str = "Not generated") -> str:

@@ -221,8 +221,9 @@ def text_to_video_run(maker: CandidateMaker, runner: Runner) -> Callable:
         asked = _request(prompt, negative_prompt, style, 1, values)
         try:
             controls = page_controls(*values)
-            user = request.username
-            made, saved = await text_to_video(maker, runner, asked, controls, progress, frames_later=True, user=user)
+            made, saved = await text_to_video(
+                maker, runner, asked, controls, progress, True, request.username, request.session_hash
+            )
         except SvdError as error:
             return (*failed(error), gr.skip(), gr.skip(), gr.skip())
         if made is None:  # cancelled before the first frame was made

@@ -1,6 +1,8 @@
-"""Runs in flight, written down in the output folder while they go (`.runs/`): a server stopped mid-run (killed,
-restarted, its machine rebooted) finds them at its next start, lists each in the History as "stopped by a restart",
-with its picture and settings so that it can be made again in one click, and gives its units back.
+"""Runs in flight: held in memory while they go, so that a page opened again shows its user the runs still going
+and how far they are (`RunsInFlight`); and written down in the output folder (`.runs/`), so that a server stopped
+mid-run (killed, restarted, its machine rebooted) finds them at its next start, lists each in the History as
+"stopped by a restart", with its picture and settings so that it can be made again in one click, and gives its units
+back (`RunJournal`).
 
 A run whose page is closed goes on and lands in the History as usual (Gradio does not cancel it); one still queued
 when its page closes is dropped by Gradio's queue before it starts, having spent nothing (see docs/webui.md).
@@ -12,6 +14,7 @@ import contextlib
 import dataclasses
 import json
 import logging
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,6 +32,43 @@ logger = logging.getLogger("svd")
 
 RUNS_FOLDER = ".runs"
 STOPPED = "stopped by a restart"
+
+
+@dataclass
+class InFlight:
+    owner: str | None
+    session: str | None
+    """The page that started it (Gradio's session): that page shows its progress itself."""
+    name: str
+    """The picture's name."""
+    doing: str = "starting"
+    """The last progress it reported, in words: "denoising, step 12 of 25"."""
+
+
+class RunsInFlight:
+    """The runs going now, by whom and from which page, with their progress."""
+
+    def __init__(self) -> None:
+        self._runs: dict[int, InFlight] = {}
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def going(self, owner: str | None, session: str | None, name: str) -> Iterator[InFlight]:
+        """Hold the run for the length of the block; update `doing` as it goes."""
+        run = InFlight(owner, session, name)
+        with self._lock:
+            self._runs[id(run)] = run
+        try:
+            yield run
+        finally:
+            with self._lock:
+                del self._runs[id(run)]
+
+    def of(self, user: str | None, session: str | None) -> list[InFlight]:
+        """The runs `user` started from another page than `session` (without logins, every other page's)."""
+        with self._lock:
+            runs = list(self._runs.values())
+        return [run for run in runs if run.session != session and (user is None or run.owner == user)]
 
 
 @dataclass(frozen=True)
