@@ -65,7 +65,8 @@ CSS = """
 #generate.running::before { content: ""; width: 1em; height: 1em; margin-right: 0.5em; border-radius: 50%;
   border: 2px solid currentColor; border-right-color: transparent; animation: spin 0.8s linear infinite; }
 @keyframes spin { to { transform: rotate(360deg); } }
-#variations .grid-wrap { min-height: 0; max-height: none; overflow: visible; }
+#variations .grid-wrap, #history-gallery .grid-wrap { min-height: 0; max-height: none; overflow: visible; }
+#history-video video { max-height: 70vh; }
 @media (max-width: 640px) {
   #history-gallery .grid-container { grid-template-columns: repeat(2, minmax(0, 1fr)) !important; }
 }

@@ -277,7 +277,10 @@ def test_phone_layout_fits_the_screen(browser, server, tmp_path, screenshots):
         )
         assert cut == []
         phone.screenshot(path=str(screenshots / "phone.png"), full_page=True)
-        phone.locator("#generate").click()
+        upload(phone, write_picture(tmp_path / "square.png", (400, 400)))  # another picture, and Generate at once:
+        phone.locator("#generate").click()  # its camera previews land above the result as the page scrolls to it
+        expect(phone.locator("#notice")).to_contain_text("from 400×400")
+        expect(phone.locator("#camera-notice")).to_be_hidden(timeout=30_000)  # the orbits' previews, last to come
         assert in_view(phone, "#video")  # pressing Generate scrolls to the result, where the progress shows
         wait_for_video(phone)
         phone.get_by_role("tab", name="History").click()

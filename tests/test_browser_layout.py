@@ -1,5 +1,5 @@
-"""Where things sit on the page, in Chromium at laptop (1366×768) and phone (390×844) sizes: a file that is not a
-picture leaves the picture box empty, with one line saying why.
+"""Where things sit on the page, in Chromium at laptop (1366×768) and phone (390×844) sizes: a History item opens in
+view and stays there; a file that is not a picture leaves the picture box empty, with one line saying why.
 
 Screenshots go to the test's temporary folder, or to $SVD_SCREENSHOTS when it is set, to be looked at.
 """
@@ -9,8 +9,9 @@ from __future__ import annotations
 import time
 
 import pytest
-from chromium import LAPTOP, PHONE, open_page, upload
+from chromium import LAPTOP, PHONE, in_view, open_page, upload, wait_for_video
 from conftest import write_picture
+from gradio_client import Client, handle_file
 from playwright.sync_api import Page, expect
 
 VIEWPORTS = {"laptop": LAPTOP, "phone": PHONE}
@@ -27,6 +28,30 @@ def sized(request, browser, server) -> Page:
 
 def width_name(page: Page) -> str:
     return "phone" if page.viewport_size == PHONE else "laptop"
+
+
+@pytest.fixture(scope="module")
+def tall_video(server, tmp_path_factory) -> dict:
+    """A portrait video in the History (the tallest kind to open on a phone)."""
+    picture = write_picture(tmp_path_factory.mktemp("tall") / "tall.png", (360, 640))
+    _, _, record = Client(server.url, verbose=False).predict(
+        handle_file(str(picture)), frames=2, steps=1, api_name="/generate"
+    )
+    return record
+
+
+def test_a_history_item_opens_in_view_and_stays_there(sized, tall_video, screenshots):
+    page, name = sized, width_name(sized)
+    page.get_by_role("tab", name="History").click()
+    tile = page.locator("#history-gallery button.thumbnail-item").filter(has_text=f"seed {tall_video['seed']}")
+    tile.first.click()
+    wait_for_video(page, elem_id="history-video")
+    assert in_view(page, "#history-video", wait=3)  # brought into view, however long the gallery above it
+    expect(page.locator("#history-info")).to_contain_text(f"Seed {tall_video['seed']}")
+    time.sleep(1)  # the video's size is known once it loads: it stays in view as the page settles
+    assert in_view(page, "#history-video", wait=0)
+    assert in_view(page, "#history-reuse") or name == "phone"  # on a laptop its buttons are beside it
+    page.screenshot(path=str(screenshots / f"history-opened-{name}.png"))
 
 
 def test_a_file_that_is_not_a_picture_leaves_the_box_empty_and_says_why(sized, tmp_path, screenshots):

@@ -7,6 +7,7 @@ goes; on a phone Generate follows the picture within a screen, and pressing it s
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import gradio as gr
@@ -46,6 +47,35 @@ class CreateTab:
     """How many videos the user has left today, when there is a daily allowance."""
 
 
+def keep_in_view(selector: str, block: str = "center", seconds: float = 6) -> str:
+    """JavaScript for an event's `js`: bring the element into view (smoothly, when it is not wholly on screen) and
+    keep it there for `seconds` while the page settles, until the person scrolls, touches, clicks or types. What
+    loads meanwhile moves it: camera previews that land above the result on a phone, a video that takes its size
+    once it loads. (A browser keeps what is on screen in place as the page above it grows, but not during a smooth
+    scroll, which ends where it was first aimed.)"""
+    return f"""() => {{
+  const target = () => document.querySelector({json.dumps(selector)});
+  const place = (behavior) => {{
+    const element = target();
+    const box = element?.getBoundingClientRect();
+    if (box?.height && (box.top < 0 || box.bottom > window.innerHeight)) {{
+      element.scrollIntoView({{behavior, block: {json.dumps(block)}}});
+    }}
+  }};
+  let started = false;
+  const observer = new ResizeObserver(() => {{ if (started) place('instant'); started = true; }});
+  const interruptions = ['wheel', 'touchstart', 'pointerdown', 'keydown'];
+  const stop = () => {{
+    observer.disconnect();
+    interruptions.forEach((name) => removeEventListener(name, stop, true));
+  }};
+  place('smooth');
+  observer.observe(document.body);
+  interruptions.forEach((name) => addEventListener(name, stop, {{capture: true, passive: true}}));
+  setTimeout(stop, {round(seconds * 1000)});
+}}"""
+
+
 def build_create(engine: Engine, settings: Settings, runner: Runner, maker: CandidateMaker) -> CreateTab:
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=320):
@@ -74,6 +104,8 @@ def build_create(engine: Engine, settings: Settings, runner: Runner, maker: Cand
     )  # fmt: skip
     runs.add(result.finish, finish_run(runner), [result.last_record, *finish.values], [finish.accordion], "Finishing")
     runs.connect_cancel()
+    for button in (generate, text.text_to_video, result.finish):  # each scrolls to the result: keep it there
+        button.click(None, js=keep_in_view("#video"), api_visibility="private", queue=False)
     runs.connect_variations()
     connect_finish(finish, run_settings.frames, run_settings.fps, framing.framed, engine.source().defaults)
     connect_text_panel(text, maker, framing, controls, camera, run_settings.motion)
