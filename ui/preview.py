@@ -19,7 +19,7 @@ from svd.input.sizing import choose_size, fit_image, parse_size
 from svd.models.catalogue import served_models
 from svd.settings import Settings
 
-from .uploads import uploaded_picture
+from .uploads import SHOWN_FOR, uploaded_picture
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ def framed_picture(
 ) -> Framed | None:
     """The uploaded picture framed as a run with these settings frames it; None without a picture. A picture or a
     size that cannot be used is an `SvdError`."""
-    image = uploaded_picture(payload)
+    image = uploaded_picture(payload, linger=SHOWN_FOR)
     if image is None:
         return None
     defaults = engine.source(served_models(settings).name(model or "")).defaults
@@ -61,7 +61,7 @@ def preview(
 def refused_upload(payload: dict | None) -> tuple:
     """After an upload: a file that is not a usable picture leaves the box empty, and the line says why."""
     try:
-        uploaded_picture(payload)
+        uploaded_picture(payload, linger=SHOWN_FOR)
     except SvdError as error:
         return None, cannot_use(error)
     return gr.skip(), gr.skip()
