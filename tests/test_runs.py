@@ -8,7 +8,7 @@ import os
 import signal
 import time
 
-from chromium import LAPTOP, PHONE, open_advanced, open_page, set_number, upload
+from chromium import LAPTOP, PHONE, in_view, open_advanced, open_page, set_number, upload
 from conftest import write_picture
 from gradio_client import Client, handle_file
 from playwright.sync_api import expect
@@ -116,6 +116,7 @@ def shown_in_the_history(browser, url: str, viewport: dict, screenshot) -> None:
         expect(info).to_contain_text("200 steps")
         expect(page.locator("#history-download")).to_be_hidden()
         expect(page.locator("#history-finish")).to_be_hidden()
+        assert in_view(page, "#history-info")  # on a phone too: it opens where it can be read
         page.screenshot(path=str(screenshot), full_page=True)
         page.locator("#history-reuse").click()
         expect(page.locator("#picture img")).to_be_visible()
