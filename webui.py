@@ -36,7 +36,7 @@ from ui.api_finish import register_finish
 from ui.api_text import register_text
 from ui.camera import CAMERA_CSS
 from ui.candidates import CandidateMaker
-from ui.create import build_create
+from ui.create import ACTIONS_CSS, build_create
 from ui.edge import ApiEdge
 from ui.generation import Runner
 from ui.history import build_history
@@ -93,11 +93,12 @@ def build_app(
             with gr.Column(scale=1, min_width=260):
                 gr.Markdown("# SVD studio\nAny picture or prompt in, a short video out, with Stable Video Diffusion.")
             with gr.Column(scale=2, min_width=300):
-                build_status(runner, demo)
+                status = build_status(runner, demo)
         with gr.Tabs() as tabs:
             with gr.Tab("Create", id="create"):
-                create = build_create(engine, settings, runner, maker)
+                create = build_create(engine, settings, runner, maker, status)
             build_history(engine, settings, create, tabs)
+        status.connect()
         defaults = engine.source().defaults
         api_defaults = {**register(runner, defaults, demo), **register_text(runner, maker, defaults, demo)}
         api_defaults |= register_finish(runner, demo)
@@ -228,7 +229,7 @@ def launch(
         },
         show_error=False,
         quiet=True,  # Gradio's own lines name its Python arguments (share=True); webui.py says where it serves
-        css=CSS + CAMERA_CSS + TEXT_CSS,
+        css=CSS + CAMERA_CSS + TEXT_CSS + ACTIONS_CSS,
         js=MUTE_VIDEOS,
     )
 

@@ -1,5 +1,6 @@
-"""Where things sit on the page, in Chromium at laptop (1366×768) and phone (390×844) sizes: a History item opens in
-view and stays there; a file that is not a picture leaves the picture box empty, with one line saying why.
+"""Where things sit on the page, in Chromium at laptop (1366×768) and phone (390×844) sizes: Generate, Cancel and
+the status stay in view while the picture and the settings are edited; a History item opens in view and stays
+there; a file that is not a picture leaves the picture box empty, with one line saying why.
 
 Screenshots go to the test's temporary folder, or to $SVD_SCREENSHOTS when it is set, to be looked at.
 """
@@ -9,7 +10,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from chromium import LAPTOP, PHONE, in_view, open_page, upload, wait_for_video
+from chromium import LAPTOP, PHONE, in_view, open_advanced, open_page, set_number, upload, wait_for_video
 from conftest import write_picture
 from gradio_client import Client, handle_file
 from playwright.sync_api import Page, expect
@@ -28,6 +29,57 @@ def sized(request, browser, server) -> Page:
 
 def width_name(page: Page) -> str:
     return "phone" if page.viewport_size == PHONE else "laptop"
+
+
+def uncovered(page: Page, selector: str) -> bool:
+    """Whether the middle of the element is the element's own, not something drawn over it (a sticky bar)."""
+    return page.locator(selector).first.evaluate(
+        """(element) => {
+             const box = element.getBoundingClientRect();
+             const hit = document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2);
+             return element.contains(hit);
+           }"""
+    )
+
+
+def controls_bottom(page: Page) -> float:
+    """Where the column of controls (the picture, the settings, the action bar) ends, from the top of the screen."""
+    return page.evaluate("() => document.querySelector('#controls').getBoundingClientRect().bottom")
+
+
+def test_generate_cancel_and_the_status_stay_in_view_while_the_picture_and_settings_are_edited(
+    sized, tmp_path, screenshots
+):
+    page, name = sized, width_name(sized)
+    upload(page, write_picture(tmp_path / "wide.png", (800, 600)))
+    expect(page.locator("#notice")).to_contain_text("The model will see 224×160")
+    assert in_view(page, "#generate")  # no scrolling to find it once a picture is in
+    expect(page.locator("#action-status")).to_contain_text("Ready")
+    assert in_view(page, "#action-status")
+    page.screenshot(path=str(screenshots / f"actions-{name}.png"))
+
+    open_advanced(page)
+    height = page.viewport_size["height"]
+    while controls_bottom(page) > height:  # down the settings, a screen at a time, to the end of the controls
+        page.evaluate(f"() => window.scrollBy(0, {height // 2})")
+        assert in_view(page, "#generate", wait=0) and in_view(page, "#action-status", wait=0)
+    for setting in ("motion", "seed", "steps"):  # a field brought into view is not left under the bar
+        page.locator(f"#{setting}").scroll_into_view_if_needed()
+        assert uncovered(page, f"#{setting}")
+    page.evaluate("() => window.scrollTo(0, document.documentElement.scrollHeight)")
+    bar, finish = page.locator("#actions").bounding_box(), page.locator("#finish").bounding_box()
+    assert bar["y"] >= finish["y"] + finish["height"] - 1  # at the end it sits under the last setting, hiding none
+
+    set_number(page, "steps", 200)  # minutes on two CPU cores: long enough to cancel from the settings
+    page.locator("#generate").click()
+    expect(page.locator("#cancel")).to_be_visible()
+    page.locator("#motion").scroll_into_view_if_needed()
+    assert in_view(page, "#cancel") and in_view(page, "#generate")
+    expect(page.locator("#action-status")).to_contain_text("Busy: generating")
+    page.screenshot(path=str(screenshots / f"actions-running-{name}.png"))
+    page.locator("#cancel").click()
+    expect(page.locator("#result-info")).to_contain_text("The run was cancelled.")
+    expect(page.locator("#action-status")).to_contain_text("Ready")
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,9 @@
 the settings, and the result.
 
 Laid out for the person in front of it: at laptop size the result sits beside the controls, in view while a run
-goes; on a phone Generate follows the picture within a screen, and pressing it scrolls to the result.
+goes; on a phone it follows them, and pressing Generate scrolls to it. Generate, Cancel and the status line sit in
+an action bar at the end of the controls that sticks to the foot of the screen while the picture and the settings
+above it are edited, and comes to rest under the last of them, so it hides none for good.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from .generation import Runner
 from .preview import refused_upload
 from .result import ResultArea, RunEvents, build_result, generate_run
 from .reuse import controls_from
+from .status import StatusViews
 from .text_source import build_source, build_text_panel, connect_text_panel, text_to_video_run
 
 
@@ -45,6 +48,29 @@ class CreateTab:
     finish: FinishSection
     allowance: gr.Markdown
     """How many videos the user has left today, when there is a daily allowance."""
+
+
+ACTIONS_CSS = """
+#actions { position: sticky; bottom: 0; z-index: var(--layer-5); gap: 4px; padding: 8px 0 6px;
+  background: var(--body-background-fill); border-top: 1px solid var(--border-color-primary);
+  box-shadow: 0 -10px 12px -10px rgba(15, 23, 42, 0.25); }
+#actions .status-line { display: flex; align-items: center; gap: 6px; min-height: 1.4em; font-size: var(--text-sm);
+  color: var(--body-text-color-subdued); white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+#actions .status-line::before { content: ""; flex: none; width: 8px; height: 8px; border-radius: 50%;
+  background: #64748b; }
+#actions .status-line-ready::before { background: #1f9d55; }
+#actions .status-line-busy::before, #actions .status-line-downloading::before,
+#actions .status-line-loading::before { background: #d97706; }
+#actions .status-line-failed::before { background: #dc2626; }
+#actions .status-line-failed strong { color: #b91c1c; }
+#actions .status-line span { min-width: 0; overflow: hidden; text-overflow: ellipsis; }
+html { scroll-padding-bottom: 120px; }
+.gradio-container { overflow: clip !important; }
+"""
+"""The action bar: stuck to the foot of the screen (or of the controls, once they end), over the labels (Gradio's
+layer 4) and under the menus (its top layer); a field the browser brings into view (focus, a scroll to it) stops
+above the bar. Gradio's container hides what overflows it, which makes it the box a sticky bar sticks in (one that
+never scrolls); clipping hides the same and leaves the bar to the page."""
 
 
 def keep_in_view(selector: str, block: str = "center", seconds: float = 6) -> str:
@@ -76,19 +102,25 @@ def keep_in_view(selector: str, block: str = "center", seconds: float = 6) -> st
 }}"""
 
 
-def build_create(engine: Engine, settings: Settings, runner: Runner, maker: CandidateMaker) -> CreateTab:
+def build_create(
+    engine: Engine, settings: Settings, runner: Runner, maker: CandidateMaker, status: StatusViews
+) -> CreateTab:
     with gr.Row(equal_height=False):
-        with gr.Column(scale=1, min_width=320):
+        with gr.Column(scale=1, min_width=320, elem_id="controls"):
             source = build_source()
             text = build_text_panel(source, maker.styles, maker.styles_problem)
             framing = build_framing(engine.source().defaults)
-            with gr.Row():
-                generate = gr.Button("Generate", variant="primary", scale=3, elem_id="generate")
-                cancel = gr.Button("Cancel", variant="stop", scale=1, min_width=100, visible=False, elem_id="cancel")
-            allowance = gr.Markdown(visible=runner.quota is not None, elem_id="allowance")
             camera = build_camera()
             run_settings = build_settings(engine, settings)
             finish = build_finish(engine.source().defaults)
+            with gr.Column(elem_id="actions"):
+                with gr.Row():
+                    generate = gr.Button("Generate", variant="primary", scale=3, elem_id="generate")
+                    cancel = gr.Button(
+                        "Cancel", variant="stop", scale=1, min_width=100, visible=False, elem_id="cancel"
+                    )
+                status.line("action-status")
+                allowance = gr.Markdown(visible=runner.quota is not None, elem_id="allowance")
         with gr.Column(scale=1, min_width=320, elem_id="result"):
             result = build_result()
 

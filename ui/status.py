@@ -1,5 +1,6 @@
 """The status banner at the top of the page: what the model and the GPU are doing, coloured by state, with the next
-step and a Retry button when something failed. It is redrawn every second for every open page."""
+step and a Retry button when something failed; and its title as one line in the Create tab's action bar, which stays
+in view while the page scrolls. Both are redrawn every second for every open page."""
 
 from __future__ import annotations
 
@@ -36,6 +37,15 @@ class Banner:
         if self.advice:
             parts.append(f'<span class="banner-advice">Next step: {html.escape(self.advice)}</span>')
         return "".join(parts) + "</div>"
+
+    def line(self) -> str:
+        """The title and then the detail as one line, cut where it ends, with the state's colour (the banner itself
+        is what a screen reader reads)."""
+        detail = f"<span>· {html.escape(self.detail)}</span>" if self.detail else ""
+        return (
+            f'<div class="status-line status-line-{self.state}" aria-hidden="true">'
+            f"<strong>{html.escape(self.title)}</strong>{detail}</div>"
+        )
 
 
 def gpu_queue(demo: gr.Blocks) -> tuple[int, int]:
@@ -78,22 +88,44 @@ def banner(pool: EnginePool, output_dir: Path, running: int, waiting: int) -> Ba
     return Banner("ready", "Ready", status.message)
 
 
-def build_status(runner: Runner, demo: gr.Blocks) -> None:
-    """The banner, its Retry button, and the timer that redraws them."""
-    pool, output_dir = runner.pool, runner.settings.output_dir
+class StatusViews:
+    """The banner and its Retry button where `build_status` is called, and one-line copies wherever `line` is; call
+    `connect` once the page has them all."""
 
-    def redraw():
-        shown = banner(pool, output_dir, *gpu_queue(demo))
-        return shown.html(), gr.Button(visible=shown.retry)
+    def __init__(self, runner: Runner, demo: gr.Blocks):
+        self.pool, self.output_dir, self.demo = runner.pool, runner.settings.output_dir, demo
+        initial = self.shown(0, 0)
+        with gr.Row(elem_id="status-row"):
+            self.view = gr.HTML(initial.html(), elem_id="status", scale=4, min_width=240)
+            self.retry = gr.Button("Retry", visible=initial.retry, scale=0, min_width=90, elem_id="retry")
+        self.lines: list[gr.HTML] = []
 
-    def retry():
-        pool.load_in_background()
-        return redraw()
+    def shown(self, running: int, waiting: int) -> Banner:
+        return banner(self.pool, self.output_dir, running, waiting)
 
-    initial = banner(pool, output_dir, 0, 0)
-    with gr.Row(elem_id="status-row"):
-        view = gr.HTML(initial.html(), elem_id="status", scale=4, min_width=240)
-        retry_button = gr.Button("Retry", visible=initial.retry, scale=0, min_width=90, elem_id="retry")
-    private = dict(api_visibility="private", queue=False, show_progress="hidden")
-    gr.Timer(1.0).tick(redraw, outputs=[view, retry_button], **private)
-    retry_button.click(retry, outputs=[view, retry_button], **private)
+    def line(self, elem_id: str) -> gr.HTML:
+        """A one-line copy of the banner here (its title and detail, coloured by state)."""
+        copy = gr.HTML(self.shown(0, 0).line(), elem_id=elem_id)
+        self.lines.append(copy)
+        return copy
+
+    def connect(self) -> None:
+        """The timer that redraws the banner and its copies, and Retry."""
+
+        def redraw():
+            shown = self.shown(*gpu_queue(self.demo))
+            return shown.html(), gr.Button(visible=shown.retry), *([shown.line()] * len(self.lines))
+
+        def retry():
+            self.pool.load_in_background()
+            return redraw()
+
+        outputs = [self.view, self.retry, *self.lines]
+        private = dict(api_visibility="private", queue=False, show_progress="hidden")
+        gr.Timer(1.0).tick(redraw, outputs=outputs, **private)
+        self.retry.click(retry, outputs=outputs, **private)
+
+
+def build_status(runner: Runner, demo: gr.Blocks) -> StatusViews:
+    """The banner and its Retry button, here."""
+    return StatusViews(runner, demo)
