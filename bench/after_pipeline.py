@@ -1,7 +1,7 @@
 """Time the CPU work between the VAE decode and the video on the page, with no model: the decoded frames turned into
 pictures (the pipeline's own post-processing), then the saving that the page waits for (the MP4, the poster, the
-input picture, the sidecar), and apart from it the zip of PNG frames that the page now leaves to a background
-thread. Median of repeats, in seconds.
+input picture, the sidecar), and apart from it the zip of the model's frames that the page leaves to a
+background thread. Median of repeats, in seconds.
 
     python bench/after_pipeline.py                    # 25 frames at 1024x576
     python bench/after_pipeline.py --size 256x144 --frames 4 --repeats 1
@@ -48,7 +48,7 @@ def result_for(frames: np.ndarray, width: int, height: int) -> GenerationResult:
     )  # fmt: skip
     timings = {"pipeline": 0.0}
     picture = load_image(EXAMPLE)
-    return GenerationResult(frames, settings, picture, timings, [], None, None, "cuda", "float16")
+    return GenerationResult(frames, settings, picture, timings, [], None, None, "cuda", "float16", model_frames=frames)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
 
         def saved():
             stem = Path(folder) / f"video-{next(counter)}"
-            return save_generation(result, stem, frames="zip", frames_later=True).frames_written
+            return save_generation(result, stem, frames_later=True).frames_written
 
         stages = {
             "post-process": to_pictures,
