@@ -6,16 +6,21 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 
 from chromium import LAPTOP, PHONE, in_view, open_advanced, open_page, set_number, upload
 from conftest import write_picture
 from gradio_client import Client, handle_file
+from mounts import tmpfs
 from playwright.sync_api import expect
 from webui_server import health, start_server
 
+from svd.input.image import load_image
 from svd.output.history import list_history, output_file
+from svd.request import GenerationSettings
 from svd.serve.quota import DailyQuota
+from svd.serve.runs import RunJournal
 
 
 def wait_until(condition, timeout: float = 60):
@@ -124,3 +129,25 @@ def shown_in_the_history(browser, url: str, viewport: dict, screenshot) -> None:
         expect(page.locator("#steps input[type=number]")).to_have_value("200")
     finally:
         context.close()
+
+
+def test_runs_left_in_a_folder_that_turned_read_only_stay_until_it_can_be_written(tmp_path):
+    """The start does not fail on them, gives nothing back twice, and the next start that can write lists them."""
+    quota = DailyQuota(tmp_path / "quota.sqlite", limit=20)
+    taken = quota.take("erin", 3)
+    picture = load_image(write_picture(tmp_path / "lost.png", (96, 64)))
+    with tmpfs(tmp_path / "outputs", size_kb=1024) as outputs:
+        journal = RunJournal(outputs)
+        settings = GenerationSettings(
+            model="tiny", seed=1, width=64, height=48, num_frames=2, fps=7, motion_bucket_id=127,
+            noise_aug_strength=0.02, num_inference_steps=2, min_guidance_scale=1.0, max_guidance_scale=3.0,
+            decode_chunk_size=2, memory_profile="cpu", resize="crop", size_choice="auto",
+        )  # fmt: skip
+        run = journal.running(settings, picture, "erin", taken)
+        run.__enter__()  # the server stops inside the run (the block is never left)
+        subprocess.run(["mount", "-o", "remount,ro", str(outputs)], check=True)
+        assert journal.recover(quota) == [] and quota.left("erin") == 17
+        subprocess.run(["mount", "-o", "remount,rw", str(outputs)], check=True)
+        [sidecar] = journal.recover(quota)
+        assert quota.left("erin") == 20 and list_history(outputs)[0]["sidecar"] == sidecar.name
+        assert journal.recover(quota) == [] and quota.left("erin") == 20

@@ -14,6 +14,7 @@ import contextlib
 import dataclasses
 import json
 import logging
+import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator
@@ -106,8 +107,17 @@ class RunJournal:
             yield
         finally:
             if written:
-                for path in (run.with_suffix(".json"), run.with_suffix(".picture")):
-                    path.unlink(missing_ok=True)
+                self._cross_out(run)
+
+    @staticmethod
+    def _cross_out(run: Path) -> None:
+        """Remove a run's entry. One in a folder that turned read-only stays (the run's own error is the one to tell;
+        the next start that can write lists it as stopped); a start on a read-only folder serves all the same."""
+        try:
+            for path in (run.with_suffix(".json"), run.with_suffix(".picture")):
+                path.unlink(missing_ok=True)
+        except OSError as error:
+            logger.warning(f"a run's entry in {RUNS_FOLDER} could not be removed ({error.strerror or error})")
 
     def recover(self, quota: DailyQuota | None) -> list[Path]:
         """Turn the runs a stopped server left into History entries and give their units back; returns the
@@ -120,10 +130,9 @@ class RunJournal:
                 made.append(self._stopped(entry, path.with_suffix(".picture")))
                 if quota is not None and entry["taken"]:
                     quota.give_back(Taken(**entry["taken"]))
-            except (OSError, ValueError, KeyError, TypeError, SvdError) as error:
+            except (OSError, ValueError, KeyError, TypeError, sqlite3.Error, SvdError) as error:
                 logger.warning(f"a run stopped by a restart could not be listed ({type(error).__name__})")
-            path.unlink(missing_ok=True)
-            path.with_suffix(".picture").unlink(missing_ok=True)
+            self._cross_out(path.with_suffix(""))
         return made
 
     def _stopped(self, entry: dict, picture: Path) -> Path:
