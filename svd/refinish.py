@@ -8,6 +8,7 @@ there, no links."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import io
 import re
 import zipfile
@@ -37,16 +38,17 @@ class PastVideo:
     sidecar: Path
     record: dict
 
-    @property
-    def kept_model_frames(self) -> bool:
-        """Whether the model's own frames are beside it (videos made before they were kept have none)."""
-        return output_file(self.sidecar.parent, self.record, "model_frames") is not None
+    @functools.cached_property
+    def model_frames(self) -> Path | None:
+        """The zip of the model's own frames beside it, looked for once (videos made before they were kept have
+        none), so that the cost, the frames read and the record all speak of the same frames."""
+        return output_file(self.sidecar.parent, self.record, "model_frames")
 
     @property
     def shape(self) -> VideoShape:
         """The frames that finishing starts from: the model's own if kept, else the written video's."""
         record = self.record
-        if self.kept_model_frames and record.get("model_num_frames"):
+        if self.model_frames is not None and record.get("model_num_frames"):
             return VideoShape(record["model_num_frames"], record["fps"], record["width"], record["height"])
         return VideoShape(
             record["video_num_frames"], record["video_fps"], record["video_width"], record["video_height"]
@@ -57,7 +59,7 @@ class PastVideo:
         PNGs if kept, else its MP4, decoded)."""
         folder, name = self.sidecar.parent, self.sidecar.name
         try:
-            kept = output_file(folder, self.record, "model_frames") or output_file(folder, self.record, "frames")
+            kept = self.model_frames or output_file(folder, self.record, "frames")
             if kept is not None:
                 return _png_frames(kept)
             video = output_file(folder, self.record, "video")
@@ -121,12 +123,12 @@ def refinish(
     picture = output_file(sidecar.parent, record, "input_picture")
     if picture is None:
         raise InputError(f"the input picture of {sidecar.name} is not in the output folder any more", "pick another")
-    from_model = past.kept_model_frames
+    from_model = past.model_frames is not None
     source = past.frames()
     finished = engine.finish(source, past.shape.fps, options, cancel)
-    notes = list(finished.notes)
-    if not from_model and finishing_of(record):
-        notes.append(f"finished on top of its finishing ({finishing_of(record)}): it kept no frames of the model")
+    notes, earlier = list(finished.notes), finishing_of(record)
+    if not from_model and earlier:
+        notes.append(f"finished on top of its finishing ({earlier}): it kept no frames of the model")
     result = GenerationResult(
         frames=finished.frames,
         model_frames=source if from_model else None,

@@ -123,6 +123,7 @@ def build_create(
                 allowance = gr.Markdown(visible=runner.quota is not None, elem_id="allowance")
         with gr.Column(scale=1, min_width=320, elem_id="result"):
             result = build_result()
+            status.runs_still_going(result.still_going)
 
     controls = [
         *framing.size_controls, framing.resize, *run_settings.values, *camera.values, *finish.values,

@@ -47,22 +47,7 @@ def build_history(engine: Engine, settings: Settings, create: CreateTab, tabs: g
         )  # fmt: skip
         records = gr.State([])
         selected = gr.State(None)
-        with gr.Row(visible=False, elem_id="history-detail") as detail:
-            with gr.Column(scale=2, min_width=300):
-                video = gr.Video(
-                    show_label=False, autoplay=True, loop=True, interactive=False, elem_id="history-video"
-                )
-            with gr.Column(scale=1, min_width=260):
-                info = gr.Markdown(elem_id="history-info")
-                reuse = gr.Button("Reuse settings and picture", variant="primary", elem_id="history-reuse")
-                finish = gr.Button("Finish this video…", elem_id="history-finish")
-                download = gr.DownloadButton("Download MP4", elem_id="history-download")
-                delete = gr.Button("Delete…", variant="stop", elem_id="history-delete")
-                with gr.Group(visible=False, elem_id="history-confirm") as confirm:
-                    gr.Markdown("Delete this video, its settings, its frames and its input picture for good?")
-                    with gr.Row():
-                        really = gr.Button("Delete", variant="stop", elem_id="history-really-delete")
-                        keep = gr.Button("Keep", elem_id="history-keep")
+        detail = _build_detail()
 
     def refreshed(request: gr.Request):
         listed = list_history(output_dir, request.username, settings.admins)
@@ -114,15 +99,52 @@ def build_history(engine: Engine, settings: Settings, create: CreateTab, tabs: g
     listing = [gallery, records, empty]
     for event in (tab.select, refresh.click, *(run.success for run in create.runs)):
         event(refreshed, outputs=listing, show_progress="hidden", **private)
-    picked = gallery.select(pick, records, [detail, video, info, download, finish, selected, confirm], **private)
+    shown = [detail.row, detail.video, detail.info, detail.download, detail.finish, selected, detail.confirm]
+    picked = gallery.select(pick, records, shown, **private)
     picked.then(None, js=keep_in_view("#history-video", block="start"), **private)  # below the gallery: to it
-    reuse.click(reused, selected, [create.picture, *create.controls, *create.text, tabs], **private)
-    finishing = finish.click(to_finish, selected, [*create.result.outputs, create.finish.accordion, tabs], **private)
+    detail.reuse.click(reused, selected, [create.picture, *create.controls, *create.text, tabs], **private)
+    to_create = [*create.result.outputs, create.finish.accordion, tabs]
+    finishing = detail.finish.click(to_finish, selected, to_create, **private)
     finishing.then(None, js=SCROLL_TO_FINISH, **private)
-    delete.click(lambda: gr.Group(visible=True), outputs=confirm, **private)
-    keep.click(lambda: gr.Group(visible=False), outputs=confirm, **private)
-    really.click(deleted, selected, [detail, confirm, selected, *listing], **private)
+    detail.delete.click(lambda: gr.Group(visible=True), outputs=detail.confirm, **private)
+    detail.keep.click(lambda: gr.Group(visible=False), outputs=detail.confirm, **private)
+    detail.really.click(deleted, selected, [detail.row, detail.confirm, selected, *listing], **private)
     return HistoryTab(tab=tab, refresh=refresh, gallery=gallery, records=records, empty=empty)
+
+
+@dataclass
+class HistoryDetail:
+    """The video picked in the History, its settings and what can be done with it."""
+
+    row: gr.Row
+    video: gr.Video
+    info: gr.Markdown
+    reuse: gr.Button
+    finish: gr.Button
+    download: gr.DownloadButton
+    delete: gr.Button
+    confirm: gr.Group
+    """Asks before Delete removes anything."""
+    really: gr.Button
+    keep: gr.Button
+
+
+def _build_detail() -> HistoryDetail:
+    with gr.Row(visible=False, elem_id="history-detail") as row:
+        with gr.Column(scale=2, min_width=300):
+            video = gr.Video(show_label=False, autoplay=True, loop=True, interactive=False, elem_id="history-video")
+        with gr.Column(scale=1, min_width=260):
+            info = gr.Markdown(elem_id="history-info")
+            reuse = gr.Button("Reuse settings and picture", variant="primary", elem_id="history-reuse")
+            finish = gr.Button("Finish this video…", elem_id="history-finish")
+            download = gr.DownloadButton("Download MP4", elem_id="history-download")
+            delete = gr.Button("Delete…", variant="stop", elem_id="history-delete")
+            with gr.Group(visible=False, elem_id="history-confirm") as confirm:
+                gr.Markdown("Delete this video, its settings, its frames and its input picture for good?")
+                with gr.Row():
+                    really = gr.Button("Delete", variant="stop", elem_id="history-really-delete")
+                    keep = gr.Button("Keep", elem_id="history-keep")
+    return HistoryDetail(row, video, info, reuse, finish, download, delete, confirm, really, keep)
 
 
 def _poster(output_dir, record: dict):

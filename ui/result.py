@@ -23,7 +23,7 @@ from svd.seeds import RANDOM_SEED
 from .choices import TEXT, size_spec
 from .generation import Controls, Runner
 from .status import GPU_QUEUE
-from .text import EMPTY_RESULT, NO_FIRST_FRAME, error_text, result_text, still_going_text
+from .text import EMPTY_RESULT, NO_FIRST_FRAME, error_text, result_text
 
 SCROLL_TO_RESULT = """() => {
   const video = document.querySelector('#video');
@@ -184,17 +184,6 @@ class RunEvents:
         self.runner = runner
         self.allowance = allowance
         self.runs: list[gr.events.Dependency] = []
-        self._show_runs_still_going()
-
-    def _show_runs_still_going(self) -> None:
-        """Every two seconds, the user's runs started from another page (one closed or reloaded mid-run)."""
-
-        def still_going(request: gr.Request):
-            runs = self.runner.in_flight.of(request.username, request.session_hash)
-            return gr.Markdown(still_going_text(runs), visible=bool(runs))
-
-        private = dict(api_visibility="private", queue=False, show_progress="hidden")
-        gr.Timer(2.0).tick(still_going, outputs=self.result.still_going, **private)
 
     def add(self, button: gr.Button, run: Callable, inputs: list, more: list | None = None, doing: str = "Generating"):
         """`button` starts `run` on the GPU queue, with `more` outputs after the result area's; returns the run event.

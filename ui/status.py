@@ -1,6 +1,7 @@
 """The status banner at the top of the page: what the model and the GPU are doing, coloured by state, with the next
-step and a Retry button when something failed; and its title as one line in the Create tab's action bar, which stays
-in view while the page scrolls. Both are redrawn every second for every open page."""
+step and a Retry button when something failed; its title as one line in the Create tab's action bar, which stays
+in view while the page scrolls; and the user's runs still going from another page (one closed or reloaded mid-run).
+All are redrawn every second for every open page, by one timer."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from svd.media.files import check_output_folder
 from svd.serve.pool import EnginePool
 
 from .generation import Runner
+from .text import still_going_text
 
 GPU_QUEUE = "gpu"
 """Gradio's concurrency id of the events that run on the GPUs (as many at once as there are engines)."""
@@ -94,11 +96,13 @@ class StatusViews:
 
     def __init__(self, runner: Runner, demo: gr.Blocks):
         self.pool, self.output_dir, self.demo = runner.pool, runner.settings.output_dir, demo
+        self.in_flight = runner.in_flight
         initial = self.shown(0, 0)
         with gr.Row(elem_id="status-row"):
             self.view = gr.HTML(initial.html(), elem_id="status", scale=4, min_width=240)
             self.retry = gr.Button("Retry", visible=initial.retry, scale=0, min_width=90, elem_id="retry")
         self.lines: list[gr.HTML] = []
+        self.going: list[gr.Markdown] = []
 
     def shown(self, running: int, waiting: int) -> Banner:
         return banner(self.pool, self.output_dir, running, waiting)
@@ -109,18 +113,25 @@ class StatusViews:
         self.lines.append(copy)
         return copy
 
+    def runs_still_going(self, view: gr.Markdown) -> None:
+        """Show in `view` the runs the page's user started from another page, and how far each is."""
+        self.going.append(view)
+
     def connect(self) -> None:
-        """The timer that redraws the banner and its copies, and Retry."""
+        """The timer that redraws the banner, its copies and the runs still going, and Retry."""
 
-        def redraw():
+        def redraw(request: gr.Request):
             shown = self.shown(*gpu_queue(self.demo))
-            return shown.html(), gr.Button(visible=shown.retry), *([shown.line()] * len(self.lines))
+            runs = self.in_flight.of(request.username, request.session_hash)
+            going = gr.Markdown(still_going_text(runs), visible=bool(runs))
+            lines = [shown.line()] * len(self.lines)
+            return shown.html(), gr.Button(visible=shown.retry), *lines, *([going] * len(self.going))
 
-        def retry():
+        def retry(request: gr.Request):
             self.pool.load_in_background()
-            return redraw()
+            return redraw(request)
 
-        outputs = [self.view, self.retry, *self.lines]
+        outputs = [self.view, self.retry, *self.lines, *self.going]
         private = dict(api_visibility="private", queue=False, show_progress="hidden")
         gr.Timer(1.0).tick(redraw, outputs=outputs, **private)
         self.retry.click(retry, outputs=outputs, **private)

@@ -32,9 +32,11 @@ SHOWN_FOR = 5.0
 """Seconds that an upload refused while the page shows it stays on disk: the browser fetches it to draw it as the page
 sends it for checking, and a file removed while the server is sending it is an error in the log (the page then
 empties the box, and fetches it no more)."""
-_reading = threading.Lock()
-"""One upload read at a time: the preview and the upload's own check read a new file at once, and the second must
-find the first's picture or refusal, not a file the first just removed."""
+
+
+_read_locks: OrderedDict[Path, threading.Lock] = OrderedDict()
+_locks_guard = threading.Lock()
+READ_LOCKS_KEPT = 256
 
 
 def in_upload_folder(path: object) -> Path:
@@ -59,7 +61,7 @@ def uploaded_picture(payload: dict | None, linger: float = 0.0) -> InputImage | 
         return None
     path = in_upload_folder(payload["path"])
     name = payload.get("orig_name")
-    with _reading:
+    with _reading(path):
         if path in _refused:
             raise _refused[path]
         if not path.is_file():
@@ -69,6 +71,18 @@ def uploaded_picture(payload: dict | None, linger: float = 0.0) -> InputImage | 
         except InputError as error:
             _refuse(path, error, linger)
             raise
+
+
+def _reading(path: Path) -> threading.Lock:
+    """One read of an upload at a time: the preview and the upload's own check read a new file at once, and the
+    second must find the first's picture or refusal, not a file the first just removed. Per file, so that one
+    user's large picture never holds up another's; the locks of the latest uploads are kept."""
+    with _locks_guard:
+        lock = _read_locks.setdefault(path, threading.Lock())
+        _read_locks.move_to_end(path)
+        while len(_read_locks) > READ_LOCKS_KEPT:
+            _read_locks.popitem(last=False)
+        return lock
 
 
 @functools.lru_cache(maxsize=8)

@@ -35,7 +35,7 @@ RUNS_FOLDER = ".runs"
 STOPPED = "stopped by a restart"
 
 
-@dataclass
+@dataclass(eq=False)
 class InFlight:
     owner: str | None
     session: str | None
@@ -50,7 +50,7 @@ class RunsInFlight:
     """The runs going now, by whom and from which page, with their progress."""
 
     def __init__(self) -> None:
-        self._runs: dict[int, InFlight] = {}
+        self._runs: list[InFlight] = []
         self._lock = threading.Lock()
 
     @contextlib.contextmanager
@@ -58,17 +58,17 @@ class RunsInFlight:
         """Hold the run for the length of the block; update `doing` as it goes."""
         run = InFlight(owner, session, name)
         with self._lock:
-            self._runs[id(run)] = run
+            self._runs.append(run)
         try:
             yield run
         finally:
             with self._lock:
-                del self._runs[id(run)]
+                self._runs.remove(run)  # this very one: runs compare by identity
 
     def of(self, user: str | None, session: str | None) -> list[InFlight]:
         """The runs `user` started from another page than `session` (without logins, every other page's)."""
         with self._lock:
-            runs = list(self._runs.values())
+            runs = list(self._runs)
         return [run for run in runs if run.session != session and (user is None or run.owner == user)]
 
 
@@ -103,6 +103,7 @@ class RunJournal:
             written = True
         except OSError as error:  # the run itself goes on: only what a restart could tell of it is lost
             logger.warning(f"this run could not be written down for a restart ({error.strerror or error})")
+            self._cross_out(run)  # a picture written before the entry failed
         try:
             yield
         finally:
