@@ -242,6 +242,7 @@ def test_a_cancel_while_the_video_is_written_stops_at_once_saves_nothing_and_giv
     assert time.monotonic() - cancelled < 5  # the engine is free within seconds
     time.sleep(1)
     assert {path.name for path in two_engines.output_dir.iterdir()} == before  # nothing saved, nothing half-written
+    assert not list((two_engines.output_dir / ".runs").iterdir())  # nor listed as stopped at the next start
     assert left_today(two_engines, "erin") == 2
 
 
