@@ -20,7 +20,7 @@ from svd.input.image import load_image
 from svd.output.history import list_history, output_file
 from svd.request import GenerationSettings
 from svd.serve.quota import DailyQuota
-from svd.serve.runs import RunJournal
+from svd.serve.runs import RunJournal, RunsInFlight
 
 
 def wait_until(condition, timeout: float = 60):
@@ -151,3 +151,12 @@ def test_runs_left_in_a_folder_that_turned_read_only_stay_until_it_can_be_writte
         [sidecar] = journal.recover(quota)
         assert quota.left("erin") == 20 and list_history(outputs)[0]["sidecar"] == sidecar.name
         assert journal.recover(quota) == [] and quota.left("erin") == 20
+
+
+def test_runs_still_going_are_shown_to_their_own_user_and_on_other_pages_only():
+    runs = RunsInFlight()
+    with runs.going("alice", "page-1", "a.png"), runs.going("bob", "page-2", "b.png"):
+        assert [run.name for run in runs.of("alice", "page-3")] == ["a.png"]  # never bob's, with logins
+        assert runs.of("alice", "page-1") == []  # the page that started it shows it itself
+        assert [run.name for run in runs.of(None, "page-3")] == ["a.png", "b.png"]  # without logins: one user
+    assert runs.of(None, None) == []
