@@ -96,9 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
         "see svd/models/speed.py)",
     )
     generate.add_argument("--crf", type=int, default=DEFAULT_CRF, help="H.264 quality, 0-51, lower is better")
-    generate.add_argument(
-        "--save-frames", action="store_true", help="also write the video's PNG frames to <stem>_frames/"
-    )
+    generate.add_argument("--save-frames", action="store_true", help="also write the video's PNGs to <stem>_frames/")
     camera = generate.add_argument_group("camera move (see `python -m svd cameras`)")
     camera.add_argument("--camera", default=NO_CAMERA, metavar="MOVE", help=f"{', '.join(MOVES)} (default none)")
     camera.add_argument("--camera-strength", type=float, help="how closely the video follows the move, 0-1")
