@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import partial
 
 import numpy as np
@@ -25,6 +25,7 @@ from .cost import Cost, VideoShape, finishing_cost, segment_flops, video_cost
 from .errors import CancelledError, InputError, OutOfMemoryError, SvdError
 from .families.svd.animate import Animation, animate
 from .families.svd.loading import LoadedModel, load_model, place
+from .families.svd.preview import fit_latent_preview
 from .finish.extend import extend
 from .finish.models import FinishModels
 from .finish.options import FinishOptions, check_finish
@@ -44,6 +45,7 @@ from .models.memory import (
     usable_gpu_bytes,
 )
 from .models.speed import SpeedOptions
+from .preview import Previews
 from .request import GenerationRequest, GenerationSettings, resolve_settings
 from .results import EngineStatus, GenerationResult, Progress
 from .seeds import offset_seed
@@ -53,6 +55,15 @@ logger = logging.getLogger("svd")
 
 
 ProgressCallback = Callable[[Progress], None]
+
+
+@dataclass(frozen=True)
+class Watch:
+    """What follows a run as it goes: its progress reports, its cancel, and the live previews it asked for."""
+
+    progress: ProgressCallback | None
+    cancel: Cancel | None
+    previews: Previews | None
 
 
 class Engine:
@@ -234,20 +245,23 @@ class Engine:
         request: GenerationRequest,
         progress: ProgressCallback | None = None,
         cancel: Cancel | None = None,
+        preview_every: int = 0,
     ) -> GenerationResult:
         """The request's one video (`generate_videos` makes a request's variations)."""
         if request.variations != 1:
             raise ValueError("a request for variations makes several videos: use generate_videos")
-        return self.generate_videos(request, progress, cancel)[0]
+        return self.generate_videos(request, progress, cancel, preview_every)[0]
 
     def generate_videos(
         self,
         request: GenerationRequest,
         progress: ProgressCallback | None = None,
         cancel: Cancel | None = None,
+        preview_every: int = 0,
     ) -> list[GenerationResult]:
         """The request's videos, one per variation (seed, seed + 1, ...): in one batch, or one after another when
-        the batch does not fit in memory."""
+        the batch does not fit in memory. `preview_every`: report a live preview of the first video every that many
+        denoising steps, and at the last (0: none)."""
         self.prepare(request)  # fail on bad settings before loading anything
         with self._lock:
             already_loaded = self._loaded is not None and self._loaded.source == self.source(request.model)
@@ -259,25 +273,26 @@ class Engine:
                 place(loaded, settings, self.device, self.speed)
                 picture = fit_image(request.image.image, (settings.width, settings.height), settings.resize)
                 seeds = [offset_seed(settings.seed, index) for index in range(settings.variations)]
-                runs = self._animate_variations(loaded.pipe, picture, settings, seeds, progress, cancel)
+                watch = Watch(progress, cancel, self._previews(loaded, preview_every))
+                runs = self._animate_variations(loaded.pipe, picture, settings, seeds, watch)
                 return [
                     self._video(loaded, replace(settings, seed=seed, variation=index), run, index, request, timings,
-                                progress, cancel)
+                                watch)
                     for index, (seed, run) in enumerate(zip(seeds, runs, strict=True))
                 ]  # fmt: skip
             finally:
                 self.generating = False
 
-    def _animate_variations(self, pipe, picture, settings, seeds, progress, cancel) -> list[Animation]:
+    def _animate_variations(self, pipe, picture, settings, seeds, watch: Watch) -> list[Animation]:
         """One animation per seed: the batch's for each, or each its own when the batch ran out of memory."""
         try:
-            return [self._animate(pipe, picture, settings, seeds, progress, cancel)] * len(seeds)
+            return [self._animate(pipe, picture, settings, seeds, watch)] * len(seeds)
         except OutOfMemoryError:
             if len(seeds) == 1:
                 raise
             logger.info(f"{len(seeds)} variations at once do not fit in memory; making them one after another")
         return [
-            self._animate(pipe, picture, replace(settings, seed=seed), [seed], progress, cancel, (index, len(seeds)))
+            self._animate(pipe, picture, replace(settings, seed=seed), [seed], watch, (index, len(seeds)))
             for index, seed in enumerate(seeds)
         ]
 
@@ -289,8 +304,7 @@ class Engine:
         index: int,
         request: GenerationRequest,
         timings: dict[str, float],
-        progress: ProgressCallback | None,
-        cancel: Cancel | None,
+        watch: Watch,
     ) -> GenerationResult:
         """Video `index` of `run` (a batch of one or more), extended and finished as its settings say."""
         position = index if len(run.frames) > 1 else 0
@@ -298,11 +312,11 @@ class Engine:
         seeds = None
         if settings.extend > 1:
             started = time.perf_counter()
-            segment = partial(self._segment, loaded.pipe, settings, progress, cancel)
+            segment = partial(self._segment, loaded.pipe, settings, watch)
             extended = extend(frames, settings.seed, settings.extend, segment)
             frames, seeds = extended.frames, extended.seeds
             timings["finish_extend"] = time.perf_counter() - started
-        finished = self._finish(frames, settings.fps, settings.finish, progress, cancel)
+        finished = self._finish(frames, settings.fps, settings.finish, watch.progress, watch.cancel)
         steps = run.timer.calls["unet"]
         timings.update(camera.timings if camera else {})
         timings.update(run.timer.totals())
@@ -356,11 +370,19 @@ class Engine:
             progress(Progress("finishing", 0, 0))
         return run_finishing(frames, fps, options, self.finishing, cancel)
 
-    def _segment(self, pipe, settings, progress, cancel, picture: Image.Image, seed: int, index: int) -> np.ndarray:
+    def _segment(self, pipe, settings, watch: Watch, picture: Image.Image, seed: int, index: int) -> np.ndarray:
         """Segment `index` of an extended video: the same settings from `picture` with `seed`."""
         segment_settings = replace(settings, seed=seed)
-        run = self._animate(pipe, picture, segment_settings, [seed], progress, cancel, (index, settings.extend))
+        run = self._animate(pipe, picture, segment_settings, [seed], watch, (index, settings.extend))
         return run.frames[0]
+
+    def _previews(self, loaded: LoadedModel, every: int) -> Previews | None:
+        """Previews every `every` steps (None for 0), with the map fitted to the model's VAE on first use."""
+        if every <= 0:
+            return None
+        if loaded.preview is None:
+            loaded.preview = fit_latent_preview(loaded.pipe)
+        return Previews(loaded.preview, every)
 
     def _animate(
         self,
@@ -368,8 +390,7 @@ class Engine:
         picture: Image.Image,
         settings: GenerationSettings,
         seeds: list[int],
-        progress: ProgressCallback | None,
-        cancel: Cancel | None,
+        watch: Watch,
         segment: tuple[int, int] = (0, 1),
     ) -> Animation:
         try:
@@ -382,10 +403,11 @@ class Engine:
                 speed=self.speed,
                 compiled=self._loaded.compiled,
                 disparity=partial(self.disparity, model=settings.depth_model),
-                progress=progress,
-                cancel=cancel,
+                progress=watch.progress,
+                cancel=watch.cancel,
                 segment=segment,
                 decode_steps=self._decode_steps_estimate,
+                previews=watch.previews,
             )
         except (OutOfMemoryError, CancelledError):
             release_memory(self.device)

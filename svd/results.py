@@ -22,6 +22,9 @@ class Progress:
     eta_seconds: float | None = None
     note: str | None = None
     """Said instead of the stage when set: the warning that a run at a new size compiles first."""
+    preview: np.ndarray | None = None
+    """When the run asked for live previews and one is due: the first video's frames as denoised so far, small
+    (frames, h, w, 3) uint8 RGB at the latents' size (`svd.preview`)."""
 
 
 @dataclass(frozen=True)

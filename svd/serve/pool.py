@@ -120,13 +120,14 @@ class EnginePool:
         progress: ProgressCallback | None = None,
         cancel: Cancel | None = None,
         waiting: Callable[[EngineStatus], None] | None = None,
+        preview_every: int = 0,
     ) -> Kept:
         """The request's videos, on the first engine free, handed to `keep` (which saves them) while that engine is
         still held: an upscaled video's frames are made on it as they are written. `waiting(status)` is told
-        while its model downloads or loads."""
+        while its model downloads or loads; `preview_every`: live previews in the progress (`Engine.generate`)."""
         with self.engine() as engine:
             while engine.status.state in ("downloading", "loading"):
                 if waiting is not None:
                     waiting(engine.status)
                 time.sleep(0.5)
-            return keep(engine.generate_videos(request, progress=progress, cancel=cancel))
+            return keep(engine.generate_videos(request, progress, cancel, preview_every))

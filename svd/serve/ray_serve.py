@@ -139,9 +139,10 @@ class RayBackend:
         progress: ProgressCallback | None = None,
         cancel: Cancel | None = None,
         waiting: Callable[[EngineStatus], None] | None = None,
+        preview_every: int = 0,
     ) -> Kept:
         """The request's videos from a replica, handed to `keep` here; waited for in short steps so that a cancel
-        reaches Ray at once."""
+        reaches Ray at once. A replica reports no progress back, so no live previews either."""
         return keep(self._made(request, cancel, waiting))
 
     def _made(

@@ -24,10 +24,12 @@ from PIL import Image
 from ...errors import CancelledError, OutOfMemoryError
 from ...models.memory import out_of_memory_message
 from ...models.speed import CompiledShapes, SpeedOptions, attention_context
+from ...preview import Previews
 from ...request import GenerationSettings
 from ...results import Progress
 from .camera import CameraRun, run_camera_stage
 from .consistency import ConsistencySVDScheduler
+from .preview import denoised_latents
 from .timing import StageTimer
 
 ProgressCallback = Callable[[Progress], None]
@@ -47,11 +49,13 @@ def animate(
     cancel: threading.Event | None = None,
     segment: tuple[int, int] = (0, 1),
     decode_steps: float = 1.0,
+    previews: Previews | None = None,
 ) -> Animation:
     """Animate `picture` (already at the settings' size) once per seed, in one batch. As run (index, count) of a
-    longer job (extended segments, variations run one by one), progress counts the steps of all runs;
-    `decode_steps` is how many steps' time the VAE decode takes, for the ETA. `compiled`: the shapes the model's
-    compiled parts have run at; a new one is announced, since it compiles first."""
+        longer job (extended segments, variations run one by one), progress counts the steps of all runs;
+        `decode_steps` is how many steps' time the VAE decode takes, for the ETA. `compiled`: the shapes the model's
+        compiled parts have run at; a new one is announced, since it compiles first. `previews`: report the first
+    video's frames as the scheduler estimates them so far, every few steps."""
     total = settings.num_inference_steps
     index, count = segment
     report = progress or (lambda update: None)
@@ -65,7 +69,9 @@ def animate(
         left = total - done + decode_steps + (count - index - 1) * (total + decode_steps)
         eta = sum(step_times) / len(step_times) * left
         stage = "denoising" if done < total else "decoding"
-        report(Progress(stage, index * total + done, count * total, eta))
+        due = previews is not None and denoised.latents is not None and previews.due(done, total)
+        preview = previews.latent.frames(denoised.latents[0]) if due else None
+        report(Progress(stage, index * total + done, count * total, eta, preview=preview))
         return callback_kwargs
 
     if cancel is not None and cancel.is_set():
@@ -83,7 +89,7 @@ def animate(
         total = len(starting_point["sigmas"]) - 1 if starting_point else total
         if isinstance(pipe.scheduler, ConsistencySVDScheduler):
             pipe.scheduler.seed_step_noise(seeds)
-        with timer, attention_context(speed), _stopped_by(cancel, pipe):
+        with timer, attention_context(speed), _stopped_by(cancel, pipe), denoised_latents(pipe) as denoised:
             latents = _denoise(pipe, picture, settings, seeds, on_step_end, starting_point)
             frames = [_decode(pipe, latents[video : video + 1], settings) for video in range(len(seeds))]
         if compiling:

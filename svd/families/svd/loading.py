@@ -18,6 +18,7 @@ from ...models.download import ProgressReport, cached_model_path, download_model
 from ...models.memory import Profile, apply_profile, release_memory
 from ...models.pipeline import load_pipeline
 from ...models.speed import CompiledShapes, SpeedOptions, apply_options, check_options
+from ...preview import LatentPreview
 from ...request import GenerationSettings
 from ...results import EngineStatus
 from .animate import out_of_memory
@@ -41,6 +42,8 @@ class LoadedModel:
     sped_up: bool = False
     """Whether the speed options are applied (once per loaded model)."""
     compiled: CompiledShapes = field(default_factory=CompiledShapes)
+    preview: LatentPreview | None = None
+    """The live previews' latent-to-RGB map for this model's VAE, fitted on first use."""
 
 
 def is_downloaded(source: ModelSource) -> bool:
