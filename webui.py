@@ -40,6 +40,7 @@ from ui.create import ACTIONS_CSS, build_create
 from ui.edge import ApiEdge
 from ui.generation import Runner
 from ui.history import build_history
+from ui.live_preview import PREVIEW_CSS
 from ui.login_limit import LoginThrottle
 from ui.routes import health_routes
 from ui.status import build_status, output_problem
@@ -229,7 +230,7 @@ def launch(
         },
         show_error=False,
         quiet=True,  # Gradio's own lines name its Python arguments (share=True); webui.py says where it serves
-        css=CSS + CAMERA_CSS + TEXT_CSS + ACTIONS_CSS,
+        css=CSS + CAMERA_CSS + TEXT_CSS + ACTIONS_CSS + PREVIEW_CSS,
         js=MUTE_VIDEOS,
     )
 

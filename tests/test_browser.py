@@ -55,12 +55,20 @@ def test_upload_generate_and_watch(page, tmp_path, screenshots):
     expect(page.locator("#generate")).to_be_disabled()
     expect(page.locator("#generate")).to_have_text("Generating…")
     expect(page.locator("#cancel")).to_be_visible()
-    expect(page.locator("#video")).to_contain_text(re.compile("Denoising|Encoding"), timeout=30_000)
-    assert in_view(page, "#video")  # the progress is where the person looks
+    preview, progress = page.locator("#preview"), page.locator("#run-progress")  # the video's place, and under it
+    expect(progress).to_contain_text(re.compile("Denoising|Encoding"), timeout=30_000)
+    expect(page.locator("#video")).to_be_hidden()
+    assert in_view(page, "#preview") and in_view(page, "#run-progress")  # where the person looks
     expect(page.locator("#status")).to_contain_text("Busy: generating")
+    expect(preview.locator("img")).to_have_attribute("src", re.compile(r"\.gif$"), timeout=30_000)
+    expect(progress).to_contain_text("Denoising")  # a preview comes while it denoises, not after
+    natural, drawn = preview.locator("img").evaluate("(img) => img.decode().then(() => [img.naturalWidth, img.width])")
+    assert natural == 224 // 8 and drawn >= 0.9 * preview.bounding_box()["width"]  # the latents' size, drawn large
     page.screenshot(path=str(screenshots / "progress-laptop.png"))
 
     wait_for_video(page)
+    expect(preview).to_be_hidden()
+    expect(progress).to_be_hidden()
     expect(page.locator("#generate")).to_be_enabled()
     expect(page.locator("#cancel")).to_be_hidden()
     playing = page.evaluate(
@@ -129,8 +137,9 @@ def test_cancel_stops_the_run(page, tmp_path):
     set_number(page, "frames", 64)
     set_number(page, "steps", 200)  # minutes on two CPU cores
     page.locator("#generate").click()
-    expect(page.locator("#video")).to_contain_text("Denoising", timeout=30_000)
+    expect(page.locator("#run-progress")).to_contain_text("Denoising", timeout=30_000)
     page.locator("#cancel").click()
+    expect(page.locator("#video")).to_be_visible()  # back in the preview's place
     expect(page.locator("#cancel")).to_be_hidden()
     expect(page.locator("#generate")).to_be_enabled()
     expect(page.locator("#result-info")).to_contain_text("The run was cancelled.")
@@ -151,13 +160,13 @@ def test_a_second_user_sees_the_gpu_busy_and_gets_the_video_after(browser, serve
         open_advanced(first)
         set_number(first, "steps", 200)
         first.locator("#generate").click()
-        expect(first.locator("#video")).to_contain_text("Denoising", timeout=60_000)
+        expect(first.locator("#run-progress")).to_contain_text("Denoising", timeout=60_000)
         expect(second.locator("#status")).to_contain_text("Busy: generating", timeout=5_000)
         expect(second.locator("#status")).not_to_contain_text("ready")  # busy, not "…is ready"
         expect(second.locator("#status")).to_contain_text(" on the CPU")  # what works: the model and where
         second.locator("#generate").click()
         expect(second.locator("#status")).to_contain_text("Busy: generating, 1 waiting", timeout=10_000)
-        expect(second.locator("#video")).to_contain_text("queue", timeout=10_000)
+        expect(second.locator("#run-progress")).to_contain_text("queue", timeout=10_000)
         second.screenshot(path=str(screenshots / "second-user-waiting.png"))
         first.locator("#cancel").click()
         wait_for_video(second, timeout=90)
@@ -281,7 +290,7 @@ def test_phone_layout_fits_the_screen(browser, server, tmp_path, screenshots):
         phone.locator("#generate").click()  # its camera previews land above the result as the page scrolls to it
         expect(phone.locator("#notice")).to_contain_text("from 400×400")
         expect(phone.locator("#camera-notice")).to_be_hidden(timeout=30_000)  # the orbits' previews, last to come
-        assert in_view(phone, "#video")  # pressing Generate scrolls to the result, where the progress shows
+        assert in_view(phone, "#preview:visible, #video:visible")  # Generate scrolls to the progress, or the video
         wait_for_video(phone)
         phone.get_by_role("tab", name="History").click()
         tiles = phone.locator("#history-gallery button.thumbnail-item")

@@ -155,7 +155,7 @@ def test_runs_left_in_a_folder_that_turned_read_only_stay_until_it_can_be_writte
 
 def test_runs_still_going_are_shown_to_their_own_user_and_on_other_pages_only():
     runs = RunsInFlight()
-    with runs.going("alice", "page-1", "a.png"), runs.going("bob", "page-2", "b.png"):
+    with runs.going("alice", "page-1", "a.png", 7), runs.going("bob", "page-2", "b.png", 7):
         assert [run.name for run in runs.of("alice", "page-3")] == ["a.png"]  # never bob's, with logins
         assert runs.of("alice", "page-1") == []  # the page that started it shows it itself
         assert [run.name for run in runs.of(None, "page-3")] == ["a.png", "b.png"]  # without logins: one user

@@ -130,8 +130,8 @@ def page_run_says(
         for elem_id, value in (("frames", 4), ("steps", 2), ("seed", 21)):  # the decode chunk is not compiled
             set_number(page, elem_id, value)
         page.locator("#generate").click()
-        expect(page.locator("#video")).to_contain_text(expected, timeout=30_000)
-        said = page.locator("#video").inner_text()
+        expect(page.locator("#run-progress")).to_contain_text(expected, timeout=30_000)
+        said = page.locator("#run-progress").inner_text()
         page.screenshot(path=str(screenshot))
         wait_for_video(page)
         return said

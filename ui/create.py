@@ -74,13 +74,14 @@ never scrolls); clipping hides the same and leaves the bar to the page."""
 
 
 def keep_in_view(selector: str, block: str = "center", seconds: float = 6) -> str:
-    """JavaScript for an event's `js`: bring the element into view (smoothly, when it is not wholly on screen) and
-    keep it there for `seconds` while the page settles, until the person scrolls, touches, clicks or types. What
-    loads meanwhile moves it: camera previews that land above the result on a phone, a video that takes its size
-    once it loads. (A browser keeps what is on screen in place as the page above it grows, but not during a smooth
-    scroll, which ends where it was first aimed.)"""
+    """JavaScript for an event's `js`: bring the element into view (the first shown of those `selector` matches;
+    smoothly, when it is not wholly on screen) and keep it there for `seconds` while the page settles, until the
+    person scrolls, touches, clicks or types. What loads meanwhile moves it: camera previews that land above the
+    result on a phone, a video that takes its size once it loads. (A browser keeps what is on screen in place as the
+    page above it grows, but not during a smooth scroll, which ends where it was first aimed.)"""
     return f"""() => {{
-  const target = () => document.querySelector({json.dumps(selector)});
+  const target = () => [...document.querySelectorAll({json.dumps(selector)})].find(
+    (element) => element.getBoundingClientRect().height);
   const place = (behavior) => {{
     const element = target();
     const box = element?.getBoundingClientRect();
@@ -124,6 +125,7 @@ def build_create(
         with gr.Column(scale=1, min_width=320, elem_id="result"):
             result = build_result()
             status.runs_still_going(result.still_going)
+            status.previews_in(result.preview)
 
     controls = [
         *framing.size_controls, framing.resize, *run_settings.values, *camera.values, *finish.values,
@@ -135,10 +137,13 @@ def build_create(
         text.text_to_video, text_to_video_run(maker, runner), [*text.text_values, *controls],
         [framing.picture, text.made, text.notice],
     )  # fmt: skip
-    runs.add(result.finish, finish_run(runner), [result.last_record, *finish.values], [finish.accordion], "Finishing")
+    runs.add(
+        result.finish, finish_run(runner), [result.last_record, *finish.values], [finish.accordion], "Finishing",
+        previews=False,
+    )  # fmt: skip
     runs.connect_cancel()
     for button in (generate, text.text_to_video, result.finish):  # each scrolls to the result: keep it there
-        button.click(None, js=keep_in_view("#video"), api_visibility="private", queue=False)
+        button.click(None, js=keep_in_view("#preview, #video"), api_visibility="private", queue=False)
     runs.connect_variations()
     connect_finish(finish, run_settings.frames, run_settings.fps, framing.framed, engine.source().defaults)
     connect_text_panel(text, maker, framing, controls, camera, run_settings.motion)

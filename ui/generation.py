@@ -42,6 +42,9 @@ log = logging.getLogger("svd.webui")
 
 NO_PICTURE = "add a picture first: drop one in, paste it, or click the picture box to upload"
 
+PREVIEW_EVERY = 2
+"""A page's live preview is redrawn every this many denoising steps (and at the last)."""
+
 ProgressBar = Callable[..., None]
 """`gr.Progress` on the page; a no-op for the API."""
 
@@ -182,7 +185,8 @@ class Runner:
         step; the event's slot is free meanwhile. None if cancelled. `made`: the first frame the page or the API
         made from text, recorded if `picture` is that frame. `frames_later`: the zips of the model's frames are
         written after this returns (`frames_ready` waits for one). `user`: who asks, whose allowance pays (None: no
-        logins). `session`: the page that asks, if a page does (its user's other pages show the run going)."""
+        logins). `session`: the page that asks, if a page does: its user's other pages show the run going, and it
+        has live previews every `PREVIEW_EVERY` steps (`RunsInFlight.started_from`)."""
         cancel = threading.Event()
         try:
             return await anyio.to_thread.run_sync(
@@ -250,6 +254,8 @@ class Runner:
                 steps = (update.step, update.total) if update.total else None  # finishing has no steps to count
                 desc = update.note or f"{update.stage}{left}"
                 run.doing = f"{update.stage}, step {update.step} of {update.total}" if steps else update.stage
+                if update.preview is not None:
+                    run.preview, run.previews = update.preview, run.previews + 1
                 progress(steps, desc=desc[0].upper() + desc[1:], unit="steps")
 
             def waiting(status: EngineStatus) -> None:
@@ -265,11 +271,14 @@ class Runner:
 
             try:
                 with (
-                    self.in_flight.going(user, session, picture.name) as run,  # what show, waiting and keep update
+                    self.in_flight.going(
+                        user, session, picture.name, settings.fps
+                    ) as run,  # show, waiting, keep update
                     paying(self.quota, user, cost.units) as taken,  # given back if nothing is saved
                     self.runs.running(settings, picture, user, taken),  # listed as stopped if the server stops
                 ):
-                    return self.pool.make(request, keep, progress=show, cancel=cancel, waiting=waiting)
+                    previews = PREVIEW_EVERY if session else 0
+                    return self.pool.make(request, keep, show, cancel, waiting, previews)
             except CancelledError:
                 return None
 

@@ -22,17 +22,18 @@ from svd.seeds import RANDOM_SEED
 
 from .choices import TEXT, size_spec
 from .generation import Controls, Runner
+from .live_preview import preview_box
 from .status import GPU_QUEUE
 from .text import EMPTY_RESULT, NO_FIRST_FRAME, error_text, result_text
 
 SCROLL_TO_RESULT = """() => {
-  const video = document.querySelector('#video');
+  const video = [...document.querySelectorAll('#preview, #video')].find((e) => e.getBoundingClientRect().height);
   const box = video?.getBoundingClientRect();
   if (box && (box.top < 0 || box.bottom > window.innerHeight)) {
     video.scrollIntoView({behavior: 'smooth', block: 'center'});
   }
 }"""
-"""Bring the video (where the progress shows) into view; centred, so that the page moving a little keeps it there."""
+"""Bring the live preview, or else the video, into view; centred, so that the page moving a little keeps it there."""
 
 
 @dataclass
@@ -53,6 +54,10 @@ class ResultArea:
     variation_records: gr.State
     still_going: gr.Markdown
     """The user's runs going on from another page (a tab closed, or reloaded, mid-run), with how far they are."""
+    preview: gr.Image
+    """In the video's place while a run goes: its live preview (`ui.live_preview`)."""
+    progress: gr.HTML
+    """Under the preview while a run goes: its place in the queue, then its progress."""
 
     @property
     def outputs(self) -> list:
@@ -68,6 +73,8 @@ class ResultArea:
 
 def build_result() -> ResultArea:
     still_going = gr.Markdown(visible=False, elem_id="still-going")
+    preview = preview_box()
+    progress = gr.HTML(visible=False, elem_id="run-progress")
     video = gr.Video(label="Video", autoplay=True, loop=True, interactive=False, height=400, elem_id="video")
     with gr.Row():
         download_video = gr.DownloadButton("Download MP4", visible=False, elem_id="download-video")
@@ -83,7 +90,7 @@ def build_result() -> ResultArea:
     )  # fmt: skip
     return ResultArea(
         video, download_video, download_frames, other_formats, info, reuse, finish, gr.State(None), variations,
-        gr.State([]), still_going,
+        gr.State([]), still_going, preview, progress,
     )  # fmt: skip
 
 
@@ -185,21 +192,28 @@ class RunEvents:
         self.allowance = allowance
         self.runs: list[gr.events.Dependency] = []
 
-    def add(self, button: gr.Button, run: Callable, inputs: list, more: list | None = None, doing: str = "Generating"):
+    def add(
+        self, button: gr.Button, run: Callable, inputs: list, more: list | None = None, doing: str = "Generating",
+        previews: bool = True,
+    ):  # fmt: skip
         """`button` starts `run` on the GPU queue, with `more` outputs after the result area's; returns the run event.
-        `doing` is what the page says meanwhile."""
+        `doing` is what the page says meanwhile. `previews`: the run denoises, so its live preview takes the video's
+        place meanwhile, with the progress under it (else the progress shows on the video)."""
         private = dict(api_visibility="private")
+        result = self.result
         started = button.click(
-            lambda: self._start(doing), outputs=[self.generate, self.cancel, self.result.info], queue=False,
-            show_progress="hidden", **private,
+            lambda: self._start(doing, previews), outputs=[self.generate, self.cancel, result.info, *self._swapped],
+            queue=False, show_progress="hidden", **private,
         )  # fmt: skip
         started.then(None, js=SCROLL_TO_RESULT, **private)  # once Cancel is there, which may move the result
         event = started.then(
-            run, inputs, [*self.result.run_outputs, *(more or [])], concurrency_limit=self.runner.pool.size,
-            concurrency_id=GPU_QUEUE,
-            preprocess=False, show_progress_on=self.result.video, **private,
+            run, inputs, [*result.run_outputs, *(more or [])], concurrency_limit=self.runner.pool.size,
+            concurrency_id=GPU_QUEUE, preprocess=False, show_progress_on=result.progress if previews else result.video,
+            **private,
         )  # fmt: skip
-        event.then(self._finish, outputs=[self.generate, self.cancel], show_progress="hidden", **private)
+        event.then(
+            self._finish, outputs=[self.generate, self.cancel, *self._swapped], show_progress="hidden", **private
+        )
         if self.runner.quota is not None:
             event.then(self.left_today, outputs=self.allowance, show_progress="hidden", **private)
         self._offer_frames(event)
@@ -234,7 +248,7 @@ class RunEvents:
 
     def connect_cancel(self) -> None:
         """Cancel stops whichever run goes, and the result area says so (call once every run is added)."""
-        outputs = [self.generate, self.cancel, self.result.info]
+        outputs = [self.generate, self.cancel, self.result.info, *self._swapped]
         self.cancel.click(
             self._cancelled, outputs=outputs, cancels=self.runs, show_progress="hidden", api_visibility="private"
         )
@@ -242,16 +256,33 @@ class RunEvents:
     def left_today(self, request: gr.Request) -> str:
         return self.runner.left_today(request.username)
 
+    @property
+    def _swapped(self) -> list:
+        """What a run with previews shows instead of the video while it goes."""
+        return [self.result.video, self.result.preview, self.result.progress]
+
     @staticmethod
-    def _start(doing: str):
+    def _start(doing: str, previews: bool):
         running = gr.Button(f"{doing}…", interactive=False, elem_classes=["running"])
-        started = gr.Markdown(f"**{doing}…** the progress shows on the video.", elem_classes=[])
-        return running, gr.Button(visible=True), started
+        where = "under the preview of the video as it forms" if previews else "on the video"
+        started = gr.Markdown(f"**{doing}…** the progress shows {where}.", elem_classes=[])
+        if not previews:
+            return running, gr.Button(visible=True), started, gr.skip(), gr.skip(), gr.skip()
+        return (
+            running,
+            gr.Button(visible=True),
+            started,
+            gr.Video(visible=False),
+            gr.Image(None, visible=True),
+            gr.HTML(visible=True),
+        )
 
     @staticmethod
     def _finish():
-        return gr.Button("Generate", interactive=True, elem_classes=[]), gr.Button(visible=False)
+        ended = gr.Video(visible=True), gr.Image(None, visible=False), gr.HTML(visible=False)
+        return gr.Button("Generate", interactive=True, elem_classes=[]), gr.Button(visible=False), *ended
 
     @classmethod
     def _cancelled(cls):
-        return *cls._finish(), cancelled()
+        generate, cancel, *ended = cls._finish()
+        return generate, cancel, cancelled(), *ended

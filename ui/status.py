@@ -1,7 +1,7 @@
 """The status banner at the top of the page: what the model and the GPU are doing, coloured by state, with the next
 step and a Retry button when something failed; its title as one line in the Create tab's action bar, which stays
-in view while the page scrolls; and the user's runs still going from another page (one closed or reloaded mid-run).
-All are redrawn every second for every open page, by one timer."""
+in view while the page scrolls; the user's runs still going from another page (one closed or reloaded mid-run); and
+the live preview of the page's own run. All are redrawn every second for every open page, by one timer."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from svd.media.files import check_output_folder
 from svd.serve.pool import EnginePool
 
 from .generation import Runner
+from .live_preview import newest_preview
 from .text import still_going_text
 
 GPU_QUEUE = "gpu"
@@ -103,6 +104,7 @@ class StatusViews:
             self.retry = gr.Button("Retry", visible=initial.retry, scale=0, min_width=90, elem_id="retry")
         self.lines: list[gr.HTML] = []
         self.going: list[gr.Markdown] = []
+        self.previews: gr.Image | None = None
 
     def shown(self, running: int, waiting: int) -> Banner:
         return banner(self.pool, self.output_dir, running, waiting)
@@ -117,24 +119,39 @@ class StatusViews:
         """Show in `view` the runs the page's user started from another page, and how far each is."""
         self.going.append(view)
 
-    def connect(self) -> None:
-        """The timer that redraws the banner, its copies and the runs still going, and Retry."""
+    def previews_in(self, view: gr.Image) -> None:
+        """Show in `view` each new live preview of the run this page started (`ui.live_preview`)."""
+        self.previews = view
 
-        def redraw(request: gr.Request):
+    def connect(self) -> None:
+        """The timer that redraws the banner, its copies, the runs still going and the live preview, and Retry."""
+        shown_preview = gr.State(None)
+
+        def redraw(request: gr.Request, preview_shown: tuple | None):
             shown = self.shown(*gpu_queue(self.demo))
             runs = self.in_flight.of(request.username, request.session_hash)
             going = gr.Markdown(still_going_text(runs), visible=bool(runs))
             lines = [shown.line()] * len(self.lines)
-            return shown.html(), gr.Button(visible=shown.retry), *lines, *([going] * len(self.going))
+            preview, preview_shown = newest_preview(self.in_flight, request.session_hash, preview_shown)
+            previews = [preview or gr.skip()] if self.previews is not None else []
+            return (
+                shown.html(),
+                gr.Button(visible=shown.retry),
+                *lines,
+                *([going] * len(self.going)),
+                *previews,
+                preview_shown,
+            )
 
-        def retry(request: gr.Request):
+        def retry(request: gr.Request, preview_shown: tuple | None):
             self.pool.load_in_background()
-            return redraw(request)
+            return redraw(request, preview_shown)
 
-        outputs = [self.view, self.retry, *self.lines, *self.going]
+        previews = [self.previews] if self.previews is not None else []
+        outputs = [self.view, self.retry, *self.lines, *self.going, *previews, shown_preview]
         private = dict(api_visibility="private", queue=False, show_progress="hidden")
-        gr.Timer(1.0).tick(redraw, outputs=outputs, **private)
-        self.retry.click(retry, outputs=outputs, **private)
+        gr.Timer(1.0).tick(redraw, shown_preview, outputs, **private)
+        self.retry.click(retry, shown_preview, outputs, **private)
 
 
 def build_status(runner: Runner, demo: gr.Blocks) -> StatusViews:

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import SvdError
 from ..input.image import InputImage, load_image
 from ..media.files import PendingFiles
@@ -44,6 +46,12 @@ class InFlight:
     """The picture's name."""
     doing: str = "starting"
     """The last progress it reported, in words: "denoising, step 12 of 25"."""
+    fps: int = 7
+    """Its video's frame rate, at which its previews play."""
+    preview: np.ndarray | None = None
+    """Its latest live preview, when its page asked for them (`Progress.preview`)."""
+    previews: int = 0
+    """How many previews it has reported: a page shows each new one once."""
 
 
 class RunsInFlight:
@@ -54,9 +62,9 @@ class RunsInFlight:
         self._lock = threading.Lock()
 
     @contextlib.contextmanager
-    def going(self, owner: str | None, session: str | None, name: str) -> Iterator[InFlight]:
-        """Hold the run for the length of the block; update `doing` as it goes."""
-        run = InFlight(owner, session, name)
+    def going(self, owner: str | None, session: str | None, name: str, fps: int) -> Iterator[InFlight]:
+        """Hold the run for the length of the block; update `doing` and the preview as it goes."""
+        run = InFlight(owner, session, name, fps=fps)
         with self._lock:
             self._runs.append(run)
         try:
@@ -70,6 +78,11 @@ class RunsInFlight:
         with self._lock:
             runs = list(self._runs)
         return [run for run in runs if run.session != session and (user is None or run.owner == user)]
+
+    def started_from(self, session: str) -> InFlight | None:
+        """The run going from page `session`, if one is (a page runs one at a time)."""
+        with self._lock:
+            return next((run for run in self._runs if run.session == session), None)
 
 
 @dataclass(frozen=True)
