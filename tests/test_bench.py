@@ -21,6 +21,7 @@ sys.path.insert(0, str(REPO_ROOT / "bench"))
 import after_pipeline
 import finish
 import guides
+import preview
 from flops import count_stage_flops, network_rates, svd_rates
 
 import bench
@@ -125,3 +126,12 @@ def test_after_pipeline_timer_times_what_the_page_waits_for(capsys):
     timed = timed_stages(capsys, after_pipeline.main, "--size", "256x144", "--frames", "3", "--repeats", "1")
     assert list(timed) == ["post-process", "save for the page", "frames zip (after)", "to the page"]
     assert timed["to the page"] == pytest.approx(timed["post-process"] + timed["save for the page"], abs=0.011)
+
+
+def test_preview_timer_times_the_preview_against_a_step(capsys):
+    timed = timed_stages(
+        capsys, preview.main, "--architecture", "tiny", "--size", "128x64", "--frames", "2", "--repeats", "1", "--step"
+    )
+    assert list(timed) == ["fit the map (once per load)", "draw one preview", "its GIF for the page (CPU)",
+                           "one UNet step with guidance"]  # fmt: skip
+    assert all(seconds >= 0 for seconds in timed.values())
