@@ -16,7 +16,7 @@ from .errors import InputError
 from .finish.models import FinishingWork
 from .finish.options import FinishOptions, finished_shape, segment_frames
 from .media.formats import GIF_MAX_WIDTH
-from .models.catalogue import NetworkWork
+from .models.entries import NetworkWork
 from .settings import Limits
 
 UNIT_STEP = 0.1

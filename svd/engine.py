@@ -1,7 +1,9 @@
 """The generation engine: one per process. It owns the device, keeps one model loaded and runs one request at a time.
 
-The frames come from diffusers' `StableVideoDiffusionPipeline` itself, called with a CPU `torch.Generator` seeded
-from the request, so the engine's output equals a direct call of the reference pipeline with the same settings.
+The frames come from the loaded model's family's diffusers pipeline itself (`StableVideoDiffusionPipeline`,
+`WanImageToVideoPipeline`), called with CPU `torch.Generator`s seeded from the request, so the engine's output equals
+a direct call of the reference pipeline with the same settings. The engine asks the family (`svd.families`) how to
+place, run and preview its model, and holds no family's branch of its own.
 """
 
 from __future__ import annotations
@@ -16,16 +18,14 @@ from functools import partial
 
 import numpy as np
 import torch
-from diffusers import StableVideoDiffusionPipeline
+from diffusers import DiffusionPipeline
 from PIL import Image
 
 from .camera.depth import DEFAULT_DEPTH_MODEL, DepthEstimator, resolve_depth_model
 from .cancel import Cancel
 from .cost import Cost, VideoShape, finishing_cost, segment_flops, video_cost
 from .errors import CancelledError, InputError, OutOfMemoryError, SvdError
-from .families.svd.animate import Animation, animate
-from .families.svd.loading import LoadedModel, load_model, place
-from .families.svd.preview import fit_latent_preview
+from .families.family import Animation
 from .finish.extend import extend
 from .finish.models import FinishModels
 from .finish.options import FinishOptions, check_finish
@@ -33,9 +33,10 @@ from .finish.rife import DEFAULT_RIFE
 from .finish.stage import Finished, run_finishing
 from .finish.upscale import DEFAULT_UPSCALER
 from .input.sizing import fit_image
-from .models.catalogue import DEFAULT_MODEL, SVD_WORK, ModelSource, resolve_model
+from .models.catalogue import DEFAULT_MODEL, KINDS, ModelSource, resolve_model
 from .models.device import describe_device, resolve_device
 from .models.download import download_reporter
+from .models.loading import LoadedModel, is_downloaded, load_model
 from .models.memory import (
     DECODE_CHUNK,
     available_gpu_bytes,
@@ -226,7 +227,13 @@ class Engine:
         finishing = self.finishing.work(settings.upscaler)
         guided = settings.max_guidance_scale > 1
         return video_cost(
-            shape, settings.num_inference_steps, guided, settings.finish, SVD_WORK, finishing, self.unit_flops
+            shape,
+            settings.num_inference_steps,
+            guided,
+            settings.finish,
+            KINDS[settings.family].work,
+            finishing,
+            self.unit_flops,
         )
 
     def finish_cost(self, shape: VideoShape, options: FinishOptions) -> Cost:
@@ -238,7 +245,8 @@ class Engine:
         """The work of one unit of cost: a video at the server model's own settings."""
         own = self.source().defaults
         guided = own.max_guidance_scale > 1
-        return segment_flops(own.num_frames, own.width * own.height, own.num_inference_steps, guided, SVD_WORK)
+        work = KINDS[own.family].work
+        return segment_flops(own.num_frames, own.width * own.height, own.num_inference_steps, guided, work)
 
     def generate(
         self,
@@ -262,7 +270,8 @@ class Engine:
         """The request's videos, one per variation (seed, seed + 1, ...): in one batch, or one after another when
         the batch does not fit in memory. `preview_every`: report a live preview of the first video every that many
         denoising steps, and at the last (0: none)."""
-        self.prepare(request)  # fail on bad settings before loading anything
+        if is_downloaded(self.source(request.model)):  # else its family and defaults are known once it is
+            self.prepare(request)  # fail on bad settings before loading anything
         with self._lock:
             already_loaded = self._loaded is not None and self._loaded.source == self.source(request.model)
             loaded = self.load(request.model)
@@ -270,7 +279,7 @@ class Engine:
             timings = {} if already_loaded else {"load": loaded.load_seconds}
             self.generating = True
             try:
-                place(loaded, settings, self.device, self.speed)
+                loaded.family.place(loaded, settings, self.device, self.speed)
                 picture = fit_image(request.image.image, (settings.width, settings.height), settings.resize)
                 seeds = [offset_seed(settings.seed, index) for index in range(settings.variations)]
                 watch = Watch(progress, cancel, self._previews(loaded, preview_every))
@@ -317,10 +326,10 @@ class Engine:
             frames, seeds = extended.frames, extended.seeds
             timings["finish_extend"] = time.perf_counter() - started
         finished = self._finish(frames, settings.fps, settings.finish, watch.progress, watch.cancel)
-        steps = run.timer.calls["unet"]
+        steps = run.step_seconds
         timings.update(camera.timings if camera else {})
         timings.update(run.timer.totals())
-        timings["denoise"] = timings.pop("unet", 0.0)
+        timings.setdefault("denoise", 0.0)
         timings["pipeline"] = run.seconds
         timings.update(finished.timings)
         if steps and timings.get("vae_decode"):
@@ -341,7 +350,7 @@ class Engine:
             device=str(self.device),
             worker=self.worker,
             speed=self.speed.describe(),
-            dtype=str(self.dtype).removeprefix("torch."),
+            dtype=str(loaded.pipe.dtype).removeprefix("torch."),
             notice=loaded.source.defaults.notice,
             guide=camera.guide.frames if camera else None,
             cost_units=self.cost(settings).units,
@@ -381,12 +390,12 @@ class Engine:
         if every <= 0:
             return None
         if loaded.preview is None:
-            loaded.preview = fit_latent_preview(loaded.pipe)
+            loaded.preview = loaded.family.fit_latent_preview(loaded.pipe)
         return Previews(loaded.preview, every)
 
     def _animate(
         self,
-        pipe: StableVideoDiffusionPipeline,
+        pipe: DiffusionPipeline,
         picture: Image.Image,
         settings: GenerationSettings,
         seeds: list[int],
@@ -394,7 +403,7 @@ class Engine:
         segment: tuple[int, int] = (0, 1),
     ) -> Animation:
         try:
-            return animate(
+            return self._loaded.family.animate(
                 pipe,
                 picture,
                 settings,

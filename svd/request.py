@@ -15,7 +15,8 @@ from .errors import InputError
 from .finish.options import FinishOptions, check_finish
 from .input.image import InputImage
 from .input.sizing import RESIZE_MODES, ResizeMode, choose_size
-from .models.catalogue import ModelDefaults
+from .models.catalogue import CATALOGUE, KINDS
+from .models.entries import FamilyKind, ModelDefaults
 from .models.memory import check_profile
 from .seeds import MAX_SEED, RANDOM_SEED, draw_seed
 
@@ -95,6 +96,9 @@ class GenerationRequest:
     """What happens to the frames after the pipeline; all off by default."""
     variations: int = 1
     """How many videos to make, with consecutive seeds."""
+    prompt: str | None = None
+    """What the video should show, for models that take text (Wan); None: the text a first frame was made from."""
+    negative_prompt: str | None = None
 
 
 @dataclass(frozen=True)
@@ -107,8 +111,9 @@ class GenerationSettings:
     height: int
     num_frames: int
     fps: int
-    motion_bucket_id: int
-    noise_aug_strength: float
+    motion_bucket_id: int | None
+    """SVD's (None for a family without it, as for the noise augmentation)."""
+    noise_aug_strength: float | None
     num_inference_steps: int
     min_guidance_scale: float
     max_guidance_scale: float
@@ -118,6 +123,10 @@ class GenerationSettings:
     resize: ResizeMode
     size_choice: str
     """How the size was chosen: `auto`, or the `WxH` that was asked for (before snapping)."""
+    family: str = "svd"
+    """The model's family (`svd.families`): `svd` or `wan`."""
+    guidance_scale_2: float | None = None
+    """For a model with two experts: the low-noise expert's guidance (the other's is `max_guidance_scale`)."""
     camera: str = NO_CAMERA
     camera_strength: float | None = None
     """How closely the video follows the camera's guide, 0 to 1 (None without a camera move)."""
@@ -126,7 +135,8 @@ class GenerationSettings:
     depth_model: str | None = None
     """The depth model a move that needs depth used."""
     prompt: str | None = None
-    """Text to video: the prompt (and below, the rest of what made the first frame); None for a picture."""
+    """What the video was asked to show (for a family that takes text), or the prompt its first frame was made from
+    (text to video; below, the rest of what made it); None for a picture alone."""
     negative_prompt: str | None = None
     style: str | None = None
     t2i_model: str | None = None
@@ -155,12 +165,21 @@ def resolve_settings(
     check_profile(request.memory)
     if request.resize not in RESIZE_MODES:
         raise InputError(f"resize mode '{request.resize}' is not known: use one of {', '.join(RESIZE_MODES)}")
+    kind = KINDS[defaults.family]
+    check_family_settings(request, kind, model_name)
     seed = draw_seed() if request.seed in (None, RANDOM_SEED) else request.seed
     move = check_move(request.camera)
     moving = move.name != NO_CAMERA
     width, height = choose_size(request.image.size, defaults, request.size)
     num_frames = _pick(request.num_frames, defaults.num_frames)
     finish = check_finish(request.finish)
+    max_guidance = _pick(request.max_guidance_scale, defaults.max_guidance_scale)
+    owned = kind.own_settings
+    text = dataclasses.asdict(request.text) if request.text else {}
+    if request.prompt is not None:
+        text.update(prompt=check_text("prompt", request.prompt))
+    if request.negative_prompt is not None:
+        text.update(negative_prompt=check_text("negative prompt", request.negative_prompt))
     settings = GenerationSettings(
         model=model_name,
         seed=seed,
@@ -168,20 +187,28 @@ def resolve_settings(
         height=height,
         num_frames=num_frames,
         fps=_pick(request.fps, defaults.fps),
-        motion_bucket_id=_pick(request.motion_bucket_id, defaults.motion_bucket_id),
-        noise_aug_strength=_pick(request.noise_aug_strength, defaults.noise_aug_strength),
+        motion_bucket_id=_pick(request.motion_bucket_id, defaults.motion_bucket_id)
+        if "motion_bucket_id" in owned
+        else None,
+        noise_aug_strength=_pick(request.noise_aug_strength, defaults.noise_aug_strength)
+        if "noise_aug_strength" in owned
+        else None,
         num_inference_steps=_pick(request.num_inference_steps, defaults.num_inference_steps),
-        min_guidance_scale=_pick(request.min_guidance_scale, defaults.min_guidance_scale),
-        max_guidance_scale=_pick(request.max_guidance_scale, defaults.max_guidance_scale),
+        min_guidance_scale=_pick(request.min_guidance_scale, defaults.min_guidance_scale)
+        if "min_guidance_scale" in owned
+        else max_guidance,
+        max_guidance_scale=max_guidance,
         decode_chunk_size=min(_pick(request.decode_chunk_size, decode_chunk), num_frames),
         memory_profile=memory_profile,
         resize=request.resize,
         size_choice="auto" if request.size is None else f"{request.size[0]}x{request.size[1]}",
+        family=kind.name,
+        guidance_scale_2=defaults.guidance_scale_2,
         camera=move.name,
         camera_strength=_pick(request.camera_strength, move.strength) if moving else None,
         camera_amount=request.camera_amount if moving else None,
         depth_model=(request.depth_model or DEFAULT_DEPTH_MODEL) if move.needs_depth else None,
-        **(dataclasses.asdict(request.text) if request.text else {}),
+        **text,
         extend=finish.extend,
         interpolate=finish.interpolate,
         upscale=finish.upscale,
@@ -196,7 +223,36 @@ def resolve_settings(
             f"steps {settings.num_inference_steps} is more than {model_name} takes",
             f"use 1 to {defaults.max_steps} (its default is {defaults.num_inference_steps})",
         )
+    step = defaults.frame_step
+    if (num_frames - 1) % step:
+        near = max(1, round((num_frames - 1) / step)) * step + 1
+        raise InputError(
+            f"frames {num_frames} does not suit {model_name}, whose VAE packs {step} frames together",
+            f"use 1 + a multiple of {step}, such as {near}",
+        )
     return settings
+
+
+FAMILY_SETTINGS = ("motion_bucket_id", "noise_aug_strength", "min_guidance_scale")
+"""The request's settings that only some families take (`FamilyKind.own_settings`)."""
+
+
+def check_family_settings(request: GenerationRequest, kind: FamilyKind, model_name: str) -> None:
+    """Refuse, in one line that says which models take it, a setting the model's family does not take."""
+    for key in FAMILY_SETTINGS:
+        if getattr(request, key) is not None and key not in kind.own_settings:
+            takers = " or ".join(other.title for other in KINDS.values() if key in other.own_settings)
+            raise InputError(
+                f"{OPTION_NAMES[key]} is a setting of {takers} models, which {model_name} is not",
+                f"leave it out, or choose a {takers} model",
+            )
+    if request.prompt is not None and not kind.takes_text:
+        takers = " or ".join(other.title for other in KINDS.values() if other.takes_text)
+        example = next(entry.id for entry in CATALOGUE.values() if KINDS[entry.defaults.family].takes_text)
+        raise InputError(
+            f"{model_name} does not take a prompt: only {takers} models follow one",
+            f"leave the prompt out, or choose one such as {example}",
+        )
 
 
 def check_limits(settings: GenerationSettings) -> None:

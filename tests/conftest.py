@@ -44,6 +44,8 @@ from svd.camera.tiny_depth import save_random_depth_model  # noqa: E402
 from svd.cli.main import main as svd_main  # noqa: E402
 from svd.engine import Engine  # noqa: E402
 from svd.families.svd.tiny import save_random_model, save_random_unet  # noqa: E402
+from svd.families.wan.tiny import TINY_ARCHITECTURES  # noqa: E402
+from svd.families.wan.tiny import save_random_model as save_random_wan  # noqa: E402
 from svd.finish.rife import save_random_rife  # noqa: E402
 from svd.finish.upscale import save_random_upscaler  # noqa: E402
 from svd.models.catalogue import CATALOGUE  # noqa: E402
@@ -78,6 +80,13 @@ def tiny_model_fp16(tmp_path_factory) -> Path:
     folder = save_random_model("tiny", tmp_path_factory.mktemp("models") / "tiny-fp16", variant="fp16")
     HUB.serve(TINY_REPO, folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_wan(tmp_path_factory) -> dict[str, Path]:
+    """The tiny Wan models, one of each layout (`svd.families.wan.tiny`), by architecture."""
+    folder = tmp_path_factory.mktemp("wan")
+    return {name: save_random_wan(name, folder / name) for name in TINY_ARCHITECTURES}
 
 
 @pytest.fixture(scope="session")
@@ -136,13 +145,16 @@ def engine(tiny_model) -> Engine:
 
 
 @pytest.fixture(scope="session")
-def server(tiny_model, tiny_depth_model, tiny_text_model, tiny_rife, tiny_upscaler, tmp_path_factory):
-    """`webui.py` running with the tiny models, shared by the API and the browser tests. Its work limit lets a run
-    take minutes (200 steps on two cores) so that tests can watch one, queue behind one and cancel one."""
+def server(tiny_model, tiny_depth_model, tiny_text_model, tiny_rife, tiny_upscaler, tiny_wan, tmp_path_factory):
+    """`webui.py` running with the tiny models, shared by the API and the browser tests, with the tiny Wan 2.1 model
+    as `wan` in its models folder. Its work limit lets a run take minutes (200 steps on two cores) so that tests can
+    watch one, queue behind one and cancel one."""
+    folder = tmp_path_factory.mktemp("webui")
+    shutil.copytree(tiny_wan["tiny-wan2.1"], folder / "models" / "wan")
     running = start_server(
-        tmp_path_factory.mktemp("webui"), SVD_MODEL=str(tiny_model), SVD_DEPTH_MODEL=str(tiny_depth_model),
-        SVD_T2I_MODEL=str(tiny_text_model), SVD_INTERPOLATOR=str(tiny_rife), SVD_UPSCALER=str(tiny_upscaler),
-        SVD_MAX_WORK="1000",
+        folder, SVD_MODEL=str(tiny_model), SVD_DEPTH_MODEL=str(tiny_depth_model), SVD_T2I_MODEL=str(tiny_text_model),
+        SVD_INTERPOLATOR=str(tiny_rife), SVD_UPSCALER=str(tiny_upscaler), SVD_MAX_WORK="1000",
+        SVD_MODELS_DIR=str(folder / "models"),
     )  # fmt: skip
     running.wait_for_model()
     yield running

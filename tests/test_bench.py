@@ -12,9 +12,9 @@ from mp4 import decode
 
 from svd.camera.moves import MOVES, NO_CAMERA
 from svd.engine import Engine
+from svd.families.svd.catalogue import SVD_WORK
 from svd.finish.rife import RIFE_WEIGHTS
 from svd.finish.upscale import UPSCALERS
-from svd.models.catalogue import SVD_WORK
 from svd.text.catalogue import FLUX_WORK, SDXL_WORK
 
 sys.path.insert(0, str(REPO_ROOT / "bench"))

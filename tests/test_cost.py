@@ -9,8 +9,8 @@ import pytest
 
 from svd.cost import Cost, VideoShape, finishing_cost, video_cost
 from svd.engine import Engine
+from svd.families.svd.catalogue import SVD_WORK
 from svd.finish.options import FinishOptions
-from svd.models.catalogue import SVD_WORK
 from svd.request import GenerationSettings
 from svd.settings import Limits
 

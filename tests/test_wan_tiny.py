@@ -7,7 +7,6 @@ with the real parameter counts.
 from __future__ import annotations
 
 import json
-import types
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,11 +14,10 @@ import numpy as np
 import pytest
 import torch
 from diffusers import WanImageToVideoPipeline
-from diffusers.pipelines.wan import pipeline_wan_i2v
 from PIL import Image
 from transformers import AutoTokenizer
 
-from svd.families.wan.tiny import TINY_ARCHITECTURES, build_random_pipeline, save_random_model
+from svd.families.wan.tiny import TINY_ARCHITECTURES, build_random_pipeline
 
 PROMPT = "A red kite drifts over the dunes, slow pan!"
 FRAMES = 5
@@ -78,21 +76,11 @@ EXPECTED = {
 }
 
 
-@pytest.fixture(scope="module", autouse=True)
-def prompt_cleaning_without_ftfy():
-    """Wan's prompt cleaning calls `ftfy.fix_text`, and diffusers does not install ftfy: without it the call fails
-    with "name 'ftfy' is not defined". Here the text is already clean, so it passes through unchanged."""
-    with pytest.MonkeyPatch.context() as patch:
-        if not hasattr(pipeline_wan_i2v, "ftfy"):
-            patch.setattr(pipeline_wan_i2v, "ftfy", types.SimpleNamespace(fix_text=str), raising=False)
-        yield
-
-
 @pytest.fixture(scope="module", params=TINY_ARCHITECTURES)
-def model(request, tmp_path_factory) -> tuple[str, Path, WanImageToVideoPipeline]:
-    """Each architecture written once, and loaded back."""
+def model(request, tiny_wan) -> tuple[str, Path, WanImageToVideoPipeline]:
+    """Each architecture written once (shared with the other tests), and loaded back."""
     architecture = request.param
-    folder = save_random_model(architecture, tmp_path_factory.mktemp("wan") / architecture)
+    folder = tiny_wan[architecture]
     pipe = WanImageToVideoPipeline.from_pretrained(folder)
     pipe.set_progress_bar_config(disable=True)
     return architecture, folder, pipe

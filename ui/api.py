@@ -16,7 +16,8 @@ from svd.camera.moves import AMOUNT_RANGE, MOVES, NO_CAMERA, CameraMove
 from svd.errors import CancelledError, InputError, SvdError
 from svd.finish.options import FORMATS, LOOPS, MAX_SEGMENTS, UPSCALE_CHOICES
 from svd.input.sizing import buckets, size_limits
-from svd.models.catalogue import CATALOGUE, ModelDefaults
+from svd.models.catalogue import CATALOGUE
+from svd.models.entries import ModelDefaults
 from svd.output.store import SavedGeneration
 from svd.request import LIMITS
 from svd.seeds import MAX_SEED, RANDOM_SEED
@@ -36,7 +37,7 @@ def parameter_help(defaults: ModelDefaults) -> dict[str, str]:
     return {
         "picture": "the picture to animate, as handle_file('photo.jpg'): any size and aspect, PNG, JPEG, WebP, GIF, "
         "BMP or TIFF",
-        "motion": "motion bucket, 1-255: how much moves; SVD was trained around 127",
+        "motion": "motion bucket, 1-255: how much moves (SVD only); null for the model's own (127)",
         "frames": f"frames to generate, {LIMITS['num_frames'][0]:g}-{LIMITS['num_frames'][1]:g} "
         f"(the model was trained for {defaults.num_frames})",
         "fps": "frames per second: conditions the model (as fps - 1) and is the MP4's rate",
@@ -50,7 +51,8 @@ def parameter_help(defaults: ModelDefaults) -> dict[str, str]:
         "model's own (1.0)",
         "max_cfg": "guidance on the last frame: higher follows the picture more closely, too high over-sharpens; "
         "null for the model's own (3.0; 1.0 for Turbo, which then needs no guidance batch)",
-        "noise_aug": "noise added to the picture, 0-1: more gives more motion and less likeness",
+        "noise_aug": "noise added to the picture, 0-1: more gives more motion and less likeness (SVD only); null for "
+        "the model's own (0.02)",
         "decode_chunk": "frames the VAE decodes at once: fewer use less GPU memory, 1 flickers; 0 follows the "
         "memory profile",
         "memory": "GPU memory profile: full (all on the GPU, fastest), balanced (models moved to the GPU as they "
@@ -65,6 +67,8 @@ def parameter_help(defaults: ModelDefaults) -> dict[str, str]:
         "camera_amount": f"how far the camera travels, {AMOUNT_RANGE[0]:g}-{AMOUNT_RANGE[1]:g}, as a multiple of the "
         f"move's usual travel ({_by_kind(lambda move: None if move.name == 'locked' else move.travel)})",
         **FINISH_HELP,
+        "prompt": "what the video should show, for models that take text (Wan); null for the others",
+        "negative_prompt": "what the video should not show (Wan); null for none",
         "variations": f"videos to make, {LIMITS['variations'][0]:g}-{LIMITS['variations'][1]:g}, with seeds seed, "
         "seed + 1, ... (in one batch when they fit); settings then lists each one's settings under `videos`",
     }
@@ -112,7 +116,7 @@ def register(runner: Runner, defaults: ModelDefaults, demo: gr.Blocks) -> dict[s
     async def generate(
         request: gr.Request,
         picture: FileData,
-        motion: int = defaults.motion_bucket_id,
+        motion: int = None,  # type: ignore[assignment]  # noqa: RUF013
         frames: int = defaults.num_frames,
         fps: int = defaults.fps,
         seed: int = RANDOM_SEED,
@@ -121,7 +125,7 @@ def register(runner: Runner, defaults: ModelDefaults, demo: gr.Blocks) -> dict[s
         steps: int = defaults.num_inference_steps,
         min_cfg: float = None,  # type: ignore[assignment]  # noqa: RUF013
         max_cfg: float = None,  # type: ignore[assignment]  # noqa: RUF013
-        noise_aug: float = defaults.noise_aug_strength,
+        noise_aug: float = None,  # type: ignore[assignment]  # noqa: RUF013
         decode_chunk: int = 0,
         memory: Literal["auto", "full", "balanced", "low"] = runner.settings.memory,  # type: ignore[assignment]
         model: ModelChoice | str = "",
@@ -135,15 +139,17 @@ def register(runner: Runner, defaults: ModelDefaults, demo: gr.Blocks) -> dict[s
         loop: Literal[LOOPS] = "none",  # type: ignore[valid-type]
         formats: str = "mp4",
         variations: int = 1,
+        prompt: str = None,  # type: ignore[assignment]  # noqa: RUF013
+        negative_prompt: str = None,  # type: ignore[assignment]  # noqa: RUF013
     ) -> tuple[FileData, FileData, dict]:
-        """Animate a picture into a short MP4 with Stable Video Diffusion."""
+        """Animate a picture into a short MP4 with the server's model (SVD, or Wan with a prompt)."""
         try:
             given = dict(
                 motion=motion, frames=frames, fps=fps, seed=seed, size=size, resize=resize, steps=steps,
                 min_cfg=min_cfg, max_cfg=max_cfg, noise_aug=noise_aug, decode_chunk=decode_chunk, memory=memory,
                 model=model, camera=camera, camera_strength=camera_strength, camera_amount=camera_amount,
                 extend=extend, interpolate=interpolate, upscale=upscale, loop=loop, formats=formats,
-                variations=variations,
+                variations=variations, prompt=prompt, negative_prompt=negative_prompt,
             )  # fmt: skip
             controls = Controls(**checked(CHECKS, given))
             saved = await runner.run(_picture(picture), controls, no_progress, user=request.username)

@@ -63,6 +63,10 @@ def text(name: str, value: object) -> str:
     return check_text(name, value)
 
 
+def text_or_none(name: str, value: object) -> str | None:
+    return None if value is None else text(name, value)
+
+
 def choice(name: str, value: object, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise InputError(f"{name} must be one of {', '.join(choices)}, not {shown(value)}")
@@ -89,19 +93,19 @@ def about(parameter: str) -> Iterator[None]:
 
 
 CHECKS: dict[str, Check] = {
-    "motion": whole, "frames": whole, "fps": whole, "seed": whole, "size": text,
+    "motion": whole_or_none, "frames": whole, "fps": whole, "seed": whole, "size": text,
     "resize": partial(choice, choices=RESIZE_MODES), "steps": whole, "min_cfg": number_or_none,
-    "max_cfg": number_or_none, "noise_aug": number, "decode_chunk": whole,
+    "max_cfg": number_or_none, "noise_aug": number_or_none, "decode_chunk": whole,
     "memory": partial(choice, choices=MEMORY_CHOICES), "model": text,
     "camera": partial(choice, choices=tuple(MOVES)), "camera_strength": number_or_none, "camera_amount": number,
     **(FINISH_CHECKS := {
         "extend": whole, "interpolate": whole, "upscale": partial(choice, choices=UPSCALE_CHOICES),
         "loop": partial(choice, choices=LOOPS), "formats": text,
     }),
-    "variations": whole,
+    "variations": whole, "prompt": text_or_none, "negative_prompt": text_or_none,
 }  # fmt: skip
 """How each video setting that the API takes is checked, in the order of `Controls`: the finishing ones, then the
-variations, last."""
+variations, then what the video should show (for models that take text), last."""
 
 TEXT_CHECKS: dict[str, Check] = {
     "prompt": text, "negative_prompt": text, "style": text, "aspect": partial(choice, choices=tuple(ASPECT_NAMES)),

@@ -17,7 +17,7 @@ from svd.camera.moves import NO_CAMERA
 from svd.errors import SvdError
 from svd.finish.options import LOOPS, UPSCALE_CHOICES
 from svd.input.sizing import ASPECT_NAMES, aspect_size
-from svd.models.catalogue import ModelDefaults
+from svd.models.entries import ModelDefaults
 from svd.seeds import MAX_SEED, RANDOM_SEED
 from svd.text.catalogue import TEXT_MODELS
 from svd.text.first_frames import MAX_CANDIDATES
@@ -74,7 +74,7 @@ def text_to_video_help(defaults: ModelDefaults) -> dict[str, str]:
     seed = f"seed of both the first frame and the video, 0-{MAX_SEED}; {RANDOM_SEED} draws one (returned in "
     seed += "settings as seed and t2i_seed)"
     model = f"{video['model']} (the first frame takes its size for the aspect)"
-    return {**text_help(defaults), **video, "seed": seed, "model": model}
+    return {**video, **text_help(defaults), "seed": seed, "model": model}  # the prompt is the first frame's
 
 
 AspectChoice = Literal[tuple(ASPECT_NAMES)]
@@ -168,7 +168,8 @@ def text_to_video_endpoint(runner: Runner, maker: CandidateMaker, defaults: Mode
                 camera_strength=camera_strength, camera_amount=camera_amount, extend=extend, interpolate=interpolate,
                 upscale=upscale, loop=loop, formats=formats, variations=variations,
             )  # fmt: skip
-            controls = Controls(**checked(CHECKS, given))
+            video = {**given, "prompt": None, "negative_prompt": None}  # the text reaches the video with the picture
+            controls = Controls(**checked(CHECKS, video))
             text = checked(TEXT_CHECKS, given)
             asked = _text_request({**text, "seed": controls.seed, "model": controls.model}, controls.memory)
             _, saved = await text_to_video(maker, runner, asked, controls, no_progress, user=request.username)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from svd.input.sizing import ASPECT_NAMES, buckets
-from svd.models.catalogue import CATALOGUE, ModelDefaults, find_local_models
+from svd.models.catalogue import CATALOGUE, find_local_models
+from svd.models.entries import ModelDefaults
 from svd.settings import Settings
 
 AUTO, MORE, CUSTOM = "auto", "more", "custom"

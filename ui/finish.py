@@ -14,7 +14,7 @@ from PIL import Image
 
 from svd.errors import InputError, SvdError
 from svd.finish.options import MAX_SEGMENTS, FinishOptions, describe_shape, finished_shape
-from svd.models.catalogue import ModelDefaults
+from svd.models.entries import ModelDefaults
 
 from .generation import Runner
 from .result import shown, with_info

@@ -8,7 +8,7 @@ import gradio as gr
 
 from svd.engine import Engine
 from svd.input.sizing import RESIZE_MODES
-from svd.models.catalogue import ModelDefaults
+from svd.models.entries import ModelDefaults
 from svd.settings import Settings
 
 from .choices import AUTO, CUSTOM, MORE, aspect_choices, more_choices, size_spec

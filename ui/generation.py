@@ -53,7 +53,8 @@ ProgressBar = Callable[..., None]
 class Controls:
     """The settings of one run, as the page's controls and the API's parameters give them."""
 
-    motion: int
+    motion: int | None
+    """None: the model's own (as for the noise augmentation); a model without it refuses any other value."""
     frames: int
     fps: int
     seed: int | None
@@ -63,7 +64,7 @@ class Controls:
     min_cfg: float | None
     """None: the model's own (as for max_cfg)."""
     max_cfg: float | None
-    noise_aug: float
+    noise_aug: float | None
     decode_chunk: int
     memory: str
     model: str
@@ -78,6 +79,9 @@ class Controls:
     formats: str = "mp4"
     """Comma-separated; MP4 is always written."""
     variations: int = 1
+    prompt: str | None = None
+    """What the video should show, for models that take text (Wan); None for the others."""
+    negative_prompt: str | None = None
 
     @property
     def finish(self) -> FinishOptions:
@@ -126,6 +130,8 @@ def to_request(
         text=text,
         finish=controls.finish,
         variations=controls.variations,
+        prompt=controls.prompt or None,
+        negative_prompt=controls.negative_prompt or None,
     )
 
 

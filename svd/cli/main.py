@@ -21,6 +21,7 @@ from ..camera.tiny_depth import save_random_depth_model
 from ..errors import InputError, ModelError, SvdError, first_line
 from ..families.svd.tiny import architecture_defaults, save_random_model
 from ..families.svd.turbo import fetch_distilled_unet
+from ..families.wan.tiny import save_random_model as save_random_wan
 from ..finish.rife import save_random_rife
 from ..finish.upscale import save_random_upscaler
 from ..input.image import InputImage, load_image
@@ -30,6 +31,7 @@ from ..media.files import check_output_folder
 from ..media.video import DEFAULT_CRF
 from ..models.catalogue import CATALOGUE, resolve_model
 from ..models.download import download_model
+from ..models.loading import repository_files
 from ..models.memory import CHOICES as MEMORY_CHOICES
 from ..output.store import new_stem, safe_name, save_generations, timestamped_stem
 from ..request import GenerationRequest
@@ -52,6 +54,10 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
+WAN_LAYOUTS = ("2.1", "2.2-ti2v", "2.2-a14b")
+"""The tiny Wan models `make-tiny --wan` writes, by the version whose layout they have."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -123,6 +129,11 @@ def build_parser() -> argparse.ArgumentParser:
     download.add_argument("model", help=f"{', '.join([*CATALOGUE, *DEPTH_MODELS])} or a Hub id")
     download.set_defaults(run=run_download)
 
+    add_make_tiny_command(commands)
+    return parser
+
+
+def add_make_tiny_command(commands) -> None:
     make_tiny = commands.add_parser("make-tiny", help="write a tiny random-weight model (it generates noise)")
     make_tiny.add_argument("folder", type=Path)
     make_tiny.add_argument("--variant", choices=("fp16",), help="write fp16 variant weights, as the Hub repos have")
@@ -131,8 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     kind.add_argument("--text-to-image", action="store_true", help="write a tiny random text-to-image model instead")
     kind.add_argument("--interpolator", action="store_true", help="write random RIFE weights (FOLDER/flownet.pkl)")
     kind.add_argument("--upscaler", action="store_true", help="write a tiny random upscaler (FOLDER/upscaler.pth)")
+    kind.add_argument("--wan", choices=WAN_LAYOUTS, help="write a tiny random Wan model of that version instead")
     make_tiny.set_defaults(run=run_make_tiny)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -166,12 +177,12 @@ def run_generate(args: argparse.Namespace) -> int:
     engine = pool.primary
     source = engine.source()
     size = parse_size(args.size)
-    if bool(args.images) == (args.prompt is not None):
-        raise InputError("give pictures or --prompt TEXT (one of them)", "see python -m svd generate --help")
+    if not args.images and args.prompt is None:
+        raise InputError("give pictures, or --prompt TEXT to start from text", "see python -m svd generate --help")
     paths, is_batch, failures = _expand_inputs(args.images)
     pictures: list[InputImage] = []
     text = None
-    if args.prompt is not None:
+    if not args.images:
         engine.prepare(_request(PLACEHOLDER, args, None))  # the video's settings fail before any model loads
         picture, text = picture_from_text(engine, args)
         pictures.append(picture)
@@ -271,6 +282,8 @@ def _request(picture: InputImage, args: argparse.Namespace, size: tuple[int, int
         depth_model=args.depth_model,
         finish=finish_options(args),
         variations=args.variations,
+        prompt=args.prompt if args.images else None,  # else the first frame's text, recorded with it
+        negative_prompt=(args.negative_prompt or None) if args.images else None,
     )
 
 
@@ -336,8 +349,8 @@ def run_download(args: argparse.Namespace) -> int:
         print(f"{args.model} is a local folder; there is nothing to download", file=sys.stderr)
         return 0
     assert source.repo_id is not None
-    print(f"downloading the fp16 weights of {source.repo_id}...", file=sys.stderr)
-    print(download_model(source.repo_id))
+    print(f"downloading the files of {source.repo_id} that a load needs...", file=sys.stderr)
+    print(download_model(source.repo_id, allow_patterns=repository_files(source)))
     if source.unet is not None:
         print(f"downloading {source.unet.filename} of {source.unet.repo_id}...", file=sys.stderr)
         print(fetch_distilled_unet(source.unet))
@@ -345,7 +358,7 @@ def run_download(args: argparse.Namespace) -> int:
 
 
 def run_make_tiny(args: argparse.Namespace) -> int:
-    if args.variant and (args.depth or args.text_to_image or args.interpolator or args.upscaler):
+    if args.variant and (args.depth or args.text_to_image or args.interpolator or args.upscaler or args.wan):
         raise InputError("--variant is for the SVD model; the other tiny models are fp32 only")
     if args.interpolator or args.upscaler:
         args.folder.mkdir(parents=True, exist_ok=True)
@@ -357,6 +370,8 @@ def run_make_tiny(args: argparse.Namespace) -> int:
         folder, note = save_random_depth_model(args.folder), "the tiny depth model's maps are noise"
     elif args.text_to_image:
         folder, note = save_random_text_model(args.folder), "the tiny text-to-image model makes noise, not pictures"
+    elif args.wan:
+        folder, note = save_random_wan(f"tiny-wan{args.wan}", args.folder), "the tiny Wan model makes noise, not video"
     else:
         folder = save_random_model("tiny", args.folder, variant=args.variant)
         note = architecture_defaults("tiny").notice

@@ -29,8 +29,12 @@ from ..text.styles import check_style, load_styles
 def add_text_options(parser: argparse.ArgumentParser) -> None:
     """The options that make a first frame from text (`generate --prompt` and `first-frames`)."""
     group = parser.add_argument_group("text to video (see `python -m svd styles`)")
-    group.add_argument("--prompt", help="make the first frame from this text instead of a picture")
-    group.add_argument("--negative-prompt", default="", help="what the first frame should not show")
+    group.add_argument(
+        "--prompt", help="no picture: make the first frame from this text; with one: what the video shows (Wan)"
+    )
+    group.add_argument(
+        "--negative-prompt", default="", help="what the first frame (or the video, for Wan) should not show"
+    )
     group.add_argument("--style", default="none", help="a style preset (default none)")
     group.add_argument("--aspect", default="16:9", help=f"{', '.join(ASPECT_NAMES)} (default 16:9)")
     group.add_argument(

@@ -13,7 +13,7 @@ from typing import Literal
 from PIL import Image, ImageOps
 
 from ..errors import InputError
-from ..models.catalogue import ModelDefaults
+from ..models.entries import ModelDefaults
 
 ResizeMode = Literal["crop", "pad", "stretch"]
 RESIZE_MODES: tuple[ResizeMode, ...] = ("crop", "pad", "stretch")

@@ -9,128 +9,27 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from huggingface_hub.errors import HFValidationError
 from huggingface_hub.utils import validate_repo_id
 
 from ..errors import ModelError
+from ..families.svd.catalogue import SVD_KIND, SVD_MODELS
+from ..families.wan.catalogue import WAN_KIND, WAN_MODELS
 from ..settings import Settings
+from .download import cached_model_path
+from .entries import DEFAULTS_FILE, CatalogueEntry, DistilledUNet, FamilyKind, ModelDefaults
+
+INDEX_FILE = "model_index.json"
+
+KINDS: dict[str, FamilyKind] = {kind.name: kind for kind in (SVD_KIND, WAN_KIND)}
+"""The model families, by name (their code is `svd.families.registry`'s)."""
+
+CATALOGUE: dict[str, CatalogueEntry] = {entry.id: entry for entry in (*SVD_MODELS, *WAN_MODELS)}
 
 
-@dataclass(frozen=True)
-class NetworkWork:
-    """FLOPs per pixel of a generating network, counted on its full-size architecture (bench/flops.py)."""
-
-    step: float
-    """Per pixel of each frame, each step and each element of the batch (two with guidance)."""
-    decode: float
-    """Per pixel of each frame, by the VAE's decoder."""
-    encode: float = 0.0
-    """Per pixel of the picture, by the VAE's encoder (once per segment)."""
-
-
-PIPELINE_CLASS = "StableVideoDiffusionPipeline"
-SVD_WORK = NetworkWork(step=5.42e6, decode=11.8e6, encode=4.42e6)
-"""FLOPs per pixel of SVD's UNet (per frame, step and batch element), VAE decoder (per frame) and encoder, counted
-at 1024x576 (bench/flops.py): 160 TFLOP a guided step and 174 TFLOP the decode of 25 frames."""
-COMPONENTS = ("unet", "vae", "image_encoder", "feature_extractor", "scheduler")
-DEFAULTS_FILE = "svd_defaults.json"
-"""Optional file in a model folder that states the model's defaults (the tiny model writes one)."""
-
-
-@dataclass(frozen=True)
-class ModelDefaults:
-    """What a model was trained for; a request that leaves a setting out gets these."""
-
-    width: int = 1024
-    height: int = 576
-    size_multiple: int = 64
-    num_frames: int = 25
-    fps: int = 7
-    motion_bucket_id: int = 127
-    noise_aug_strength: float = 0.02
-    num_inference_steps: int = 25
-    min_guidance_scale: float = 1.0
-    max_guidance_scale: float = 3.0
-    max_steps: int = 200
-    """The most denoising steps the model's sampler takes."""
-    notice: str | None = None
-
-    @classmethod
-    def from_dict(cls, values: dict) -> ModelDefaults:
-        known = {f.name for f in fields(cls)}
-        return cls(**{key: value for key, value in values.items() if key in known})
-
-
-@dataclass(frozen=True)
-class DistilledUNet:
-    """A UNet distilled from the base model's: the same architecture with other weights, in one file on the Hub,
-    sampled with the consistency sampler (`svd.families.svd.consistency`) instead of the base model's."""
-
-    repo_id: str
-    filename: str
-
-
-@dataclass(frozen=True)
-class CatalogueEntry:
-    id: str
-    repo_id: str
-    """The base SVD repository (for a Turbo entry, every component but the UNet comes from it)."""
-    title: str
-    defaults: ModelDefaults
-    unet: DistilledUNet | None = None
-
-
-TURBO = ModelDefaults(
-    num_inference_steps=4,
-    min_guidance_scale=1.0,
-    max_guidance_scale=1.0,
-    max_steps=40,
-    notice="Turbo: 4 steps without guidance, several times faster than SVD-XT but less stable; for trying ideas",
-)
-"""AnimateLCM-SVD-xt was distilled for 1-8 steps, 4 recommended, at guidance 1 (so no guidance batch)."""
-ANIMATELCM = "wangfuyun/AnimateLCM-SVD-xt"
-
-
-CATALOGUE: dict[str, CatalogueEntry] = {
-    entry.id: entry
-    for entry in (
-        CatalogueEntry(
-            "svd",
-            "stabilityai/stable-video-diffusion-img2vid",
-            "SVD (14 frames)",
-            ModelDefaults(num_frames=14),
-        ),
-        CatalogueEntry(
-            "svd-xt",
-            "stabilityai/stable-video-diffusion-img2vid-xt",
-            "SVD-XT (25 frames)",
-            ModelDefaults(num_frames=25),
-        ),
-        CatalogueEntry(
-            "svd-xt-1.1",
-            "stabilityai/stable-video-diffusion-img2vid-xt-1-1",
-            "SVD-XT 1.1 (25 frames, tuned for 6 fps and motion 127)",
-            ModelDefaults(num_frames=25, fps=6, motion_bucket_id=127),
-        ),
-        CatalogueEntry(
-            "svd-xt-turbo",
-            "stabilityai/stable-video-diffusion-img2vid-xt",
-            "SVD-XT Turbo (AnimateLCM, 4 steps)",
-            TURBO,
-            DistilledUNet(ANIMATELCM, "AnimateLCM-SVD-xt.safetensors"),
-        ),
-        CatalogueEntry(
-            "svd-xt-1.1-turbo",
-            "stabilityai/stable-video-diffusion-img2vid-xt-1-1",
-            "SVD-XT 1.1 Turbo (AnimateLCM, 4 steps)",
-            replace(TURBO, fps=6, motion_bucket_id=127),
-            DistilledUNet(ANIMATELCM, "AnimateLCM-SVD-xt-1.1.safetensors"),
-        ),
-    )
-}
 DEFAULT_MODEL = "svd-xt"
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
@@ -170,55 +69,69 @@ def resolve_model(name: str) -> ModelSource:
     if path.is_dir():
         return ModelSource(name=name, path=path, defaults=read_model_defaults(path))
     if _HUB_ID.match(name) and not path.exists():
-        return ModelSource(name=name, repo_id=name)
+        cached = _cached_snapshot(name)
+        return ModelSource(
+            name=name, repo_id=name, defaults=read_model_defaults(cached) if cached else ModelDefaults()
+        )
     raise ModelError(
         f"unknown model '{name}'",
         f"use one of {', '.join(CATALOGUE)}, a Hub id such as owner/name, or a local folder in diffusers layout",
     )
 
 
-def check_model_folder(path: Path) -> None:
-    """Raise a `ModelError` unless `path` holds an SVD pipeline in diffusers layout."""
-    index_file = path / "model_index.json"
-    expected = f"{PIPELINE_CLASS} in diffusers layout (model_index.json, {', '.join(COMPONENTS)})"
+def _cached_snapshot(repo_id: str) -> Path | None:
+    """A Hub model's complete snapshot in the cache, with the files its family's load needs (no network)."""
+    index = cached_model_path(repo_id, [INDEX_FILE])
+    return cached_model_path(repo_id, kind_of_folder(index).files) if index is not None else None
+
+
+def check_model_folder(path: Path) -> FamilyKind:
+    """The family of the pipeline `path` holds in diffusers layout, or a `ModelError` that says what is wrong."""
+    kind = kind_of_folder(path)
+    missing = [name for name in kind.components if not (path / name).is_dir()]
+    if missing:
+        lacking = ", ".join(f"{name}/" for name in missing)
+        raise ModelError(f"'{path}' is not a complete {kind.title} folder", f"it lacks {lacking}; download it again")
+    return kind
+
+
+def kind_of_folder(path: Path) -> FamilyKind:
+    """The family whose pipeline class the folder's `model_index.json` names, or a `ModelError`."""
+    index_file = path / INDEX_FILE
+    expected = " or ".join(f"a {kind.title} pipeline" for kind in KINDS.values()) + " in diffusers layout"
     if not index_file.is_file():
-        raise ModelError(f"'{path}' is not an SVD model folder", f"it has no model_index.json; expected {expected}")
+        raise ModelError(f"'{path}' is not a model folder", f"it has no {INDEX_FILE}; expected {expected}")
     try:
         index = json.loads(index_file.read_text())
     except (OSError, ValueError) as error:
         raise ModelError(
-            f"'{path}' is not an SVD model folder", f"model_index.json is unreadable ({error}); save the model again"
+            f"'{path}' is not a model folder", f"{INDEX_FILE} is unreadable ({error}); save the model again"
         ) from None
-    if index.get("_class_name") != PIPELINE_CLASS:
+    kind = next((kind for kind in KINDS.values() if index.get("_class_name") in kind.class_names), None)
+    if kind is None:
         raise ModelError(
-            f"'{path}' is not an SVD model folder", f"it holds a {index.get('_class_name')!s}, expected {expected}"
+            f"'{path}' is not a model folder this studio runs",
+            f"it holds a {index.get('_class_name')!s}, expected {expected}",
         )
-    missing = [name for name in COMPONENTS if not (path / name).is_dir()]
-    if missing:
-        lacking = ", ".join(f"{name}/" for name in missing)
-        raise ModelError(f"'{path}' is not a complete SVD model folder", f"it lacks {lacking}; download it again")
+    return kind
 
 
 def read_model_defaults(path: Path) -> ModelDefaults:
-    """The defaults of a model folder: its `svd_defaults.json` if any, else inferred from the UNet config."""
-    check_model_folder(path)
+    """The defaults of a model folder: its `svd_defaults.json` if any, else what its family reads from its configs."""
+    kind = check_model_folder(path)
     defaults_file = path / DEFAULTS_FILE
     if defaults_file.is_file():
-        return ModelDefaults.from_dict(json.loads(defaults_file.read_text()))
-    try:
-        unet_config = json.loads((path / "unet" / "config.json").read_text())
-    except (OSError, ValueError):
-        return ModelDefaults()
-    return ModelDefaults(num_frames=int(unet_config.get("num_frames", ModelDefaults.num_frames)))
+        return ModelDefaults.from_dict({"family": kind.name, **json.loads(defaults_file.read_text())})
+    return kind.folder_defaults(path)
 
 
 def has_fp16_variant(path: Path) -> bool:
-    """True when the folder holds the `fp16` variant weights (what `python -m svd download` fetches)."""
-    return any(path.glob("unet/*.fp16.safetensors"))
+    """True when the folder holds `fp16` variant weights (what `python -m svd download` fetches for SVD)."""
+    return any(path.glob("*/*.fp16.safetensors"))
 
 
 def find_local_models(folder: Path) -> list[Path]:
-    """The SVD model folders directly inside `folder`, for the WebUI's model list."""
+    """The model folders directly inside `folder`, for the WebUI's model list."""
     if not folder.is_dir():
         return []
     found = []

@@ -27,7 +27,7 @@ from huggingface_hub.utils import tqdm as hf_tqdm
 
 from ..errors import ModelError, first_line
 from ..settings import Settings
-from .catalogue import DEFAULTS_FILE
+from .entries import DEFAULTS_FILE
 
 logger = logging.getLogger("svd")
 

@@ -52,8 +52,8 @@ class SpeedOptions:
 
     @property
     def compiled_stages(self) -> tuple[str, ...]:
-        """The compiled parts, by their names in `svd.families.svd.timing.StageTimer`."""
-        return ("unet",) * self.compile_unet + ("vae_decode",) * self.compile_vae
+        """The compiled parts, by their names in `svd.families.timing.StageTimer`."""
+        return ("denoise",) * self.compile_unet + ("vae_decode",) * self.compile_vae
 
     def describe(self) -> str:
         """The options in the form `parse_speed` reads: `plain`, or e.g. `attention=flash+compile_unet`."""

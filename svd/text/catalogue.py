@@ -15,7 +15,8 @@ from pathlib import Path
 import torch
 
 from ..errors import ModelError
-from ..models.catalogue import _HUB_ID, NetworkWork, ServedModels
+from ..models.catalogue import _HUB_ID, ServedModels
+from ..models.entries import NetworkWork
 from ..settings import Settings
 
 SDXL_WORK = NetworkWork(step=6.45e6, decode=9.98e6)

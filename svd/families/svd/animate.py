@@ -14,7 +14,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -27,10 +27,11 @@ from ...models.speed import CompiledShapes, SpeedOptions, attention_context
 from ...preview import Previews
 from ...request import GenerationSettings
 from ...results import Progress
+from ..family import Animation
+from ..timing import StageTimer
 from .camera import CameraRun, run_camera_stage
 from .consistency import ConsistencySVDScheduler
 from .preview import denoised_latents
-from .timing import StageTimer
 
 ProgressCallback = Callable[[Progress], None]
 
@@ -59,8 +60,9 @@ def animate(
     total = settings.num_inference_steps
     index, count = segment
     report = progress or (lambda update: None)
-    timer = StageTimer(pipe, device)
-    step_times = timer.calls["unet"]
+    stages = {"image_encoder": pipe.image_encoder, "vae_encode": pipe.vae.encoder, "denoise": pipe.unet}
+    timer = StageTimer({**stages, "vae_decode": pipe.vae.decoder}, device)
+    step_times = timer.calls["denoise"]
 
     def on_step_end(pipeline, step, timestep, callback_kwargs):
         if cancel is not None and cancel.is_set():
@@ -108,7 +110,7 @@ def animate(
     peaks = (None, None)
     if device.type == "cuda":
         peaks = (torch.cuda.max_memory_allocated(device), torch.cuda.max_memory_reserved(device))
-    return Animation(frames, timer, seconds, peaks, cameras)
+    return Animation(frames, timer, step_times, seconds, peaks, cameras)
 
 
 def _denoise(
@@ -182,18 +184,6 @@ def _decode(pipe: StableVideoDiffusionPipeline, latents: torch.Tensor, settings:
     decoded = pipe.decode_latents(latents, settings.num_frames, settings.decode_chunk_size)
     pixels = pipe.video_processor.postprocess_video(video=decoded, output_type="pt")[0]
     return (pixels * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
-
-
-@dataclass
-class Animation:
-    """What one pipeline run gave: each video's frames, its stage timer, its wall time, peak memory, and each video's
-    camera stage."""
-
-    frames: list[np.ndarray]
-    timer: StageTimer
-    seconds: float
-    peaks: tuple[int | None, int | None]
-    cameras: list[CameraRun | None]
 
 
 class Cancelled(Exception):

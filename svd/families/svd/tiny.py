@@ -25,7 +25,7 @@ from diffusers import (
 from safetensors.torch import save_file
 from transformers import CLIPImageProcessorPil, CLIPVisionConfig, CLIPVisionModelWithProjection
 
-from ...models.catalogue import DEFAULTS_FILE, ModelDefaults
+from ...models.entries import DEFAULTS_FILE, ModelDefaults
 
 CONFIGS = Path(__file__).parent / "configs"
 ARCHITECTURES = ("tiny", "svd-xt")

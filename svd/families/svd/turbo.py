@@ -12,8 +12,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 
 from ...errors import ModelError, first_line
-from ...models.catalogue import DistilledUNet
 from ...models.download import ProgressReport, cached_model_path, download_model
+from ...models.entries import DistilledUNet
 from .consistency import ConsistencySVDScheduler
 
 

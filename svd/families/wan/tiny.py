@@ -28,6 +28,7 @@ tiny text encoders have exactly that many embeddings, the full-size ones keep UM
 from __future__ import annotations
 
 import json
+import shutil
 import string
 from collections.abc import Callable
 from pathlib import Path
@@ -42,6 +43,8 @@ from transformers import (
     UMT5Config,
     UMT5EncoderModel,
 )
+
+from ...models.entries import DEFAULTS_FILE
 
 CONFIGS = Path(__file__).parent / "configs"
 TINY_ARCHITECTURES = ("tiny-wan2.1", "tiny-wan2.2-ti2v", "tiny-wan2.2-a14b")
@@ -100,6 +103,9 @@ def save_random_model(architecture: str, folder: Path, seed: int = 0) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     pipe.save_pretrained(folder, safe_serialization=True)
     _write_index_like_the_real_repo(architecture, folder)
+    defaults = CONFIGS / architecture / DEFAULTS_FILE
+    if defaults.is_file():  # the tiny ones state small defaults, so a default run takes a second
+        shutil.copy(defaults, folder / DEFAULTS_FILE)
     return folder
 
 

@@ -1,4 +1,5 @@
-"""Per-stage timings of a diffusers pipeline call, taken with forward hooks on its models.
+"""Per-stage timings of a diffusers pipeline call, taken with forward hooks on its models. Every family names its
+denoising network's stage `denoise`, whose calls are the steps.
 
 The hooks wrap the models' calls from outside, so diffusers' pipeline runs unchanged. On CUDA each measurement
 synchronises the device so that the GPU's work, not just its launch, is counted (one sync per model call).
@@ -10,28 +11,27 @@ import time
 from collections import defaultdict
 
 import torch
-from diffusers import StableVideoDiffusionPipeline
 
 
 class StageTimer:
     """Context manager that records how long each of the pipeline's models runs, call by call."""
 
-    def __init__(self, pipe: StableVideoDiffusionPipeline, device: torch.device):
+    def __init__(self, stages: dict[str, torch.nn.Module | tuple[torch.nn.Module | None, ...] | None], device):
+        """`stages`: the models to time, by stage name, one or several a stage (two experts both denoise); a model a
+        pipeline lacks is None, and left out."""
         self.device = device
-        self.stages: dict[str, torch.nn.Module] = {
-            "image_encoder": pipe.image_encoder,
-            "vae_encode": pipe.vae.encoder,
-            "unet": pipe.unet,
-            "vae_decode": pipe.vae.decoder,
-        }
+        grouped = {name: modules if isinstance(modules, tuple) else (modules,) for name, modules in stages.items()}
+        self.stages = {name: [m for m in modules if m is not None] for name, modules in grouped.items()}
         self.calls: dict[str, list[float]] = defaultdict(list)
+        """The seconds of each call, by stage; `denoise`'s are the steps (two experts add up to one list)."""
         self._started: dict[str, float] = {}
         self._handles: list = []
 
     def __enter__(self) -> StageTimer:
-        for name, module in self.stages.items():
-            self._handles.append(module.register_forward_pre_hook(self._start_hook(name)))
-            self._handles.append(module.register_forward_hook(self._stop_hook(name)))
+        for name, modules in self.stages.items():
+            for module in modules:
+                self._handles.append(module.register_forward_pre_hook(self._start_hook(name)))
+                self._handles.append(module.register_forward_hook(self._stop_hook(name)))
         return self
 
     def __exit__(self, *exc_info) -> None:

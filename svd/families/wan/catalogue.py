@@ -1,0 +1,94 @@
+"""The Wan 2.x image-to-video models of the catalogue, and what the family's folders and requests look like.
+
+Settings from each model's card and diffusers' Wan documentation: sizes, frames (4k + 1: the VAE packs four frames
+into a latent), fps, steps, guidance, the flow shift of the noise schedule. All are Apache-2.0 and not gated.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ...models.entries import DEFAULTS_FILE, CatalogueEntry, FamilyKind, ModelDefaults, NetworkWork
+
+WAN_14B_WORK = NetworkWork(step=5.9e7, decode=1.2e7, encode=4.4e6)
+"""FLOPs per pixel, estimated (not counted): the 14B transformer's 2 x 16.4 G multiply-adds per token of 4 x 16 x 16
+pixels, with self-attention over the 32,760 tokens of 81 frames at 832x480 about as much again; its VAE taken as
+SVD's. `bench/flops.py` has not counted Wan's networks yet."""
+
+NEGATIVE_PROMPT = (
+    "bright tones, overexposed, static, blurred details, subtitles, style, works, paintings, images, static, overall "
+    "gray, worst quality, low quality, JPEG compression residue, ugly, incomplete, extra fingers, poorly drawn hands, "
+    "poorly drawn faces, deformed, disfigured, misshapen limbs, fused fingers, still picture, messy background, three "
+    "legs, many people in the background, walking backwards"
+)
+"""The negative prompt of Wan's own examples (in English, as diffusers' documentation gives it)."""
+
+TI2V_5B = ModelDefaults(
+    family="wan", width=1280, height=704, size_multiple=32, num_frames=121, frame_step=4, fps=24,
+    num_inference_steps=50, min_guidance_scale=5.0, max_guidance_scale=5.0, flow_shift=5.0,
+)  # fmt: skip
+I2V_14B_480P = ModelDefaults(
+    family="wan", width=832, height=480, size_multiple=16, num_frames=81, frame_step=4, fps=16,
+    num_inference_steps=40, min_guidance_scale=5.0, max_guidance_scale=5.0, flow_shift=3.0,
+)  # fmt: skip
+I2V_14B_720P = ModelDefaults(
+    family="wan", width=1280, height=720, size_multiple=16, num_frames=81, frame_step=4, fps=16,
+    num_inference_steps=40, min_guidance_scale=5.0, max_guidance_scale=5.0, flow_shift=5.0,
+)  # fmt: skip
+I2V_A14B = ModelDefaults(
+    family="wan", width=1280, height=720, size_multiple=16, num_frames=81, frame_step=4, fps=16,
+    num_inference_steps=40, min_guidance_scale=3.5, max_guidance_scale=3.5, guidance_scale_2=3.5, flow_shift=5.0,
+)  # fmt: skip
+
+WAN_MODELS = (
+    CatalogueEntry(
+        "wan2.2-ti2v-5b", "Wan-AI/Wan2.2-TI2V-5B-Diffusers", "Wan 2.2 TI2V 5B (720p, 24 fps, 5 s)", TI2V_5B,
+        facts="Apache-2.0, not gated; 5.0 B transformer, 5.7 B text encoder (11.4 GB); 24 GB card with offload",
+    ),
+    CatalogueEntry(
+        "wan2.1-i2v-14b-480p", "Wan-AI/Wan2.1-I2V-14B-480P-Diffusers", "Wan 2.1 I2V 14B (480p, 16 fps, 5 s)",
+        I2V_14B_480P,
+        facts="Apache-2.0, not gated; 16.4 B transformer (65.6 GB stored), 5.7 B text encoder; about 79 GB download",
+    ),
+    CatalogueEntry(
+        "wan2.1-i2v-14b-720p", "Wan-AI/Wan2.1-I2V-14B-720P-Diffusers", "Wan 2.1 I2V 14B (720p, 16 fps, 5 s)",
+        I2V_14B_720P,
+        facts="Apache-2.0, not gated; 16.4 B transformer (65.6 GB stored), 5.7 B text encoder; about 79 GB download",
+    ),
+    CatalogueEntry(
+        "wan2.2-i2v-a14b", "Wan-AI/Wan2.2-I2V-A14B-Diffusers", "Wan 2.2 I2V A14B (two experts, 720p, 16 fps)",
+        I2V_A14B,
+        facts="Apache-2.0, not gated; two 14.3 B experts (about 57 GB each stored), 5.7 B text encoder; about 126 GB",
+    ),
+)  # fmt: skip
+
+
+def folder_defaults(path: Path) -> ModelDefaults:
+    """A Wan folder's defaults, by its layout: two experts (2.2 A14B), a CLIP image encoder (2.1 I2V, taken at
+    480p), or neither (2.2 TI2V 5B)."""
+    if (path / "transformer_2").is_dir():
+        return I2V_A14B
+    if (path / "image_encoder").is_dir():
+        return I2V_14B_480P
+    return TI2V_5B
+
+
+WAN_KIND = FamilyKind(
+    name="wan",
+    title="Wan",
+    class_names=("WanImageToVideoPipeline", "WanPipeline"),  # the TI2V 5B repo names the text-to-video pipeline
+    components=("transformer", "vae", "text_encoder", "tokenizer", "scheduler"),
+    files=(
+        "model_index.json",
+        "*/config.json",
+        "*/*.safetensors",
+        "*/*.safetensors.index.json",
+        "tokenizer/*",
+        "image_processor/*",
+        "scheduler/*",
+        DEFAULTS_FILE,
+    ),  # the repositories hold one set of weights each (bf16 or fp32, no variants)
+    work=WAN_14B_WORK,
+    folder_defaults=folder_defaults,
+    takes_text=True,
+)

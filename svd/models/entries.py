@@ -1,0 +1,99 @@
+"""What the catalogue and the model families say about a model without loading it: its defaults, its family's
+folder layout and settings, and its network's work."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class NetworkWork:
+    """FLOPs per pixel of a generating network, counted on its full-size architecture (bench/flops.py)."""
+
+    step: float
+    """Per pixel of each frame, each step and each element of the batch (two with guidance)."""
+    decode: float
+    """Per pixel of each frame, by the VAE's decoder."""
+    encode: float = 0.0
+    """Per pixel of the picture, by the VAE's encoder (once per segment)."""
+
+
+DEFAULTS_FILE = "svd_defaults.json"
+"""Optional file in a model folder that states the model's defaults (the tiny model writes one)."""
+
+
+@dataclass(frozen=True)
+class ModelDefaults:
+    """What a model was trained for; a request that leaves a setting out gets these."""
+
+    width: int = 1024
+    height: int = 576
+    size_multiple: int = 64
+    num_frames: int = 25
+    fps: int = 7
+    motion_bucket_id: int = 127
+    noise_aug_strength: float = 0.02
+    num_inference_steps: int = 25
+    min_guidance_scale: float = 1.0
+    max_guidance_scale: float = 3.0
+    max_steps: int = 200
+    """The most denoising steps the model's sampler takes."""
+    notice: str | None = None
+    family: str = "svd"
+    """Which family's pipeline runs it (`svd.families`): `svd` or `wan`."""
+    frame_step: int = 1
+    """Frame counts the model takes are 1 + a multiple of this (4 for Wan: its VAE packs 4 frames a latent)."""
+    guidance_scale_2: float | None = None
+    """For a model with two experts (Wan 2.2 A14B): the low-noise expert's guidance (the other's is the max)."""
+    flow_shift: float | None = None
+    """For a flow-matching model: the shift of its noise schedule, set on its scheduler."""
+
+    @classmethod
+    def from_dict(cls, values: dict) -> ModelDefaults:
+        known = {f.name for f in fields(cls)}
+        return cls(**{key: value for key, value in values.items() if key in known})
+
+
+@dataclass(frozen=True)
+class DistilledUNet:
+    """A UNet distilled from the base model's: the same architecture with other weights, in one file on the Hub,
+    sampled with the consistency sampler (`svd.families.svd.consistency`) instead of the base model's."""
+
+    repo_id: str
+    filename: str
+
+
+@dataclass(frozen=True)
+class CatalogueEntry:
+    id: str
+    repo_id: str
+    """The model's repository (for a Turbo entry, every component but the UNet comes from it)."""
+    title: str
+    defaults: ModelDefaults
+    unet: DistilledUNet | None = None
+    facts: str = ""
+    """What the page and the docs say of it: licence, whether it is gated, download size, memory, speed."""
+
+
+@dataclass(frozen=True)
+class FamilyKind:
+    """What is known of a family without loading anything: how its folders look and what its requests take."""
+
+    name: str
+    title: str
+    class_names: tuple[str, ...]
+    """The `_class_name`s its folders' model_index.json give (a repo may name a pipeline class it shares)."""
+    components: tuple[str, ...]
+    """The component folders every model of it has."""
+    files: tuple[str, ...]
+    """The files of one of its repositories that a load needs (`allow_patterns` of the download)."""
+    work: NetworkWork
+    """Its network's FLOPs, for the cost of a request."""
+    folder_defaults: Callable[[Path], ModelDefaults]
+    """The defaults of one of its model folders that states none, from its configs."""
+    takes_text: bool = False
+    """Whether its pipeline takes a prompt that describes the video."""
+    own_settings: tuple[str, ...] = ()
+    """The request's settings only this family takes (refused for the others)."""

@@ -1,0 +1,130 @@
+"""Loading a model for the engine: its folder (a local one, or a Hub snapshot from the cache, downloaded first if
+needed), then its family's pipeline in the folder's variant and the engine's dtype, made ready by its family (for
+SVD Turbo, its distilled UNet; for Wan, its schedule's shift)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import torch
+from diffusers import DiffusionPipeline
+
+from ..families.family import Family
+from ..families.registry import FAMILIES
+from ..preview import LatentPreview
+from ..results import EngineStatus
+from .catalogue import (
+    CATALOGUE,
+    INDEX_FILE,
+    KINDS,
+    ModelSource,
+    check_model_folder,
+    has_fp16_variant,
+    kind_of_folder,
+    read_model_defaults,
+)
+from .download import ProgressReport, cached_model_path, download_model, download_size
+from .memory import Profile
+from .pipeline import load_pipeline
+from .speed import CompiledShapes
+
+logger = logging.getLogger("svd")
+
+_BUILDING = threading.Lock()
+"""One pipeline is built at a time in a process: diffusers builds models on the `meta` device through a global
+context, so two engines loading at once in two threads break each other's load."""
+
+
+@dataclass
+class LoadedModel:
+    source: ModelSource
+    family: Family
+    path: Path
+    pipe: DiffusionPipeline
+    variant: str | None
+    load_seconds: float
+    profile: Profile | None = None
+    sped_up: bool = False
+    """Whether the speed options are applied (once per loaded model)."""
+    compiled: CompiledShapes = field(default_factory=CompiledShapes)
+    preview: LatentPreview | None = None
+    """The live previews' latent-to-RGB map for this model's VAE, fitted on first use."""
+
+
+def is_downloaded(source: ModelSource) -> bool:
+    """Whether loading `source` needs no download: a local folder, or a Hub model (and its UNet) in the cache."""
+    if source.repo_id is None:
+        return True
+    files = repository_files(source, fetch=False)
+    unet = source.unet
+    return (
+        files is not None
+        and cached_model_path(source.repo_id, files) is not None
+        and (unet is None or cached_model_path(unet.repo_id, [unet.filename]) is not None)
+    )
+
+
+def bytes_to_download(source: ModelSource) -> int:
+    """What loading `source` would fetch: the parts not in the cache yet (asks the Hub)."""
+    total = 0
+    if source.repo_id is not None:
+        files = repository_files(source)
+        total += 0 if cached_model_path(source.repo_id, files) else download_size(source.repo_id, files)
+    unet = source.unet
+    if unet is not None and cached_model_path(unet.repo_id, [unet.filename]) is None:
+        total += download_size(unet.repo_id, [unet.filename])
+    return total
+
+
+def repository_files(source: ModelSource, fetch: bool = True) -> Sequence[str] | None:
+    """The files of the source's repository that a load needs, which are its family's: a catalogue entry's is
+    known; a Hub id's is the one its `model_index.json` names, fetched first (None if it is not in the cache and
+    `fetch` is off)."""
+    assert source.repo_id is not None
+    if source.name in CATALOGUE:
+        return KINDS[source.defaults.family].files
+    index = [INDEX_FILE]
+    folder = cached_model_path(source.repo_id, index) or (
+        download_model(source.repo_id, None, index) if fetch else None
+    )
+    return kind_of_folder(folder).files if folder is not None else None
+
+
+def load_model(
+    source: ModelSource,
+    dtype: torch.dtype,
+    tell: Callable[[EngineStatus], None],
+    reporter: Callable[[str], ProgressReport],
+) -> LoadedModel:
+    """`source` as the pipeline of the family its folder holds, in `dtype` on the CPU (float32) and in its family's
+    on a GPU. `tell(status)` says what is under way; `reporter(name)` makes the progress callback of a download."""
+    started = time.perf_counter()
+    path = source.path or _fetch(source, tell, reporter)
+    family = FAMILIES[check_model_folder(path).name]
+    if source.repo_id is not None and source.name not in CATALOGUE:
+        source = replace(source, defaults=read_model_defaults(path))
+    variant = "fp16" if has_fp16_variant(path) else None
+    tell(EngineStatus("loading", f"loading {source.shown}"))
+    what = f"{source.name} from {path}"
+    dtype = dtype if dtype == torch.float32 else family.gpu_dtype
+    with _BUILDING:
+        pipe = load_pipeline(family.pipeline, path, variant, dtype, what, f"{family.kind.title} model")
+    family.adapt(pipe, source, reporter)
+    return LoadedModel(source, family, path, pipe, variant, load_seconds=time.perf_counter() - started)
+
+
+def _fetch(source: ModelSource, tell: Callable[[EngineStatus], None], reporter) -> Path:
+    assert source.repo_id is not None
+    files = repository_files(source)
+    cached = cached_model_path(source.repo_id, files)
+    if cached is not None:
+        return cached
+    status = EngineStatus("downloading", f"downloading {source.name} ({source.repo_id})", 0.0)
+    tell(status)
+    logger.info(status.message)
+    return download_model(source.repo_id, reporter(source.name), files)

@@ -1,0 +1,146 @@
+"""Wan as a second model family, on the tiny random Wan models: the engine's frames equal diffusers'
+WanImageToVideoPipeline called directly with the same inputs and seed, the prompt reaches it, its rules (frames 4k+1,
+sizes, settings of its own) are kept and said in one line, its previews draw its latents, and the CLI runs it."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from conftest import run_svd_here
+from diffusers import WanImageToVideoPipeline
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+from mp4 import decode
+from PIL import Image
+
+from svd.engine import Engine
+from svd.errors import InputError
+from svd.input.image import load_image
+from svd.input.sizing import fit_image
+from svd.models.catalogue import CATALOGUE, check_model_folder, resolve_model
+from svd.models.loading import is_downloaded
+from svd.request import GenerationRequest
+
+PROMPT = "the kite climbs, slow pan left"
+
+
+@pytest.fixture(scope="module")
+def engine(tiny_wan) -> Engine:
+    """One CPU engine, loading whichever tiny Wan model a request names."""
+    return Engine(device="cpu", default_model=str(tiny_wan["tiny-wan2.1"]))
+
+
+def direct_frames(folder, picture, settings, seed: int) -> np.ndarray:
+    """What diffusers' pipeline, called directly as its documentation shows, makes with the same settings (rounded
+    to bytes as its PIL output is)."""
+    pipe = WanImageToVideoPipeline.from_pretrained(folder)
+    pipe.set_progress_bar_config(disable=True)
+    second = settings.guidance_scale_2 if pipe.config.boundary_ratio is not None else None
+    frames = pipe(
+        image=fit_image(Image.open(picture).convert("RGB"), (settings.width, settings.height)),
+        prompt=settings.prompt, negative_prompt=settings.negative_prompt, height=settings.height,
+        width=settings.width, num_frames=settings.num_frames, num_inference_steps=settings.num_inference_steps,
+        guidance_scale=settings.max_guidance_scale, guidance_scale_2=second,
+        generator=torch.Generator("cpu").manual_seed(seed), output_type="np",
+    ).frames[0]  # fmt: skip
+    return (frames * 255).round().astype(np.uint8)
+
+
+@pytest.mark.parametrize("architecture", ["tiny-wan2.1", "tiny-wan2.2-ti2v", "tiny-wan2.2-a14b"])
+def test_frames_equal_the_wan_pipeline_called_directly(engine, tiny_wan, picture, architecture):
+    folder = tiny_wan[architecture]
+    request = GenerationRequest(
+        image=load_image(picture), model=str(folder), prompt=PROMPT, negative_prompt="blurry", seed=11
+    )
+    result = engine.generate(request)
+    settings = result.settings
+    assert settings.family == "wan" and settings.prompt == PROMPT and settings.motion_bucket_id is None
+    assert settings.num_frames == 5 and settings.width % 16 == 0 and settings.height % 16 == 0
+    assert result.frames.shape == (5, settings.height, settings.width, 3)
+    assert np.array_equal(result.frames, direct_frames(folder, picture, settings, 11))
+
+
+def test_the_prompt_reaches_the_pipeline_and_the_previews_draw_its_latents(engine, tiny_wan, picture):
+    folder = str(tiny_wan["tiny-wan2.1"])
+    first = GenerationRequest(image=load_image(picture), model=folder, prompt=PROMPT, seed=4, num_inference_steps=3)
+    reports = []
+    made = engine.generate(first, progress=reports.append, preview_every=1)
+    other = engine.generate(GenerationRequest(image=load_image(picture), model=folder, prompt="it rains", seed=4,
+                                              num_inference_steps=3))  # fmt: skip
+    assert not np.array_equal(made.frames, other.frames)
+    previews = [report for report in reports if report.preview is not None]
+    assert [report.step for report in previews] == [1, 2, 3]
+    settings = made.settings  # 5 frames are 2 latent frames (the first alone, then 4), at 1/8 of the size
+    assert all(each.preview.shape == (2, settings.height // 8, settings.width // 8, 3) for each in previews)
+    assert not np.array_equal(previews[0].preview, previews[-1].preview)
+
+
+def test_a_wan_folder_is_known_by_its_layout_and_states_its_defaults(tiny_wan):
+    assert check_model_folder(tiny_wan["tiny-wan2.2-ti2v"]).name == "wan"  # its model_index names WanPipeline
+    defaults = resolve_model(str(tiny_wan["tiny-wan2.2-a14b"])).defaults
+    assert (defaults.family, defaults.frame_step, defaults.guidance_scale_2) == ("wan", 4, 2.0)
+    assert resolve_model(str(tiny_wan["tiny-wan2.2-ti2v"])).defaults.size_multiple == 32
+    entries = [entry for entry in CATALOGUE.values() if entry.defaults.family == "wan"]
+    assert {entry.repo_id for entry in entries} >= {
+        "Wan-AI/Wan2.2-TI2V-5B-Diffusers", "Wan-AI/Wan2.1-I2V-14B-480P-Diffusers",
+        "Wan-AI/Wan2.1-I2V-14B-720P-Diffusers", "Wan-AI/Wan2.2-I2V-A14B-Diffusers",
+    }  # fmt: skip
+    assert all(entry.facts.startswith("Apache-2.0, not gated") for entry in entries)
+
+
+@pytest.mark.parametrize(
+    ("model", "asked", "said"),
+    [
+        ("wan", dict(num_frames=6), "frames 6 does not suit"),
+        ("wan", dict(motion_bucket_id=90), "motion is a setting of Stable Video Diffusion models"),
+        ("wan", dict(noise_aug_strength=0.1), "noise augmentation is a setting of Stable Video Diffusion"),
+        ("wan", dict(camera="pan-left"), "camera moves are not available for Wan models yet"),
+        ("svd", dict(prompt="a cat"), "does not take a prompt: only Wan models follow one"),
+    ],
+)
+def test_a_setting_the_family_lacks_is_refused_in_one_line(engine, tiny_wan, tiny_model, picture, model, asked, said):
+    folder = tiny_wan["tiny-wan2.1"] if model == "wan" else tiny_model
+    with pytest.raises(InputError) as refused:
+        engine.generate(GenerationRequest(image=load_image(picture), model=str(folder), **asked))
+    assert said in str(refused.value) and "\n" not in str(refused.value)
+
+
+def test_the_cli_makes_a_wan_video_with_a_prompt(capsys, tmp_path, picture):
+    folder = tmp_path / "wan"
+    code, _, _ = run_svd_here(capsys, "make-tiny", str(folder), "--wan", "2.2-ti2v")
+    assert code == 0 and check_model_folder(folder).name == "wan"
+    stem = tmp_path / "out" / "kite"
+    code, _, err = run_svd_here(
+        capsys, "generate", str(picture), "--model", str(folder), "--prompt", PROMPT, "--seed", "2", "-o", str(stem)
+    )
+    assert code == 0, err
+    record = json.loads(stem.with_suffix(".json").read_text())
+    assert (record["family"], record["prompt"], record["num_frames"]) == ("wan", PROMPT, 5)
+    video = decode(stem.with_suffix(".mp4"))
+    assert len(video.frames) == 5 and video.size == (record["width"], record["height"]) and video.fps == 8
+
+
+def test_a_wan_model_from_the_hub_fetches_its_familys_files(hub, tiny_wan, picture):
+    hub.serve("wan-tests/tiny-ti2v", tiny_wan["tiny-wan2.2-ti2v"])
+    engine = Engine(device="cpu", default_model="wan-tests/tiny-ti2v")
+    assert not is_downloaded(engine.source())
+    result = engine.generate(GenerationRequest(image=load_image(picture), prompt=PROMPT, seed=1))
+    assert (result.settings.family, result.settings.width, result.settings.height) == ("wan", 64, 32)
+    assert is_downloaded(engine.source())  # the tokenizer and the bf16-or-fp32 weights too, not SVD's fp16 files
+
+
+def test_the_api_makes_a_wan_video_from_a_prompt_and_refuses_svds_settings_for_it(server, picture):
+    client = Client(server.url, verbose=False)
+    video, _, settings = client.predict(
+        handle_file(str(picture)), model="wan", prompt=PROMPT, seed=6, frames=5, steps=2, api_name="/generate"
+    )
+    assert (settings["family"], settings["prompt"], settings["motion_bucket_id"]) == ("wan", PROMPT, None)
+    assert len(decode(video).frames) == 5
+    for asked, said in ((dict(model="wan", motion=90), "motion is a setting of Stable Video Diffusion models"),
+                        (dict(prompt="a cat"), "does not take a prompt: only Wan models follow one")):  # fmt: skip
+        with pytest.raises(AppError) as refused:
+            client.predict(handle_file(str(picture)), frames=5, steps=1, api_name="/generate", **asked)
+        assert said in str(refused.value)
