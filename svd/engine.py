@@ -25,7 +25,8 @@ from .camera.depth import DEFAULT_DEPTH_MODEL, DepthEstimator, resolve_depth_mod
 from .cancel import Cancel
 from .cost import Cost, VideoShape, finishing_cost, segment_flops, video_cost
 from .errors import CancelledError, InputError, OutOfMemoryError, SvdError
-from .families.family import Animation
+from .families.family import Animation, LoadedModel
+from .families.loading import is_downloaded, load_model
 from .finish.extend import extend
 from .finish.models import FinishModels
 from .finish.options import FinishOptions, check_finish
@@ -36,7 +37,6 @@ from .input.sizing import fit_image
 from .models.catalogue import DEFAULT_MODEL, KINDS, ModelSource, resolve_model
 from .models.device import describe_device, resolve_device
 from .models.download import download_reporter
-from .models.loading import LoadedModel, is_downloaded, load_model
 from .models.memory import (
     DECODE_CHUNK,
     available_gpu_bytes,
@@ -47,7 +47,8 @@ from .models.memory import (
 )
 from .models.speed import SpeedOptions
 from .preview import Previews
-from .request import GenerationRequest, GenerationSettings, resolve_settings
+from .request import GenerationRequest, GenerationSettings
+from .resolution import resolve_settings
 from .results import EngineStatus, GenerationResult, Progress
 from .seeds import offset_seed
 from .settings import Limits

@@ -22,6 +22,7 @@ import after_pipeline
 import finish
 import guides
 import preview
+import wan
 from flops import count_stage_flops, network_rates, svd_rates
 
 import bench
@@ -135,3 +136,11 @@ def test_preview_timer_times_the_preview_against_a_step(capsys):
     assert list(timed) == ["fit the map (once per load)", "draw one preview", "its GIF for the page (CPU)",
                            "one UNet step with guidance"]  # fmt: skip
     assert all(seconds >= 0 for seconds in timed.values())
+
+
+def test_wan_timer_reports_a_run_per_profile(capsys):
+    assert wan.main(["--architecture", "tiny-wan2.1", "--size", "64x48", "--frames", "5", "--steps", "2"]) == 0
+    row = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert (row["architecture"], row["profile"], row["size"], row["frames"]) == ("tiny-wan2.1", "cpu", [64, 48], 5)
+    assert row["denoise_calls"] == 2 * 2  # a guided step calls the transformer twice (with and without the text)
+    assert row["seconds"] >= sum(row["stages"].values()) > 0

@@ -18,10 +18,10 @@ from PIL import Image
 
 from svd.engine import Engine
 from svd.errors import InputError
+from svd.families.loading import is_downloaded
 from svd.input.image import load_image
 from svd.input.sizing import fit_image
 from svd.models.catalogue import CATALOGUE, check_model_folder, resolve_model
-from svd.models.loading import is_downloaded
 from svd.request import GenerationRequest
 
 PROMPT = "the kite climbs, slow pan left"

@@ -6,13 +6,17 @@ stages and the UI ask the family and hold no branch of their own. Each family pa
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
 from diffusers import DiffusionPipeline
 
+from ..models.catalogue import ModelSource
 from ..models.entries import FamilyKind
+from ..models.memory import Profile
+from ..models.speed import CompiledShapes
 from ..preview import LatentPreview
 from .timing import StageTimer
 
@@ -46,3 +50,19 @@ class Animation:
     seconds: float
     peaks: tuple[int | None, int | None]
     cameras: list
+
+
+@dataclass
+class LoadedModel:
+    source: ModelSource
+    family: Family
+    path: Path
+    pipe: DiffusionPipeline
+    variant: str | None
+    load_seconds: float
+    profile: Profile | None = None
+    sped_up: bool = False
+    """Whether the speed options are applied (once per loaded model)."""
+    compiled: CompiledShapes = field(default_factory=CompiledShapes)
+    preview: LatentPreview | None = None
+    """The live previews' latent-to-RGB map for this model's VAE, fitted on first use."""

@@ -18,7 +18,7 @@ from .animate import out_of_memory
 from .turbo import fetch_distilled_unet, use_distilled_unet
 
 if TYPE_CHECKING:
-    from ...models.loading import LoadedModel
+    from ..family import LoadedModel
 
 
 def adapt(pipe: StableVideoDiffusionPipeline, source: ModelSource, reporter: Callable[[str], ProgressReport]) -> None:

@@ -19,7 +19,7 @@ from ...request import GenerationSettings
 from .animate import out_of_memory
 
 if TYPE_CHECKING:
-    from ...models.loading import LoadedModel
+    from ..family import LoadedModel
 
 
 def adapt(pipe: WanImageToVideoPipeline, source: ModelSource, reporter: Callable[[str], ProgressReport]) -> None:

@@ -8,17 +8,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 import torch
-from diffusers import DiffusionPipeline
 
-from ..families.family import Family
-from ..families.registry import FAMILIES
-from ..preview import LatentPreview
-from ..results import EngineStatus
-from .catalogue import (
+from ..models.catalogue import (
     CATALOGUE,
     INDEX_FILE,
     KINDS,
@@ -28,32 +23,17 @@ from .catalogue import (
     kind_of_folder,
     read_model_defaults,
 )
-from .download import ProgressReport, cached_model_path, download_model, download_size
-from .memory import Profile
-from .pipeline import load_pipeline
-from .speed import CompiledShapes
+from ..models.download import ProgressReport, cached_model_path, download_model, download_size
+from ..models.pipeline import load_pipeline
+from ..results import EngineStatus
+from .family import LoadedModel
+from .registry import FAMILIES
 
 logger = logging.getLogger("svd")
 
 _BUILDING = threading.Lock()
 """One pipeline is built at a time in a process: diffusers builds models on the `meta` device through a global
 context, so two engines loading at once in two threads break each other's load."""
-
-
-@dataclass
-class LoadedModel:
-    source: ModelSource
-    family: Family
-    path: Path
-    pipe: DiffusionPipeline
-    variant: str | None
-    load_seconds: float
-    profile: Profile | None = None
-    sped_up: bool = False
-    """Whether the speed options are applied (once per loaded model)."""
-    compiled: CompiledShapes = field(default_factory=CompiledShapes)
-    preview: LatentPreview | None = None
-    """The live previews' latent-to-RGB map for this model's VAE, fitted on first use."""
 
 
 def is_downloaded(source: ModelSource) -> bool:
