@@ -19,6 +19,7 @@ from PIL import Image
 from svd.engine import Engine
 from svd.errors import InputError
 from svd.families.loading import is_downloaded
+from svd.finish.options import FinishOptions
 from svd.input.image import load_image
 from svd.input.sizing import fit_image
 from svd.models.catalogue import CATALOGUE, check_model_folder, resolve_model
@@ -144,3 +145,12 @@ def test_the_api_makes_a_wan_video_from_a_prompt_and_refuses_svds_settings_for_i
         with pytest.raises(AppError) as refused:
             client.predict(handle_file(str(picture)), frames=5, steps=1, api_name="/generate", **asked)
         assert said in str(refused.value)
+
+
+def test_wan_variations_and_extend_run_through_the_same_stages(engine, tiny_wan, picture):
+    asked = dict(image=load_image(picture), model=str(tiny_wan["tiny-wan2.1"]), prompt=PROMPT)
+    both = engine.generate_videos(GenerationRequest(**asked, seed=20, variations=2))
+    assert [video.settings.seed for video in both] == [20, 21] and not np.array_equal(both[0].frames, both[1].frames)
+    extended = engine.generate(GenerationRequest(**asked, seed=21, finish=FinishOptions(extend=2)))
+    assert extended.segment_seeds == [21, 22] and len(extended.frames) == 9  # two segments of 5 that share a frame
+    assert np.array_equal(extended.frames[:5], both[1].frames)  # its first segment is seed 21's video
