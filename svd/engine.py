@@ -25,7 +25,7 @@ from .camera.depth import DEFAULT_DEPTH_MODEL, DepthEstimator, resolve_depth_mod
 from .cancel import Cancel
 from .cost import Cost, VideoShape, finishing_cost, segment_flops, video_cost
 from .errors import CancelledError, InputError, OutOfMemoryError, SvdError
-from .families.family import Animation, LoadedModel
+from .families.family import Animation, LoadedModel, RunContext
 from .families.loading import is_downloaded, load_model
 from .finish.extend import extend
 from .finish.models import FinishModels
@@ -404,21 +404,11 @@ class Engine:
         segment: tuple[int, int] = (0, 1),
     ) -> Animation:
         try:
-            return self._loaded.family.animate(
-                pipe,
-                picture,
-                settings,
-                seeds,
-                device=self.device,
-                speed=self.speed,
-                compiled=self._loaded.compiled,
-                disparity=partial(self.disparity, model=settings.depth_model),
-                progress=watch.progress,
-                cancel=watch.cancel,
-                segment=segment,
-                decode_steps=self._decode_steps_estimate,
-                previews=watch.previews,
-            )
+            run = RunContext(
+                self.device, self.speed, self._loaded.compiled, partial(self.disparity, model=settings.depth_model),
+                watch.progress, watch.cancel, segment, self._decode_steps_estimate, watch.previews,
+            )  # fmt: skip
+            return self._loaded.family.animate(pipe, picture, settings, seeds, run)
         except (OutOfMemoryError, CancelledError):
             release_memory(self.device)
             raise

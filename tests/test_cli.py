@@ -157,7 +157,7 @@ def test_bad_files_and_models_exit_2_with_one_line_and_no_traceback(tiny_model, 
     picture = write_picture(tmp_path / "ok.png")
     code, _, errors = run_svd_here(capsys, "generate", str(picture), "--model", str(tmp_path))
     assert code == 2
-    assert_one_line_error(errors, "is not an SVD model folder")
+    assert_one_line_error(errors, "is not a model folder")
 
 
 def test_make_tiny_writes_the_diffusers_layout(tmp_path, capsys):

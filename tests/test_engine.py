@@ -222,7 +222,8 @@ def test_background_load_reports_ready_also_when_the_model_is_already_loaded(eng
 def test_loading_a_folder_that_is_not_a_model_reports_failure(tmp_path):
     broken = Engine(device="cpu", default_model=str(tmp_path))
     broken.load_in_background().join(60)
-    assert broken.status.state == "failed" and "is not an SVD model folder" in broken.status.message
+    assert broken.status.state == "failed" and "is not a model folder" in broken.status.message
+    assert "expected a Stable Video Diffusion pipeline or a Wan pipeline" in broken.status.advice
 
 
 def test_a_failed_request_for_another_model_keeps_the_loaded_one_ready(engine, picture, tmp_path):

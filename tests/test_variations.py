@@ -11,7 +11,6 @@ from conftest import TURBO_SIZE, run_svd_here, write_picture
 from gradio_client import Client, handle_file
 from mp4 import decode
 
-import svd.engine
 from svd.errors import OutOfMemoryError
 from svd.input.image import load_image
 from svd.request import GenerationRequest
@@ -39,15 +38,16 @@ def test_a_batch_of_variations_equals_single_runs_with_consecutive_seeds(engine,
 def test_variations_that_do_not_fit_run_one_after_another_with_the_same_frames(engine, picture, monkeypatch):
     image = load_image(picture)
     batches: list[int] = []
-    animate = svd.engine.animate
+    loaded = engine.load()
+    animate = loaded.family.animate
 
-    def batch_too_big(pipe, picture, settings, seeds, **kwargs):
+    def batch_too_big(pipe, picture, settings, seeds, run):
         batches.append(len(seeds))
         if len(seeds) > 1:
             raise OutOfMemoryError("out of memory")
-        return animate(pipe, picture, settings, seeds, **kwargs)
+        return animate(pipe, picture, settings, seeds, run)
 
-    monkeypatch.setattr(svd.engine, "animate", batch_too_big)
+    monkeypatch.setattr(loaded, "family", replace(loaded.family, animate=batch_too_big))
     results = engine.generate_videos(GenerationRequest(image=image, **RUN, variations=2, camera="pan-left"))
     assert batches == [2, 1, 1]
     monkeypatch.undo()

@@ -5,6 +5,7 @@ stages and the UI ask the family and hold no branch of their own. Each family pa
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,12 +13,15 @@ from pathlib import Path
 import numpy as np
 import torch
 from diffusers import DiffusionPipeline
+from PIL import Image
 
+from ..errors import CancelledError
 from ..models.catalogue import ModelSource
 from ..models.entries import FamilyKind
 from ..models.memory import Profile
-from ..models.speed import CompiledShapes
-from ..preview import LatentPreview
+from ..models.speed import CompiledShapes, SpeedOptions
+from ..preview import LatentPreview, Previews
+from ..results import Progress
 from .timing import StageTimer
 
 
@@ -32,10 +36,56 @@ class Family:
     place: Callable[..., None]
     """`place(loaded, settings, device, speed)`: the models where the memory profile says, speed-ups applied."""
     animate: Callable[..., Animation]
-    """`animate(pipe, picture, settings, seeds, **stage)`: one run, for one or more seeds (svd.engine passes the
-    stage's arguments: device, speed, compiled, disparity, progress, cancel, segment, decode_steps, previews)."""
+    """`animate(pipe, picture, settings, seeds, run)`: the frames of one video per seed (`run`: a `RunContext`)."""
     fit_latent_preview: Callable[[DiffusionPipeline], LatentPreview]
     """The live previews' latent-to-RGB map, fitted from the pipeline's VAE (`svd.preview`)."""
+
+
+class Cancelled(Exception):
+    """Raised inside a pipeline's step callback to stop its denoising loop (`RunContext.step_done`)."""
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What the engine gives a family's run besides the pipeline, the picture, the settings and the seeds: where it
+    runs, with which speed-ups (and the shapes compiled so far), depth for the camera stage, and how to report.
+    As run `segment` (index, count) of a longer job (extended segments, variations run one by one), progress counts
+    the steps of all runs; `decode_steps` is how many steps' time the VAE decode takes, for the time left."""
+
+    device: torch.device
+    speed: SpeedOptions
+    compiled: CompiledShapes
+    disparity: Callable[[Image.Image], np.ndarray]
+    progress: Callable[[Progress], None] | None = None
+    cancel: threading.Event | None = None
+    segment: tuple[int, int] = (0, 1)
+    decode_steps: float = 1.0
+    previews: Previews | None = None
+    """Report the first video's frames as the scheduler estimates them so far, every few steps."""
+
+    def report(self, update: Progress) -> None:
+        if self.progress is not None:
+            self.progress(update)
+
+    def check_not_cancelled(self) -> None:
+        """Before a run starts: a run cancelled meanwhile stops here."""
+        if self.cancel is not None and self.cancel.is_set():
+            raise CancelledError("cancelled before it started")
+
+    def step_done(
+        self, done: int, total: int, step_times: list[float], estimate: Callable[[], torch.Tensor | None]
+    ) -> None:
+        """From a step callback: stop if cancelled; else report step `done` of `total` with the time left, and a
+        preview drawn from `estimate()` (the first video's clean latents, frames first) when one is due."""
+        if self.cancel is not None and self.cancel.is_set():
+            raise Cancelled
+        index, count = self.segment
+        left = total - done + self.decode_steps + (count - index - 1) * (total + self.decode_steps)
+        eta = sum(step_times) / len(step_times) * left
+        stage = "denoising" if done < total else "decoding"
+        latents = estimate() if self.previews is not None and self.previews.due(done, total) else None
+        preview = self.previews.latent.frames(latents) if latents is not None else None
+        self.report(Progress(stage, index * total + done, count * total, eta, preview=preview))
 
 
 @dataclass

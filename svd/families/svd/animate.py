@@ -23,17 +23,14 @@ from PIL import Image
 
 from ...errors import CancelledError, OutOfMemoryError
 from ...models.memory import out_of_memory_message
-from ...models.speed import CompiledShapes, SpeedOptions, attention_context
-from ...preview import Previews
+from ...models.speed import SpeedOptions, attention_context
 from ...request import GenerationSettings
 from ...results import Progress
-from ..family import Animation
+from ..family import Animation, Cancelled, RunContext
 from ..timing import StageTimer
 from .camera import CameraRun, run_camera_stage
 from .consistency import ConsistencySVDScheduler
 from .preview import denoised_latents
-
-ProgressCallback = Callable[[Progress], None]
 
 
 def animate(
@@ -41,57 +38,38 @@ def animate(
     picture: Image.Image,
     settings: GenerationSettings,
     seeds: list[int],
-    *,
-    device: torch.device,
-    speed: SpeedOptions,
-    compiled: CompiledShapes,
-    disparity: Callable[[Image.Image], np.ndarray],
-    progress: ProgressCallback | None = None,
-    cancel: threading.Event | None = None,
-    segment: tuple[int, int] = (0, 1),
-    decode_steps: float = 1.0,
-    previews: Previews | None = None,
+    run: RunContext,
 ) -> Animation:
-    """Animate `picture` (already at the settings' size) once per seed, in one batch. As run (index, count) of a
-        longer job (extended segments, variations run one by one), progress counts the steps of all runs;
-        `decode_steps` is how many steps' time the VAE decode takes, for the ETA. `compiled`: the shapes the model's
-        compiled parts have run at; a new one is announced, since it compiles first. `previews`: report the first
-    video's frames as the scheduler estimates them so far, every few steps."""
+    """Animate `picture` (already at the settings' size) once per seed, in one batch. A shape the model's compiled
+    parts have not run at (`run.compiled`) is announced, since it compiles first."""
     total = settings.num_inference_steps
-    index, count = segment
-    report = progress or (lambda update: None)
+    index, count = run.segment
+    device, speed, compiled = run.device, run.speed, run.compiled
     stages = {"image_encoder": pipe.image_encoder, "vae_encode": pipe.vae.encoder, "denoise": pipe.unet}
     timer = StageTimer({**stages, "vae_decode": pipe.vae.decoder}, device)
     step_times = timer.calls["denoise"]
 
     def on_step_end(pipeline, step, timestep, callback_kwargs):
-        if cancel is not None and cancel.is_set():
-            raise Cancelled
-        done = step + 1
-        left = total - done + decode_steps + (count - index - 1) * (total + decode_steps)
-        eta = sum(step_times) / len(step_times) * left
-        stage = "denoising" if done < total else "decoding"
-        due = previews is not None and denoised.latents is not None and previews.due(done, total)
-        preview = previews.latent.frames(denoised.latents[0]) if due else None
-        report(Progress(stage, index * total + done, count * total, eta, preview=preview))
+        run.step_done(
+            step + 1, total, step_times, lambda: denoised.latents[0] if denoised.latents is not None else None
+        )
         return callback_kwargs
 
-    if cancel is not None and cancel.is_set():
-        raise CancelledError("cancelled before it started")
+    run.check_not_cancelled()
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     shape = _compiled_shape(settings, len(seeds), speed)
     compiling = speed.compiles and shape not in compiled.seen
-    report(Progress("encoding", index * total, count * total, None, compiled.note if compiling else None))
+    run.report(Progress("encoding", index * total, count * total, None, compiled.note if compiling else None))
     failure: str | None = None
     started = time.perf_counter()
     try:
-        cameras = [run_camera_stage(pipe, picture, replace(settings, seed=seed), disparity) for seed in seeds]
+        cameras = [run_camera_stage(pipe, picture, replace(settings, seed=seed), run.disparity) for seed in seeds]
         starting_point = _batched_start(cameras)
         total = len(starting_point["sigmas"]) - 1 if starting_point else total
         if isinstance(pipe.scheduler, ConsistencySVDScheduler):
             pipe.scheduler.seed_step_noise(seeds)
-        with timer, attention_context(speed), _stopped_by(cancel, pipe), denoised_latents(pipe) as denoised:
+        with timer, attention_context(speed), _stopped_by(run.cancel, pipe), denoised_latents(pipe) as denoised:
             latents = _denoise(pipe, picture, settings, seeds, on_step_end, starting_point)
             frames = [_decode(pipe, latents[video : video + 1], settings) for video in range(len(seeds))]
         if compiling:
@@ -184,10 +162,6 @@ def _decode(pipe: StableVideoDiffusionPipeline, latents: torch.Tensor, settings:
     decoded = pipe.decode_latents(latents, settings.num_frames, settings.decode_chunk_size)
     pixels = pipe.video_processor.postprocess_video(video=decoded, output_type="pt")[0]
     return (pixels * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
-
-
-class Cancelled(Exception):
-    """Raised inside the pipeline's step callback to stop the denoising loop."""
 
 
 def out_of_memory(settings: GenerationSettings, doing: str) -> OutOfMemoryError:

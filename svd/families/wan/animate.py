@@ -5,9 +5,8 @@ stage. Seeds run one after another, each exactly as a direct call of the pipelin
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -17,14 +16,10 @@ from PIL import Image
 from ...camera.moves import NO_CAMERA
 from ...errors import CancelledError, InputError, OutOfMemoryError
 from ...models.memory import out_of_memory_message
-from ...models.speed import CompiledShapes, SpeedOptions
-from ...preview import Previews
 from ...request import GenerationSettings
 from ...results import Progress
-from ..family import Animation
+from ..family import Animation, Cancelled, RunContext
 from ..timing import StageTimer
-
-ProgressCallback = Callable[[Progress], None]
 
 
 def animate(
@@ -32,53 +27,34 @@ def animate(
     picture: Image.Image,
     settings: GenerationSettings,
     seeds: list[int],
-    *,
-    device: torch.device,
-    speed: SpeedOptions,
-    compiled: CompiledShapes,
-    disparity: Callable[[Image.Image], np.ndarray],
-    progress: ProgressCallback | None = None,
-    cancel: threading.Event | None = None,
-    segment: tuple[int, int] = (0, 1),
-    decode_steps: float = 1.0,
-    previews: Previews | None = None,
+    run: RunContext,
 ) -> Animation:
-    """Animate `picture` (already at the settings' size) once per seed. As run (index, count) of a longer job,
-    progress counts the steps of all runs. Wan has no camera stage yet, and `speed`, `compiled` and `disparity`
-    (SVD's) are not used."""
+    """Animate `picture` (already at the settings' size) once per seed, one after another. Wan has no camera stage
+    yet, and SVD's speed options are not used."""
     if settings.camera != NO_CAMERA:
         raise InputError("camera moves are not available for Wan models yet", "choose None (free), or an SVD model")
     total = settings.num_inference_steps
-    index, count = segment[0] * len(seeds), segment[1] * len(seeds)
-    report = progress or (lambda update: None)
-    timer = StageTimer(
-        {
-            "text_encoder": pipe.text_encoder,
-            "image_encoder": pipe.image_encoder,
-            "denoise": (pipe.transformer, pipe.transformer_2),
-            "vae_decode": pipe.vae.decoder,
-        },
-        device,
-    )
+    device = run.device
+    stages = {"text_encoder": pipe.text_encoder, "image_encoder": pipe.image_encoder}
+    denoisers = (pipe.transformer, pipe.transformer_2)
+    timer = StageTimer({**stages, "denoise": denoisers, "vae_decode": pipe.vae.decoder}, device)
     step_times: list[float] = []
-    if cancel is not None and cancel.is_set():
-        raise CancelledError("cancelled before it started")
+    run.check_not_cancelled()
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     frames = []
     started = time.perf_counter()
     try:
         with timer:
-            for run, seed in enumerate(seeds, start=index):
-                run_step = _step_callback(
-                    pipe, settings, (run, count), step_times, decode_steps, previews, report, cancel
-                )
-                report(Progress("encoding", run * total, count * total))
-                frames.append(_call(pipe, picture, settings, seed, run_step))
+            for position, seed in enumerate(seeds):
+                index, count = run.segment
+                one = replace(run, segment=(index * len(seeds) + position, count * len(seeds)))
+                one.report(Progress("encoding", one.segment[0] * total, one.segment[1] * total))
+                frames.append(_call(pipe, picture, settings, seed, _step_callback(pipe, total, step_times, one)))
     except torch.cuda.OutOfMemoryError:
         raise out_of_memory(settings) from None
-    except _Cancelled:
-        raise CancelledError(f"cancelled after {len(step_times)} of {count * total} steps") from None
+    except Cancelled:
+        raise CancelledError(f"cancelled after {len(step_times)} of {len(seeds) * total} steps") from None
     finally:
         pipe.maybe_free_model_hooks()
     peaks = (None, None)
@@ -108,34 +84,23 @@ def _call(pipe: WanImageToVideoPipeline, picture: Image.Image, settings: Generat
     return (output.frames[0] * 255).round().astype(np.uint8)
 
 
-def _step_callback(pipe, settings, run: tuple[int, int], step_times, decode_steps, previews, report, cancel):
-    """The pipeline's step callback for run (index, count): cancelling, each step's time, progress with the time
-    left, and a preview when one is due (from the scheduler's estimate of the clean latents: UniPC keeps it)."""
-    total = settings.num_inference_steps
-    index, count = run
+def _step_callback(pipe: WanImageToVideoPipeline, total: int, step_times: list[float], run: RunContext):
+    """The pipeline's step callback: each step's time, then `run.step_done`, with UniPC's estimate of the clean
+    latents (it keeps its last in `model_outputs`) for a preview."""
     last = [time.perf_counter()]
 
+    def estimate() -> torch.Tensor | None:
+        kept = getattr(pipe.scheduler, "model_outputs", None) or [None]
+        return kept[-1][0].transpose(0, 1) if kept[-1] is not None else None  # (frames, channels, h, w)
+
     def on_step_end(pipeline, step, timestep, callback_kwargs):
-        if cancel is not None and cancel.is_set():
-            raise _Cancelled
         now = time.perf_counter()
         step_times.append(now - last[0])
         last[0] = now
-        done = step + 1
-        left = total - done + decode_steps + (count - index - 1) * (total + decode_steps)
-        eta = sum(step_times) / len(step_times) * left
-        stage = "denoising" if done < total else "decoding"
-        estimate = (getattr(pipe.scheduler, "model_outputs", None) or [None])[-1]
-        due = previews is not None and estimate is not None and previews.due(done, total)
-        preview = previews.latent.frames(estimate[0].transpose(0, 1)) if due else None
-        report(Progress(stage, index * total + done, count * total, eta, preview=preview))
+        run.step_done(step + 1, total, step_times, estimate)
         return callback_kwargs
 
     return on_step_end
-
-
-class _Cancelled(Exception):
-    """Raised inside the pipeline's step callback to stop the denoising loop."""
 
 
 def out_of_memory(settings: GenerationSettings) -> OutOfMemoryError:

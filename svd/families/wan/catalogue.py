@@ -6,6 +6,7 @@ into a latent), fps, steps, guidance, the flow shift of the noise schedule. All 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from ...models.entries import DEFAULTS_FILE, CatalogueEntry, FamilyKind, ModelDefaults, NetworkWork
@@ -31,14 +32,8 @@ I2V_14B_480P = ModelDefaults(
     family="wan", width=832, height=480, size_multiple=16, num_frames=81, frame_step=4, fps=16,
     num_inference_steps=40, min_guidance_scale=5.0, max_guidance_scale=5.0, flow_shift=3.0,
 )  # fmt: skip
-I2V_14B_720P = ModelDefaults(
-    family="wan", width=1280, height=720, size_multiple=16, num_frames=81, frame_step=4, fps=16,
-    num_inference_steps=40, min_guidance_scale=5.0, max_guidance_scale=5.0, flow_shift=5.0,
-)  # fmt: skip
-I2V_A14B = ModelDefaults(
-    family="wan", width=1280, height=720, size_multiple=16, num_frames=81, frame_step=4, fps=16,
-    num_inference_steps=40, min_guidance_scale=3.5, max_guidance_scale=3.5, guidance_scale_2=3.5, flow_shift=5.0,
-)  # fmt: skip
+I2V_14B_720P = replace(I2V_14B_480P, width=1280, height=720, flow_shift=5.0)
+I2V_A14B = replace(I2V_14B_720P, min_guidance_scale=3.5, max_guidance_scale=3.5, guidance_scale_2=3.5)
 
 WAN_MODELS = (
     CatalogueEntry(
