@@ -98,7 +98,6 @@ def test_a_wan_folder_is_known_by_its_layout_and_states_its_defaults(tiny_wan):
         ("wan", dict(num_frames=6), "frames 6 does not suit"),
         ("wan", dict(motion_bucket_id=90), "motion is a setting of Stable Video Diffusion models"),
         ("wan", dict(noise_aug_strength=0.1), "noise augmentation is a setting of Stable Video Diffusion"),
-        ("wan", dict(camera="pan-left"), "camera moves are not available for Wan models yet"),
         ("svd", dict(prompt="a cat"), "does not take a prompt: only Wan models follow one"),
     ],
 )
@@ -154,3 +153,36 @@ def test_wan_variations_and_extend_run_through_the_same_stages(engine, tiny_wan,
     extended = engine.generate(GenerationRequest(**asked, seed=21, finish=FinishOptions(extend=2)))
     assert extended.segment_seeds == [21, 22] and len(extended.frames) == 9  # two segments of 5 that share a frame
     assert np.array_equal(extended.frames[:5], both[1].frames)  # its first segment is seed 21's video
+
+
+def test_a_camera_move_starts_wan_from_the_noised_guide_at_its_sigma(engine, tiny_wan, picture):
+    folder = tiny_wan["tiny-wan2.1"]
+    asked = dict(image=load_image(picture), model=str(folder), prompt=PROMPT, seed=3, num_inference_steps=4)
+    pipe = engine.load(str(folder)).pipe
+    seen: list[torch.Tensor] = []  # what the transformer is given at each call
+    hook = pipe.transformer.register_forward_pre_hook(
+        lambda module, args, kwargs: seen.append(kwargs["hidden_states"]), with_kwargs=True
+    )
+    try:
+        moved = engine.generate(GenerationRequest(**asked, camera="pan-left", camera_strength=0.5))
+    finally:
+        hook.remove()
+    assert len(moved.step_seconds) == 2 and len(seen) == 2 * 2  # 4 steps, half skipped; guided: two calls a step
+    # the start, computed here: the guide's latents, normalised, mixed with the seed's own noise at the third sigma
+    pixels = torch.from_numpy(moved.guide).permute(3, 0, 1, 2)[None].float() / 127.5 - 1
+    with torch.no_grad():
+        x0 = pipe.vae.encode(pixels).latent_dist.mode()
+    shape = (1, pipe.vae.config.z_dim, 1, 1, 1)
+    x0 = (x0 - torch.tensor(pipe.vae.config.latents_mean).view(shape)) / torch.tensor(
+        pipe.vae.config.latents_std
+    ).view(shape)
+    noise = torch.randn(x0.shape, generator=torch.Generator("cpu").manual_seed(3))
+    scheduler = type(pipe.scheduler).from_config(pipe.scheduler.config)
+    scheduler.set_timesteps(4)
+    sigma = float(scheduler.sigmas[2])
+    assert 0 < sigma < 1
+    first = seen[0][:, : x0.shape[1]]  # the noisy latents, before the picture's condition
+    assert torch.allclose(first, (1 - sigma) * x0 + sigma * noise, atol=1e-5)
+    still = engine.generate(GenerationRequest(**asked, camera="pan-left", camera_strength=0.0))
+    plain = engine.generate(GenerationRequest(**asked))
+    assert np.array_equal(still.frames, plain.frames) and not np.array_equal(moved.frames, plain.frames)

@@ -26,10 +26,11 @@ from ...models.memory import out_of_memory_message
 from ...models.speed import SpeedOptions, attention_context
 from ...request import GenerationSettings
 from ...results import Progress
+from ..camera import CameraRun, run_camera_stage
 from ..family import Animation, Cancelled, RunContext
 from ..timing import StageTimer
-from .camera import CameraRun, run_camera_stage
 from .consistency import ConsistencySVDScheduler
+from .guide_start import start_from_guide
 from .preview import denoised_latents
 
 
@@ -64,7 +65,10 @@ def animate(
     failure: str | None = None
     started = time.perf_counter()
     try:
-        cameras = [run_camera_stage(pipe, picture, replace(settings, seed=seed), run.disparity) for seed in seeds]
+        cameras = [
+            run_camera_stage(pipe, picture, replace(settings, seed=seed), run.disparity, start_from_guide)
+            for seed in seeds
+        ]
         starting_point = _batched_start(cameras)
         total = len(starting_point["sigmas"]) - 1 if starting_point else total
         if isinstance(pipe.scheduler, ConsistencySVDScheduler):

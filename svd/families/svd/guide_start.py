@@ -92,3 +92,11 @@ def guide_start(
     scheduler.set_timesteps(sigmas=sigmas)
     noised = (guide + sigmas[0] * noise) / scheduler.init_noise_sigma
     return GuideStart(latents=noised.to(pipe.image_encoder.dtype), sigmas=sigmas)
+
+
+def start_from_guide(
+    pipe: StableVideoDiffusionPipeline, frames: np.ndarray, strength: float, num_steps: int, seed: int, chunk: int
+) -> dict:
+    """The pipeline's arguments for the camera stage (`svd.families.camera.StartFrom`)."""
+    start = guide_start(pipe, frames, strength, num_steps, seed, chunk)
+    return {"latents": start.latents, "sigmas": start.sigmas}

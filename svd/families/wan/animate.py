@@ -1,6 +1,7 @@
-"""One run of diffusers' WanImageToVideoPipeline per seed: the prompt that describes the motion, progress, cancelling
-and live previews through the step callback, out-of-memory turned into advice, and the time and peak memory of each
-stage. Seeds run one after another, each exactly as a direct call of the pipeline with that seed makes it.
+"""One run of diffusers' WanImageToVideoPipeline per seed: the prompt that describes the motion, a camera move's
+start from its guide, progress, cancelling and live previews through the step callback, out-of-memory turned into
+advice, and the time and peak memory of each stage. Seeds run one after another, each exactly as a direct call of
+the pipeline with that seed makes it.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ import torch
 from diffusers import WanImageToVideoPipeline
 from PIL import Image
 
-from ...camera.moves import NO_CAMERA
-from ...errors import CancelledError, InputError, OutOfMemoryError
+from ...errors import CancelledError, OutOfMemoryError
 from ...models.memory import out_of_memory_message
 from ...request import GenerationSettings
 from ...results import Progress
+from ..camera import run_camera_stage
 from ..family import Animation, Cancelled, RunContext
 from ..timing import StageTimer
+from .guide_start import skipping, start_from_guide
 
 
 def animate(
@@ -29,11 +31,8 @@ def animate(
     seeds: list[int],
     run: RunContext,
 ) -> Animation:
-    """Animate `picture` (already at the settings' size) once per seed, one after another. Wan has no camera stage
-    yet, and SVD's speed options are not used."""
-    if settings.camera != NO_CAMERA:
-        raise InputError("camera moves are not available for Wan models yet", "choose None (free), or an SVD model")
-    total = settings.num_inference_steps
+    """Animate `picture` (already at the settings' size) once per seed, one after another, each from its camera
+    stage's start when there is a move. SVD's speed options are not used."""
     device = run.device
     stages = {"text_encoder": pipe.text_encoder, "image_encoder": pipe.image_encoder}
     denoisers = (pipe.transformer, pipe.transformer_2)
@@ -42,30 +41,42 @@ def animate(
     run.check_not_cancelled()
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    frames = []
+    frames, cameras = [], []
     started = time.perf_counter()
     try:
-        with timer:
-            for position, seed in enumerate(seeds):
-                index, count = run.segment
-                one = replace(run, segment=(index * len(seeds) + position, count * len(seeds)))
-                one.report(Progress("encoding", one.segment[0] * total, one.segment[1] * total))
-                frames.append(_call(pipe, picture, settings, seed, _step_callback(pipe, total, step_times, one)))
+        for position, seed in enumerate(seeds):
+            settings_of_seed = replace(settings, seed=seed)
+            camera = run_camera_stage(pipe, picture, settings_of_seed, run.disparity, start_from_guide)
+            start = camera.pipeline_arguments if camera is not None else {}
+            total = settings.num_inference_steps - start.get("skip", 0)
+            index, count = run.segment
+            one = replace(run, segment=(index * len(seeds) + position, count * len(seeds)))
+            one.report(Progress("encoding", one.segment[0] * total, one.segment[1] * total))
+            with timer, skipping(pipe, start.get("skip", 0)):
+                on_step_end = _step_callback(pipe, total, step_times, one)
+                frames.append(_call(pipe, picture, settings_of_seed, start.get("latents"), on_step_end))
+            cameras.append(camera)
     except torch.cuda.OutOfMemoryError:
         raise out_of_memory(settings) from None
     except Cancelled:
-        raise CancelledError(f"cancelled after {len(step_times)} of {len(seeds) * total} steps") from None
+        raise CancelledError(f"cancelled after {len(step_times)} steps") from None
     finally:
         pipe.maybe_free_model_hooks()
     peaks = (None, None)
     if device.type == "cuda":
         peaks = (torch.cuda.max_memory_allocated(device), torch.cuda.max_memory_reserved(device))
-    return Animation(frames, timer, step_times, time.perf_counter() - started, peaks, [None] * len(seeds))
+    return Animation(frames, timer, step_times, time.perf_counter() - started, peaks, cameras)
 
 
-def _call(pipe: WanImageToVideoPipeline, picture: Image.Image, settings: GenerationSettings, seed: int, on_step_end):
-    """The pipeline for one seed, as its documentation calls it, with its frames rounded to bytes as its PIL output
-    rounds them (x 255, rounded)."""
+def _call(
+    pipe: WanImageToVideoPipeline,
+    picture: Image.Image,
+    settings: GenerationSettings,
+    latents: torch.Tensor | None,
+    on_step_end,
+) -> np.ndarray:
+    """The pipeline for the settings' seed, as its documentation calls it (`latents`: a camera move's start), with
+    its frames rounded to bytes as its PIL output rounds them (x 255, rounded)."""
     two_experts = pipe.config.boundary_ratio is not None
     output = pipe(
         image=picture,
@@ -77,7 +88,8 @@ def _call(pipe: WanImageToVideoPipeline, picture: Image.Image, settings: Generat
         num_inference_steps=settings.num_inference_steps,
         guidance_scale=settings.max_guidance_scale,
         guidance_scale_2=settings.guidance_scale_2 if two_experts else None,
-        generator=torch.Generator("cpu").manual_seed(seed),
+        generator=torch.Generator("cpu").manual_seed(settings.seed),
+        latents=latents,
         output_type="np",
         callback_on_step_end=on_step_end,
     )

@@ -1,5 +1,6 @@
-"""The camera stage of a generation: the guide of the requested move and, unless its strength is 0, the
-pipeline arguments (`latents=`, `sigmas=`) that start the denoising from it."""
+"""The camera stage of a generation, for every family: the guide of the requested move and, unless its strength is
+0, the pipeline arguments that start the denoising from it, which the family's `start_from` makes (SVD: `latents=`
+and `sigmas=`, its EDM noise; Wan: `latents=` in flow-matching form and the steps to skip)."""
 
 from __future__ import annotations
 
@@ -8,30 +9,33 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from diffusers import StableVideoDiffusionPipeline
+from diffusers import DiffusionPipeline
 from PIL import Image
 
-from ...camera.guide import Guide, render_guide
-from ...camera.moves import MOVES, NO_CAMERA
-from ...request import GenerationSettings
-from .guide_start import guide_start
+from ..camera.guide import Guide, render_guide
+from ..camera.moves import MOVES, NO_CAMERA
+from ..request import GenerationSettings
 
 DisparityOf = Callable[[Image.Image], np.ndarray]
+StartFrom = Callable[[DiffusionPipeline, np.ndarray, float, int, int, int], dict]
+"""`start_from(pipe, guide_frames, strength, steps, seed, decode_chunk)`: the pipeline arguments of a start from the
+guide."""
 
 
 @dataclass(frozen=True)
 class CameraRun:
     guide: Guide
     pipeline_arguments: dict = field(default_factory=dict)
-    """Extra arguments for the pipeline call; none when the strength is 0 (plain SVD)."""
+    """Extra arguments for the pipeline call; none when the strength is 0 (the plain model)."""
     timings: dict[str, float] = field(default_factory=dict)
 
 
 def run_camera_stage(
-    pipe: StableVideoDiffusionPipeline,
+    pipe: DiffusionPipeline,
     picture: Image.Image,
     settings: GenerationSettings,
     disparity_of: DisparityOf,
+    start_from: StartFrom,
 ) -> CameraRun | None:
     """The guide for `settings.camera` (None without a move) and where the denoising starts from it.
     `disparity_of(picture)` is asked only by moves that need depth."""
@@ -52,6 +56,6 @@ def run_camera_stage(
         return CameraRun(guide, timings=timings)
     started = time.perf_counter()
     steps, chunk = settings.num_inference_steps, settings.decode_chunk_size
-    start = guide_start(pipe, guide.frames, strength, steps, settings.seed, chunk)
+    arguments = start_from(pipe, guide.frames, strength, steps, settings.seed, chunk)
     timings["camera_encode"] = time.perf_counter() - started
-    return CameraRun(guide, {"latents": start.latents, "sigmas": start.sigmas}, timings)
+    return CameraRun(guide, arguments, timings)
