@@ -110,7 +110,7 @@ class Engine:
         """The device and, on a GPU, the memory profile that `memory` resolves to there, for the log."""
         if self.device.type != "cuda":
             return self.device_name
-        profile = choose_profile(memory, self.device)
+        profile = choose_profile(memory, self.device, *self.source().defaults.profile_needs())
         free = available_gpu_bytes(self.device) / 1024**3
         return f"{self.device_name}, {free:.1f} GiB free; memory profile {memory} -> {profile}"
 
@@ -207,7 +207,7 @@ class Engine:
     def prepare(self, request: GenerationRequest) -> GenerationSettings:
         """Resolve and validate the request's settings without loading anything, so errors come at once."""
         source = self.source(request.model)
-        profile = choose_profile(request.memory, self.device)
+        profile = choose_profile(request.memory, self.device, *source.defaults.profile_needs())
         request = replace(request, depth_model=request.depth_model or self.default_depth_model)
         settings = resolve_settings(request, source.name, source.defaults, profile, DECODE_CHUNK[profile])
         if self.speed.decode_chunk_from_memory and request.decode_chunk_size is None and self.device.type == "cuda":

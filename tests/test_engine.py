@@ -163,7 +163,7 @@ def test_cancel_from_another_thread_stops_within_one_step(engine, picture):
     ],
 )
 def test_out_of_memory_is_a_clear_error_and_the_engine_recovers(monkeypatch, engine, picture, profile, chunk, advice):
-    monkeypatch.setattr(engine_module, "choose_profile", lambda requested, device: profile)
+    monkeypatch.setattr(engine_module, "choose_profile", lambda requested, device, *needs: profile)
     engine.load()
 
     def exhaust(module, args):

@@ -19,9 +19,11 @@ from PIL import Image
 from svd.engine import Engine
 from svd.errors import InputError
 from svd.families.loading import is_downloaded
+from svd.families.wan.loading import store_in_fp8
 from svd.finish.options import FinishOptions
 from svd.input.image import load_image
 from svd.input.sizing import fit_image
+from svd.models import memory
 from svd.models.catalogue import CATALOGUE, check_model_folder, resolve_model
 from svd.request import GenerationRequest
 
@@ -186,3 +188,28 @@ def test_a_camera_move_starts_wan_from_the_noised_guide_at_its_sigma(engine, tin
     still = engine.generate(GenerationRequest(**asked, camera="pan-left", camera_strength=0.0))
     plain = engine.generate(GenerationRequest(**asked))
     assert np.array_equal(still.frames, plain.frames) and not np.array_equal(moved.frames, plain.frames)
+
+
+def test_the_balanced_profile_stores_the_transformers_in_fp8_and_still_generates(tiny_wan, picture):
+    pipe = WanImageToVideoPipeline.from_pretrained(tiny_wan["tiny-wan2.2-a14b"])
+    pipe.set_progress_bar_config(disable=True)
+    store_in_fp8(pipe)  # on a GPU with the balanced profile; here computed in float32 on the CPU
+    for transformer in (pipe.transformer, pipe.transformer_2):
+        weights = {parameter.dtype for name, parameter in transformer.named_parameters() if "ffn" in name}
+        assert weights == {torch.float8_e4m3fn}
+    frames = pipe(
+        image=Image.open(picture).convert("RGB").resize((64, 48)), prompt=PROMPT, height=48, width=64, num_frames=5,
+        num_inference_steps=2, generator=torch.Generator("cpu").manual_seed(0), output_type="np",
+    ).frames[0]  # fmt: skip
+    assert frames.shape == (5, 48, 64, 3) and np.isfinite(frames).all()
+
+
+@pytest.mark.parametrize(
+    ("model", "available_gib", "expected"),
+    [("wan2.2-ti2v-5b", 23.5, "balanced"), ("wan2.2-ti2v-5b", 40, "full"), ("wan2.1-i2v-14b-480p", 23.5, "balanced"),
+     ("wan2.1-i2v-14b-480p", 16, "low"), ("wan2.2-i2v-a14b", 80, "full"), ("svd-xt", 23.5, "full")],
+)  # fmt: skip
+def test_auto_picks_each_models_profile_from_its_own_memory_needs(monkeypatch, model, available_gib, expected):
+    monkeypatch.setattr(memory, "available_gpu_bytes", lambda device: int(available_gib * 1024**3))
+    needs = CATALOGUE[model].defaults.profile_needs()
+    assert memory.choose_profile("auto", torch.device("cuda"), *needs) == expected

@@ -49,6 +49,14 @@ class ModelDefaults:
     """For a model with two experts (Wan 2.2 A14B): the low-noise expert's guidance (the other's is the max)."""
     flow_shift: float | None = None
     """For a flow-matching model: the shift of its noise schedule, set on its scheduler."""
+    full_min_gib: float = 18.0
+    """GPU memory the `auto` profile needs before it picks `full` for this model (SVD-XT's measured need)."""
+    balanced_min_gib: float = 10.0
+    """Likewise for `balanced`; below it, `low`."""
+
+    def profile_needs(self) -> tuple[int, int]:
+        """`full_min` and `balanced_min` of `svd.models.memory.choose_profile`, in bytes."""
+        return int(self.full_min_gib * 1024**3), int(self.balanced_min_gib * 1024**3)
 
     @classmethod
     def from_dict(cls, values: dict) -> ModelDefaults:

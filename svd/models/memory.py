@@ -61,17 +61,20 @@ def decode_chunk_for_memory(usable_bytes: int, width: int, height: int, num_fram
     return max(2, min(num_frames, int(usable_bytes * 0.8 // per_frame)))
 
 
-def choose_profile(requested: str, device: torch.device) -> Profile:
-    """Resolve `auto` from the GPU's memory. On a CPU every choice is `cpu`: everything stays in RAM."""
+def choose_profile(
+    requested: str, device: torch.device, full_min: int = FULL_MIN_BYTES, balanced_min: int = BALANCED_MIN_BYTES
+) -> Profile:
+    """Resolve `auto` from the GPU's memory: `full` from `full_min` bytes available, `balanced` from `balanced_min`
+    (SVD-XT's unless a model states its own). On a CPU every choice is `cpu`: everything stays in RAM."""
     check_profile(requested)
     if device.type != "cuda":
         return "cpu"
     if requested != "auto":
         return requested  # type: ignore[return-value]
     available = available_gpu_bytes(device)
-    if available >= FULL_MIN_BYTES:
+    if available >= full_min:
         return "full"
-    if available >= BALANCED_MIN_BYTES:
+    if available >= balanced_min:
         return "balanced"
     return "low"
 

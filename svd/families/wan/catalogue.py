@@ -26,14 +26,18 @@ NEGATIVE_PROMPT = (
 
 TI2V_5B = ModelDefaults(
     family="wan", width=1280, height=704, size_multiple=32, num_frames=121, frame_step=4, fps=24,
-    num_inference_steps=50, min_guidance_scale=5.0, max_guidance_scale=5.0, flow_shift=5.0,
+    num_inference_steps=50, min_guidance_scale=5.0, max_guidance_scale=5.0, flow_shift=5.0, full_min_gib=28,
+    balanced_min_gib=14,
 )  # fmt: skip
 I2V_14B_480P = ModelDefaults(
     family="wan", width=832, height=480, size_multiple=16, num_frames=81, frame_step=4, fps=16,
-    num_inference_steps=40, min_guidance_scale=5.0, max_guidance_scale=5.0, flow_shift=3.0,
+    num_inference_steps=40, min_guidance_scale=5.0, max_guidance_scale=5.0, flow_shift=3.0, full_min_gib=50,
+    balanced_min_gib=21,
 )  # fmt: skip
-I2V_14B_720P = replace(I2V_14B_480P, width=1280, height=720, flow_shift=5.0)
-I2V_A14B = replace(I2V_14B_720P, min_guidance_scale=3.5, max_guidance_scale=3.5, guidance_scale_2=3.5)
+I2V_14B_720P = replace(I2V_14B_480P, width=1280, height=720, flow_shift=5.0, full_min_gib=52, balanced_min_gib=22)
+I2V_A14B = replace(I2V_14B_720P, min_guidance_scale=3.5, max_guidance_scale=3.5, guidance_scale_2=3.5, full_min_gib=66)
+"""The memory `auto` needs for `full` and `balanced` come from the arithmetic in BENCHMARKS.md (bf16 weights, the
+transformers stored in fp8 for `balanced`, a few GiB of activations), not from a measurement."""
 
 WAN_MODELS = (
     CatalogueEntry(

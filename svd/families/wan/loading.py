@@ -1,6 +1,16 @@
 """Wan once loaded: its schedule's shift as its catalogue entry states it, and its models placed for a memory
-profile. On a GPU, `balanced` and `low` keep each model on the CPU until it runs (diffusers' model offload, in the
-order text encoder, image encoder, transformers, VAE), and `low` also decodes in tiles."""
+profile, with diffusers' own tools. On a GPU:
+
+- `full`: everything on the GPU, in bf16.
+- `balanced`: the transformers' weights stored in fp8 and computed in bf16 (layerwise casting: half the memory of
+  their weights, which are most of it), and each model on the GPU only while it runs (model offload: the text
+  encoder runs, then leaves).
+- `low`: group offloading, one transformer block at a time brought to the GPU on a CUDA stream ahead of its use,
+  and the VAE decoding in tiles.
+
+fp8 storage and group offloading cannot be undone in place, so a model placed `balanced` or `low` keeps it; asking
+it for another profile later says to load it again.
+"""
 
 from __future__ import annotations
 
@@ -39,6 +49,11 @@ def place(loaded: LoadedModel, settings: GenerationSettings, device: torch.devic
     profile = settings.memory_profile
     if loaded.profile == profile:
         return
+    if loaded.profile in ("balanced", "low"):
+        raise InputError(
+            f"{loaded.source.shown} is placed for the {loaded.profile} memory profile, which is not undone in place",
+            f"ask for the {loaded.profile} profile, or load the model again (another model, then this one)",
+        )
     pipe = loaded.pipe
     loaded.profile = None
     try:
@@ -46,14 +61,25 @@ def place(loaded: LoadedModel, settings: GenerationSettings, device: torch.devic
         pipe.vae.disable_tiling()
         if device.type != "cuda" or profile in ("full", "cpu"):
             pipe.to(device)
-        else:
+        elif profile == "balanced":
+            store_in_fp8(pipe)
             pipe.to("cpu")
             pipe.enable_model_cpu_offload(device=device)
-            if profile == "low":
-                pipe.vae.enable_tiling()
+        else:
+            pipe.to("cpu")
+            pipe.enable_group_offload(onload_device=device, num_blocks_per_group=1, use_stream=True)
+            pipe.vae.enable_tiling()
         loaded.profile = profile  # type: ignore[assignment]
     except torch.cuda.OutOfMemoryError:
         pass  # raised below, once the exception and the tensors its traceback holds are gone
     if loaded.profile is None:
         release_memory(device)
         raise out_of_memory(settings)
+
+
+def store_in_fp8(pipe: WanImageToVideoPipeline) -> None:
+    """The transformers' weights kept in fp8 (e4m3) and cast to the pipeline's dtype layer by layer as they run;
+    diffusers leaves the layers that need their precision (norms, embeddings) as they are."""
+    for transformer in (pipe.transformer, pipe.transformer_2):
+        if transformer is not None:
+            transformer.enable_layerwise_casting(storage_dtype=torch.float8_e4m3fn, compute_dtype=pipe.dtype)
