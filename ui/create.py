@@ -129,7 +129,7 @@ def build_create(
 
     controls = [
         *framing.size_controls, framing.resize, *run_settings.values, *camera.values, *finish.values,
-        run_settings.variations,
+        run_settings.variations, *run_settings.prompts,
     ]  # fmt: skip
     runs = RunEvents(generate, cancel, result, runner, allowance)
     runs.add(generate, generate_run(runner), [framing.picture, *controls, text.made, text.source])

@@ -23,6 +23,7 @@ from svd.seeds import RANDOM_SEED
 from .choices import TEXT, size_spec
 from .generation import Controls, Runner
 from .live_preview import preview_box
+from .model_family import FamilyOf, family_finder, for_family
 from .status import GPU_QUEUE
 from .text import EMPTY_RESULT, NO_FIRST_FRAME, error_text, result_text
 
@@ -97,17 +98,20 @@ def build_result() -> ResultArea:
 def page_controls(
     aspect, more_size, width, height, resize, motion, frames, fps, seed, steps, min_cfg, max_cfg, noise_aug,
     decode_chunk, memory, model, camera, camera_strength, camera_amount, extend, interpolate, upscale, loop, formats,
-    variations,
+    variations, prompt, negative_prompt, *, family: FamilyOf | None = None,
 ) -> Controls:  # fmt: skip
-    """The controls' values (in `reuse.controls_from` order) as the settings of a run."""
-    return Controls(
+    """The controls' values (in `reuse.controls_from` order) as the settings of a run. With `family` (how to find
+    the chosen model's family), the settings that family does not take are left to it (None), as is the prompt of
+    a family that takes no text: the page holds every family's controls, shown or not."""
+    controls = Controls(
         motion=motion, frames=frames, fps=fps, seed=RANDOM_SEED if seed is None else seed,
         size=size_spec(aspect, more_size, width, height), resize=resize, steps=steps, min_cfg=min_cfg,
         max_cfg=max_cfg, noise_aug=noise_aug, decode_chunk=decode_chunk, memory=memory, model=model,
         camera=camera, camera_strength=camera_strength, camera_amount=camera_amount, extend=int(extend),
         interpolate=int(interpolate), upscale=upscale, loop=loop, formats=",".join(["mp4", *formats]),
-        variations=int(variations),
+        variations=int(variations), prompt=prompt or None, negative_prompt=negative_prompt or None,
     )  # fmt: skip
+    return for_family(controls, family(model) if family is not None else None)
 
 
 def cancelled() -> gr.Markdown:
@@ -166,7 +170,7 @@ def generate_run(runner: Runner) -> Callable:
         try:
             if picture is None and source == TEXT:
                 raise InputError(NO_FIRST_FRAME)
-            controls = page_controls(*settings)
+            controls = page_controls(*settings, family=family_finder(runner.engine, runner.settings))
             saved = await runner.run(
                 picture, controls, progress, made, frames_later=True, user=request.username,
                 session=request.session_hash,

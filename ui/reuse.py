@@ -2,7 +2,10 @@
 
 The size comes back as it was chosen: `auto` stays auto, so the next picture gets its own aspect, and only a size
 picked by hand is pinned again. A run on a CPU comes back with the memory profile `auto`. A generation from before
-camera moves comes back with none, and one from before finishing with none.
+camera moves comes back with none, and one from before finishing with none. A setting the video's model did not
+take (SVD's motion for a Wan video) leaves its control as it is. The prompt of a picture's video (a model that takes
+text) comes back in the box that describes the motion; a text-to-video run's prompt is its first frame's, which the
+Text panel brings back (`text_source.text_from`).
 """
 
 from __future__ import annotations
@@ -17,13 +20,14 @@ from svd.models.memory import CHOICES as MEMORY_CHOICES
 from svd.settings import Settings
 
 from .choices import AUTO, aspect_choices, model_choices, more_choices, size_controls
+from .text import from_text
 
 
 def controls_from(engine: Engine, settings: Settings, record: dict | None) -> list:
     """Values for the Create tab's controls (in `CreateTab.controls` order) that reproduce `record`."""
     if record is None:
         gr.Info("Nothing to reuse yet: generate a video, or pick one in the History tab.")
-        return [gr.skip()] * 25
+        return [gr.skip()] * 27
     models = [value for _, value in model_choices(settings)]
     model = record["model"] if record["model"] in models else settings.model
     try:
@@ -38,11 +42,26 @@ def controls_from(engine: Engine, settings: Settings, record: dict | None) -> li
         gr.Dropdown(choices=more_choices(defaults), value=more_size),
         width if width is not None else gr.skip(),
         height if height is not None else gr.skip(),
-        record["resize"], record["motion_bucket_id"], record["num_frames"], record["fps"], record["seed"],
+        record["resize"], _taken(record, "motion_bucket_id"), record["num_frames"], record["fps"], record["seed"],
         record["num_inference_steps"], record["min_guidance_scale"], record["max_guidance_scale"],
-        record["noise_aug_strength"], record["decode_chunk_size"], memory, model, *_camera_values(record),
+        _taken(record, "noise_aug_strength"), record["decode_chunk_size"], memory, model, *_camera_values(record),
         *_finish_values(record), 1,  # one video: the one reused, with its own seed
+        *_prompt_values(record),
     ]  # fmt: skip
+
+
+def _taken(record: dict, key: str):
+    """`record`'s value of a setting only some families take; its control unchanged where the model had none."""
+    value = record.get(key)
+    return gr.skip() if value is None else value
+
+
+def _prompt_values(record: dict) -> tuple[str, str]:
+    """The video's prompt and negative prompt: a picture's video's own (empty for a model that takes no text), none
+    for a text-to-video run, whose prompt made its first frame."""
+    if from_text(record):
+        return "", ""
+    return record.get("prompt") or "", record.get("negative_prompt") or ""
 
 
 def _camera_values(record: dict) -> tuple[str, float, float]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from svd.models.catalogue import KINDS
 from svd.output.sidecar import finishing_of
 from svd.serve.runs import InFlight
 
@@ -19,12 +20,11 @@ def motion_words(motion_bucket: float) -> str:
     return next(words for limit, words in MOTION_WORDS if motion_bucket <= limit)
 
 
-def length_text(motion: float, frames: float, fps: float) -> str:
+def length_text(motion: float | None, frames: float, fps: float) -> str:
+    """The video's length, with how much motion it has (None: a model without SVD's motion setting)."""
     seconds = frames / fps if fps else 0
-    return (
-        f"**{motion_words(motion).capitalize()}** motion · {int(frames)} frames at {int(fps)} fps "
-        f"= **{seconds:.1f} s** of video"
-    )
+    motion_words_text = f"**{motion_words(motion).capitalize()}** motion · " if motion is not None else ""
+    return f"{motion_words_text}{int(frames)} frames at {int(fps)} fps = **{seconds:.1f} s** of video"
 
 
 def result_text(record: dict) -> str:
@@ -47,14 +47,17 @@ def result_text(record: dict) -> str:
 
 
 def settings_text(record: dict) -> str:
-    """The settings a generation was asked with (from its sidecar)."""
+    """The settings a generation was asked with (from its sidecar); SVD's motion and noise only where it has them."""
+    own = [f"{name} {record[key]}" for name, key in (("motion", "motion_bucket_id"), ("noise", "noise_aug_strength"))
+           if record.get(key) is not None]  # fmt: skip
+    kind = KINDS.get(record.get("family") or "svd")
+    ramp = kind is None or "min_guidance_scale" in kind.own_settings  # else one guidance value for the video
+    guidance_text = f"{record['min_guidance_scale']}→" * ramp + f"{record['max_guidance_scale']}"
     return (
         f"**Seed** {record['seed']} · {record['width']}×{record['height']} ({record['resize']}) · "
         f"{record['num_frames']} frames at {record['fps']} fps ({record['num_frames'] / record['fps']:.1f} s) · "
-        f"motion {record['motion_bucket_id']} · noise {record['noise_aug_strength']} · "
-        f"{record['num_inference_steps']} steps · guidance {record['min_guidance_scale']}→"
-        f"{record['max_guidance_scale']} · decode chunk {record['decode_chunk_size']}{camera_text(record)}"
-        f"{prompt_text(record)}"
+        f"{''.join(f'{part} · ' for part in own)}{record['num_inference_steps']} steps · guidance {guidance_text} · "
+        f"decode chunk {record['decode_chunk_size']}{camera_text(record)}{prompt_text(record)}"
     )
 
 
@@ -66,12 +69,21 @@ def camera_text(record: dict) -> str:
     return f" · **camera** {record['camera']} (strength {strength:g}, amount {amount:g})"
 
 
+def from_text(record: dict) -> bool:
+    """Whether a generation's picture was made from text (its `prompt` is then the first frame's; otherwise, for a
+    model that takes text, what the video was asked to show)."""
+    return bool(record.get("prompt") and record.get("t2i_model"))
+
+
 def prompt_text(record: dict) -> str:
-    """What made the first frame of a text-to-video run (a picture's run, and older sidecars, have no prompt)."""
+    """What made the first frame of a text-to-video run, or the prompt a picture's video followed (a picture's run
+    with a model that takes no text, and older sidecars, have no prompt)."""
     prompt = " ".join((record.get("prompt") or "").replace("`", "'").split())
     if not prompt:
         return ""
     shortened = prompt if len(prompt) <= 60 else prompt[:57] + "..."
+    if not from_text(record):
+        return f" · **prompt** `{shortened}`"
     return f" · **from text** `{shortened}` ({record['style']}, first frame seed {record['t2i_seed']})"
 
 
@@ -106,7 +118,7 @@ def caption_text(record: dict) -> str:
         told.append(f"finished {chain}" if chain else "finished copy")
     if (record.get("variations") or 1) > 1:
         told.append(f"variation {record.get('variation', 0) + 1}/{record['variations']}")
-    source = "from text" if record.get("prompt") else record.get("input_name", "")
+    source = "from text" if from_text(record) else record.get("input_name", "")
     when = str(record.get("created", ""))[:16].replace("T", " ")
     return " · ".join(part for part in (*told, source, f"seed {record.get('seed')}", when) if part)
 

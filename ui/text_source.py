@@ -24,8 +24,10 @@ from .candidates import Candidate, CandidateMaker, TextRequest, text_to_video
 from .choices import PICTURE, TEXT
 from .framing import Framing
 from .generation import MadeFromText, Runner
+from .model_family import family_finder
 from .result import failed, page_controls, shown
 from .status import GPU_QUEUE
+from .text import from_text
 
 TEXT_CSS = """
 #style .wrap { display: grid; grid-template-columns: repeat(auto-fill, minmax(104px, 1fr)); gap: 6px; }
@@ -220,7 +222,7 @@ def text_to_video_run(maker: CandidateMaker, runner: Runner) -> Callable:
     ):
         asked = _request(prompt, negative_prompt, style, 1, values)
         try:
-            controls = page_controls(*values)
+            controls = page_controls(*values, family=family_finder(runner.engine, runner.settings))
             made, saved = await text_to_video(
                 maker, runner, asked, controls, progress, True, request.username, request.session_hash
             )
@@ -239,7 +241,7 @@ def text_from(record: dict | None, styles: dict[str, Style]) -> list:
     of that picture records again; or, for a picture's video, the Picture source."""
     if record is None:
         return [gr.skip()] * 5
-    if not record.get("prompt"):
+    if not from_text(record):  # a picture's video (a prompt it has is the video's: `reuse.controls_from` takes it)
         return [PICTURE, gr.skip(), gr.skip(), gr.skip(), None]
     text = TextSource(
         record["prompt"], record.get("negative_prompt") or "", record["style"], record["t2i_model"], record["t2i_seed"]

@@ -1,0 +1,97 @@
+"""The page follows the chosen model's family, in Chromium at laptop and phone sizes: picking the tiny Wan model
+(`wan (local)` in the shared server's models folder) shows the box that describes the motion and hides SVD's own
+settings; its video follows the prompt and records it, Reuse brings the prompt back, and the server's SVD model
+brings SVD's settings back.
+
+Screenshots go to the test's temporary folder, or to $SVD_SCREENSHOTS when it is set, to be looked at.
+"""
+
+from __future__ import annotations
+
+import re
+
+from chromium import PHONE, open_advanced, open_page, upload, wait_for_video
+from conftest import write_picture
+from playwright.sync_api import Page, expect
+
+from svd.output.history import list_history
+
+PROMPT = "the boat drifts slowly to the left"
+NEGATIVE = "blurred, static"
+SVD_ONLY = ("#motion", "#noise-aug", "#min-cfg")
+"""SVD's own settings (motion, noise augmentation, first-frame guidance): hidden for Wan."""
+
+
+def pick_model(page: Page, name: str | re.Pattern, ready: str) -> None:
+    """Pick a model on disk from the list (it loads at once) and wait until the server says it is ready."""
+    page.locator("#model input").click()
+    page.get_by_role("option", name=name).click()
+    expect(page.locator("#status")).to_contain_text(ready, timeout=60_000)
+
+
+def shows_wan(page: Page) -> None:
+    expect(page.locator("#motion-prompt textarea")).to_be_visible()
+    expect(page.locator("#motion-prompt")).to_contain_text("Wan follows it")
+    for selector in SVD_ONLY:
+        expect(page.locator(selector)).to_be_hidden()
+    expect(page.locator("#max-cfg")).to_contain_text("Guidance")
+    expect(page.locator("#max-cfg")).not_to_contain_text("last frame")  # Wan's one guidance value
+    expect(page.locator("#model-about")).to_contain_text("Wan · ")
+    expect(page.locator("#model-about")).to_contain_text("follows a prompt")
+
+
+def shows_svd(page: Page) -> None:
+    for selector in SVD_ONLY:
+        expect(page.locator(selector)).to_be_visible()
+    expect(page.locator("#motion-prompt")).to_be_hidden()
+    expect(page.locator("#motion-negative-prompt")).to_be_hidden()
+    expect(page.locator("#max-cfg")).to_contain_text("Guidance, last frame")
+    expect(page.locator("#model-about")).to_contain_text("Stable Video Diffusion")
+
+
+def test_wan_shows_its_prompt_and_hides_svd_settings_then_svd_brings_them_back(
+    page, browser, server, tmp_path, screenshots
+):
+    open_advanced(page)
+    shows_svd(page)  # the server's own model: SVD
+    try:
+        pick_model(page, "wan (local)", "wan is ready")
+        shows_wan(page)
+        page.screenshot(path=str(screenshots / "wan-laptop.png"), full_page=True)
+
+        upload(page, write_picture(tmp_path / "wide.png", (256, 192)))
+        page.locator("#motion-prompt textarea").fill(PROMPT)
+        page.locator("#motion-negative-prompt textarea").fill(NEGATIVE)
+        page.locator("#generate").click()
+        wait_for_video(page, timeout=120)
+        info = page.locator("#result-info")
+        expect(info).to_contain_text(f"prompt {PROMPT}")
+        expect(info).not_to_contain_text("motion")  # Wan has no motion bucket
+        record = list_history(server.output_dir)[0]
+        assert (record["family"], record["prompt"], record["negative_prompt"]) == ("wan", PROMPT, NEGATIVE)
+        assert record["motion_bucket_id"] is None and record["noise_aug_strength"] is None
+        page.screenshot(path=str(screenshots / "wan-result-laptop.png"), full_page=True)
+
+        page.locator("#motion-prompt textarea").fill("something else")
+        page.locator("#motion-negative-prompt textarea").fill("")
+        page.locator("#reuse").click()
+        expect(page.locator("#motion-prompt textarea")).to_have_value(PROMPT)
+        expect(page.locator("#motion-negative-prompt textarea")).to_have_value(NEGATIVE)
+        expect(page.locator("#source").get_by_label("Picture")).to_be_checked()  # a picture's video, not text's
+        shows_wan(page)
+
+        phone = open_page(browser, server.url, viewport=PHONE, ready="wan is ready")
+        try:
+            open_advanced(phone)
+            pick_model(phone, "wan (local)", "wan is ready")
+            shows_wan(phone)
+            phone.locator("#motion-prompt").scroll_into_view_if_needed()
+            phone.screenshot(path=str(screenshots / "wan-phone.png"))
+            phone.screenshot(path=str(screenshots / "wan-phone-full.png"), full_page=True)
+            assert phone.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+        finally:
+            phone.context.close()
+    finally:
+        pick_model(page, re.compile("this server's model"), "tiny is ready")  # the shared server serves SVD again
+    shows_svd(page)
+    page.screenshot(path=str(screenshots / "svd-laptop.png"), full_page=True)
