@@ -38,6 +38,9 @@ def shows_wan(page: Page) -> None:
     expect(page.locator("#max-cfg")).not_to_contain_text("last frame")  # Wan's one guidance value
     expect(page.locator("#model-about")).to_contain_text("Wan · ")
     expect(page.locator("#model-about")).to_contain_text("follows a prompt")
+    length = page.locator("#frames input[type=range]")  # Wan takes 1 + a multiple of 4 frames
+    expect(length).to_have_attribute("step", "4")
+    expect(length).to_have_attribute("min", "5")
 
 
 def shows_svd(page: Page) -> None:
@@ -47,6 +50,7 @@ def shows_svd(page: Page) -> None:
     expect(page.locator("#motion-negative-prompt")).to_be_hidden()
     expect(page.locator("#max-cfg")).to_contain_text("Guidance, last frame")
     expect(page.locator("#model-about")).to_contain_text("Stable Video Diffusion")
+    expect(page.locator("#frames input[type=range]")).to_have_attribute("step", "1")
 
 
 def test_wan_shows_its_prompt_and_hides_svd_settings_then_svd_brings_them_back(

@@ -121,6 +121,7 @@ def test_the_cli_makes_a_wan_video_with_a_prompt(capsys, tmp_path, picture):
     assert code == 0, err
     record = json.loads(stem.with_suffix(".json").read_text())
     assert (record["family"], record["prompt"], record["num_frames"]) == ("wan", PROMPT, 5)
+    assert "first_frame" not in record and record["input_picture"]  # a picture's video, though it has a prompt
     video = decode(stem.with_suffix(".mp4"))
     assert len(video.frames) == 5 and video.size == (record["width"], record["height"]) and video.fps == 8
 

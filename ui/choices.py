@@ -5,6 +5,7 @@ from __future__ import annotations
 from svd.input.sizing import ASPECT_NAMES, buckets
 from svd.models.catalogue import CATALOGUE, find_local_models
 from svd.models.entries import ModelDefaults
+from svd.request import LIMITS
 from svd.settings import Settings
 
 AUTO, MORE, CUSTOM = "auto", "more", "custom"
@@ -55,3 +56,11 @@ def model_choices(settings: Settings) -> list[tuple[str, str]]:
     if settings.model not in [value for _, value in choices]:
         choices.append((f"{settings.model.rstrip('/').split('/')[-1]} (this server's model)", settings.model))
     return choices
+
+
+def frame_range(defaults: ModelDefaults) -> dict:
+    """The Length slider's range and step for a model: frame counts it takes (1 + a multiple of its frame step, 2
+    or more), up to 64 or its own default if longer (Wan TI2V makes 121)."""
+    step = defaults.frame_step
+    longest = min(max(64, defaults.num_frames), int(LIMITS["num_frames"][1]))
+    return dict(minimum=2 if step == 1 else 1 + step, maximum=(longest - 1) // step * step + 1, step=step)

@@ -18,7 +18,7 @@ from svd.request import LIMITS
 from svd.seeds import MAX_SEED, RANDOM_SEED, draw_seed
 from svd.settings import Settings
 
-from .choices import model_choices
+from .choices import frame_range, model_choices
 from .model_family import (
     PAGE_CONTROLS,
     FamilyOf,
@@ -106,7 +106,9 @@ def build_settings(engine: Engine, settings: Settings) -> RunSettings:
         visible="motion_bucket_id" in owns, elem_id="motion",
     )  # fmt: skip
     with gr.Row():
-        frames = gr.Slider(2, 64, value=defaults.num_frames, step=1, label="Length (frames)", elem_id="frames")
+        frames = gr.Slider(
+            **frame_range(defaults), value=defaults.num_frames, label="Length (frames)", elem_id="frames"
+        )
         fps = gr.Slider(1, 30, value=defaults.fps, step=1, label="Frames per second", elem_id="fps")
     takes_motion = "motion_bucket_id" in owns
     length = gr.Markdown(

@@ -15,7 +15,7 @@ from svd.families.loading import bytes_to_download, is_downloaded
 from svd.models.catalogue import CATALOGUE, ModelSource, served_models
 from svd.settings import Settings
 
-from .choices import AUTO, aspect_choices, more_choices
+from .choices import AUTO, aspect_choices, frame_range, more_choices
 
 
 @dataclass
@@ -56,7 +56,8 @@ class ModelPicker:
             return [
                 gr.Radio(choices=aspect_choices(defaults), value=AUTO),
                 gr.Dropdown(choices=more_choices(defaults), value=None),
-                defaults.num_frames, defaults.fps, defaults.motion_bucket_id, defaults.num_inference_steps,
+                gr.Slider(**frame_range(defaults), value=defaults.num_frames), defaults.fps, defaults.motion_bucket_id,
+                defaults.num_inference_steps,
                 defaults.min_guidance_scale, defaults.max_guidance_scale,
                 *show_preview(picture, AUTO, None, width, height, resize, model_value),
             ]  # fmt: skip

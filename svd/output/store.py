@@ -144,7 +144,7 @@ def _write(
     timings = {**result.timings, "video_encode": time.perf_counter() - started - sum(made.values())}
     for stage, seconds in made.items():
         timings[stage] = timings.get(stage, 0.0) + seconds
-    from_text = result.settings.prompt is not None
+    from_text = result.settings.t2i_model is not None  # a prompt alone may be what a Wan video was asked to show
     picture = write_input_picture(result.input, stem, FIRST_FRAME_SUFFIX if from_text else INPUT_SUFFIX, pending)
     guide_path = _beside(stem, GUIDE_SUFFIX) if guide and result.guide is not None else None
     if guide_path is not None:

@@ -157,7 +157,7 @@ class RunJournal:
         sidecar = stem.with_name(stem.name + ".json")
         with PendingFiles(self.output_dir) as pending:
             given = load_image(picture, name=entry["input_name"])
-            suffix = FIRST_FRAME_SUFFIX if settings.get("prompt") else INPUT_SUFFIX
+            suffix = FIRST_FRAME_SUFFIX if settings.get("t2i_model") else INPUT_SUFFIX
             kept = write_input_picture(given, stem, suffix, pending)
             pending.temporary(sidecar).write_text(json.dumps(stopped_record(entry, kept.name), indent=2) + "\n")
             pending.commit()

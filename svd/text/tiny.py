@@ -16,7 +16,7 @@ from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionXLPi
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
 from transformers.convert_slow_tokenizer import bytes_to_unicode
 
-from ..models.entries import DEFAULTS_FILE
+from .catalogue import DEFAULTS_FILE
 
 START, END = "<|startoftext|>", "<|endoftext|>"
 TINY_DEFAULTS = {"steps": 2, "guidance": 2.0, "pixels": 128 * 96}
