@@ -37,12 +37,12 @@ from svd.camera.moves import MOVES, NO_CAMERA
 from svd.camera.tiny_depth import save_random_depth_model
 from svd.engine import Engine
 from svd.errors import SvdError
+from svd.families.catalogue import resolve_model
 from svd.families.svd.consistency import ConsistencySVDScheduler
 from svd.families.svd.tiny import save_random_model
 from svd.input.image import InputImage
 from svd.input.sizing import parse_size
 from svd.logs import setup_logging
-from svd.models.catalogue import resolve_model
 from svd.models.download import cached_model_path, download_model
 from svd.models.speed import SpeedOptions
 from svd.output.store import save_generation, versions

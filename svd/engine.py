@@ -25,6 +25,7 @@ from .camera.depth import DEFAULT_DEPTH_MODEL, DepthEstimator, resolve_depth_mod
 from .cancel import Cancel
 from .cost import Cost, VideoShape, finishing_cost, segment_flops, video_cost
 from .errors import CancelledError, InputError, OutOfMemoryError, SvdError
+from .families.catalogue import DEFAULT_MODEL, KINDS, ModelSource, resolve_model
 from .families.family import Animation, LoadedModel, RunContext
 from .families.loading import is_downloaded, load_model
 from .finish.extend import extend
@@ -34,7 +35,6 @@ from .finish.rife import DEFAULT_RIFE
 from .finish.stage import Finished, run_finishing
 from .finish.upscale import DEFAULT_UPSCALER
 from .input.sizing import fit_image
-from .models.catalogue import DEFAULT_MODEL, KINDS, ModelSource, resolve_model
 from .models.device import describe_device, resolve_device
 from .models.download import download_reporter
 from .models.memory import (

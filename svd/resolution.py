@@ -9,9 +9,9 @@ import dataclasses
 from .camera.depth import DEFAULT_DEPTH_MODEL
 from .camera.moves import NO_CAMERA, check_move
 from .errors import InputError
+from .families.catalogue import CATALOGUE, KINDS
 from .finish.options import check_finish
 from .input.sizing import RESIZE_MODES, choose_size
-from .models.catalogue import CATALOGUE, KINDS
 from .models.entries import FamilyKind, ModelDefaults
 from .models.memory import check_profile
 from .request import LIMITS, OPTION_NAMES, GenerationRequest, GenerationSettings, check_text, shown_number

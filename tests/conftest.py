@@ -43,12 +43,12 @@ from webui_server import start_server  # noqa: E402
 from svd.camera.tiny_depth import save_random_depth_model  # noqa: E402
 from svd.cli.main import main as svd_main  # noqa: E402
 from svd.engine import Engine  # noqa: E402
+from svd.families.catalogue import CATALOGUE  # noqa: E402
 from svd.families.svd.tiny import save_random_model, save_random_unet  # noqa: E402
 from svd.families.wan.tiny import TINY_ARCHITECTURES  # noqa: E402
 from svd.families.wan.tiny import save_random_model as save_random_wan  # noqa: E402
 from svd.finish.rife import save_random_rife  # noqa: E402
 from svd.finish.upscale import save_random_upscaler  # noqa: E402
-from svd.models.catalogue import CATALOGUE  # noqa: E402
 from svd.text.tiny import save_random_text_model  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

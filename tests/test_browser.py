@@ -15,7 +15,7 @@ from gradio_client import Client, handle_file
 from playwright.sync_api import Page, expect
 from webui_server import health, readiness
 
-from svd.models.catalogue import CATALOGUE
+from svd.families.catalogue import CATALOGUE
 from svd.output.history import list_history
 
 

@@ -8,8 +8,8 @@ import shutil
 import pytest
 
 from svd.errors import ModelError
+from svd.families.catalogue import CATALOGUE, DEFAULT_MODEL, find_local_models, resolve_model
 from svd.families.svd.tiny import architecture_defaults
-from svd.models.catalogue import CATALOGUE, DEFAULT_MODEL, find_local_models, resolve_model
 
 
 def test_catalogue_entries_and_defaults():

@@ -7,9 +7,9 @@ import pytest
 from PIL import Image
 
 from svd.errors import InputError
+from svd.families.catalogue import CATALOGUE
 from svd.families.svd.tiny import architecture_defaults
 from svd.input.sizing import buckets, choose_size, fit_image, parse_size
-from svd.models.catalogue import CATALOGUE
 
 SVD = CATALOGUE["svd-xt"].defaults
 TINY_DEFAULTS = architecture_defaults("tiny")

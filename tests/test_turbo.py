@@ -17,11 +17,11 @@ from safetensors.torch import load_file
 
 from svd.engine import Engine
 from svd.errors import InputError
+from svd.families.catalogue import CATALOGUE
 from svd.families.svd.catalogue import ANIMATELCM
 from svd.families.svd.consistency import STEP_NOISE_SEED_OFFSET, ConsistencySVDScheduler
 from svd.input.image import load_image
 from svd.input.sizing import fit_image
-from svd.models.catalogue import CATALOGUE
 from svd.models.download import cached_model_path
 from svd.request import GenerationRequest
 

@@ -18,13 +18,13 @@ from PIL import Image
 
 from svd.engine import Engine
 from svd.errors import InputError
+from svd.families.catalogue import CATALOGUE, check_model_folder, resolve_model
 from svd.families.loading import is_downloaded
 from svd.families.wan.loading import store_in_fp8
 from svd.finish.options import FinishOptions
 from svd.input.image import load_image
 from svd.input.sizing import fit_image
 from svd.models import memory
-from svd.models.catalogue import CATALOGUE, check_model_folder, resolve_model
 from svd.request import GenerationRequest
 
 PROMPT = "the kite climbs, slow pan left"

@@ -14,9 +14,9 @@ from gradio import FileData
 
 from svd.camera.moves import AMOUNT_RANGE, MOVES, NO_CAMERA, CameraMove
 from svd.errors import CancelledError, InputError, SvdError
+from svd.families.catalogue import CATALOGUE
 from svd.finish.options import FORMATS, LOOPS, MAX_SEGMENTS, UPSCALE_CHOICES
 from svd.input.sizing import buckets, size_limits
-from svd.models.catalogue import CATALOGUE
 from svd.models.entries import ModelDefaults
 from svd.output.store import SavedGeneration
 from svd.request import LIMITS

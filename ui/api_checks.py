@@ -18,9 +18,9 @@ import gradio as gr
 
 from svd.camera.moves import MOVES
 from svd.errors import InputError, SvdError
+from svd.families.catalogue import served_models
 from svd.finish.options import LOOPS, UPSCALE_CHOICES, parse_formats
 from svd.input.sizing import ASPECT_NAMES, RESIZE_MODES, parse_size
-from svd.models.catalogue import served_models
 from svd.models.memory import CHOICES as MEMORY_CHOICES
 from svd.refinish import past_video
 from svd.request import check_text

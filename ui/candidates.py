@@ -26,9 +26,9 @@ from PIL import Image
 from svd.cancel import Cancel
 from svd.cost import Cost, pictures_cost
 from svd.errors import CancelledError, InputError, SvdError
+from svd.families.catalogue import served_models
 from svd.input.sizing import ASPECT_NAMES, aspect_size, choose_size, parse_size
 from svd.media.files import atomic_path
-from svd.models.catalogue import served_models
 from svd.models.memory import choose_profile
 from svd.output.store import SavedGeneration, safe_name
 from svd.request import LIMITS, TextSource, check_text, shown_number

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from svd.families.catalogue import CATALOGUE, find_local_models
 from svd.input.sizing import ASPECT_NAMES, buckets
-from svd.models.catalogue import CATALOGUE, find_local_models
 from svd.models.entries import ModelDefaults
 from svd.request import LIMITS
 from svd.settings import Settings

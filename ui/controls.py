@@ -11,7 +11,7 @@ from functools import partial
 import gradio as gr
 
 from svd.engine import Engine
-from svd.models.catalogue import KINDS, ModelSource
+from svd.families.catalogue import KINDS, ModelSource
 from svd.models.entries import FamilyKind
 from svd.models.memory import CHOICES as MEMORY_CHOICES
 from svd.request import LIMITS

@@ -19,11 +19,11 @@ from svd.cli.main import PLACEHOLDER
 from svd.cost import Cost
 from svd.engine import Engine
 from svd.errors import CancelledError, InputError, SvdError
+from svd.families.catalogue import served_models
 from svd.finish.options import FinishOptions, parse_formats
 from svd.input.image import InputImage
 from svd.input.sizing import parse_size
 from svd.media.files import check_output_folder
-from svd.models.catalogue import served_models
 from svd.output.history import visible_to
 from svd.output.sidecar import not_here
 from svd.output.store import SavedGeneration, save_generations, timestamped_stem

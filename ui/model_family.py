@@ -2,7 +2,7 @@
 settings only some families take (SVD's motion, noise augmentation and first-frame guidance) shown only for it, one
 guidance slider for a family without a guidance ramp, and a line under the model list that says what the model is.
 
-Everything here asks the family's kind (`svd.models.catalogue.KINDS`: `takes_text`, `own_settings`), never its
+Everything here asks the family's kind (`svd.families.catalogue.KINDS`: `takes_text`, `own_settings`), never its
 name, so a new family needs nothing here.
 """
 
@@ -16,7 +16,7 @@ import gradio as gr
 
 from svd.engine import Engine
 from svd.errors import SvdError
-from svd.models.catalogue import CATALOGUE, KINDS, ModelSource, served_models
+from svd.families.catalogue import CATALOGUE, KINDS, ModelSource, served_models
 from svd.models.entries import FamilyKind
 from svd.settings import Settings
 

@@ -11,8 +11,8 @@ from huggingface_hub import constants
 
 from svd.engine import Engine
 from svd.errors import SvdError
+from svd.families.catalogue import CATALOGUE, ModelSource, served_models
 from svd.families.loading import bytes_to_download, is_downloaded
-from svd.models.catalogue import CATALOGUE, ModelSource, served_models
 from svd.settings import Settings
 
 from .choices import AUTO, aspect_choices, frame_range, more_choices

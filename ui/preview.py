@@ -14,9 +14,9 @@ from PIL import Image
 
 from svd.engine import Engine
 from svd.errors import SvdError
+from svd.families.catalogue import served_models
 from svd.input.image import InputImage
 from svd.input.sizing import choose_size, fit_image, parse_size
-from svd.models.catalogue import served_models
 from svd.settings import Settings
 
 from .uploads import SHOWN_FOR, uploaded_picture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from svd.models.catalogue import KINDS
+from svd.families.catalogue import KINDS
 from svd.output.sidecar import finishing_of
 from svd.serve.runs import InFlight
 

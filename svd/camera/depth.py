@@ -20,8 +20,8 @@ from transformers import Pipeline, pipeline
 from transformers.models.auto.modeling_auto import MODEL_FOR_DEPTH_ESTIMATION_MAPPING_NAMES
 
 from ..errors import ModelError, first_line
-from ..models.catalogue import _HUB_ID
 from ..models.download import cached_model_path, download_model
+from ..models.names import HUB_ID
 
 DEPTH_MODELS = {"depth-anything-v2-small": "depth-anything/Depth-Anything-V2-Small-hf"}
 """Catalogue id → Hub id. Only Apache-2.0 models: the larger Depth-Anything-V2 sizes are CC-BY-NC."""
@@ -59,7 +59,7 @@ def resolve_depth_model(name: str) -> DepthSource:
     if path.is_dir():
         check_depth_folder(path)
         return DepthSource(name=name, path=path)
-    if _HUB_ID.match(name) and not path.exists():
+    if HUB_ID.match(name) and not path.exists():
         return DepthSource(name=name, repo_id=name)
     raise ModelError(
         f"unknown depth model '{name}'",

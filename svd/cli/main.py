@@ -19,6 +19,7 @@ from ..camera.depth import DEPTH_FILES, DEPTH_MODELS
 from ..camera.moves import MOVES, NO_CAMERA
 from ..camera.tiny_depth import save_random_depth_model
 from ..errors import InputError, ModelError, SvdError, first_line
+from ..families.catalogue import CATALOGUE, resolve_model
 from ..families.loading import repository_files
 from ..families.svd.tiny import architecture_defaults, save_random_model
 from ..families.svd.turbo import fetch_distilled_unet
@@ -30,7 +31,6 @@ from ..input.sizing import RESIZE_MODES, parse_size
 from ..logs import setup_logging
 from ..media.files import check_output_folder
 from ..media.video import DEFAULT_CRF
-from ..models.catalogue import CATALOGUE, resolve_model
 from ..models.download import download_model
 from ..models.memory import CHOICES as MEMORY_CHOICES
 from ..output.store import new_stem, safe_name, save_generations, timestamped_stem

@@ -16,8 +16,7 @@ from diffusers import DiffusionPipeline
 from PIL import Image
 
 from ..errors import CancelledError
-from ..models.catalogue import ModelSource
-from ..models.entries import FamilyKind
+from ..models.entries import FamilyKind, ModelSource
 from ..models.memory import Profile
 from ..models.speed import CompiledShapes, SpeedOptions
 from ..preview import LatentPreview, Previews

@@ -13,7 +13,10 @@ from pathlib import Path
 
 import torch
 
-from ..models.catalogue import (
+from ..models.download import ProgressReport, cached_model_path, download_model, download_size
+from ..models.pipeline import load_pipeline
+from ..results import EngineStatus
+from .catalogue import (
     CATALOGUE,
     INDEX_FILE,
     KINDS,
@@ -23,9 +26,6 @@ from ..models.catalogue import (
     kind_of_folder,
     read_model_defaults,
 )
-from ..models.download import ProgressReport, cached_model_path, download_model, download_size
-from ..models.pipeline import load_pipeline
-from ..results import EngineStatus
 from .family import LoadedModel
 from .registry import FAMILIES
 

@@ -4,7 +4,7 @@ folder layout and settings, and its network's work."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 
@@ -105,3 +105,24 @@ class FamilyKind:
     """Whether its pipeline takes a prompt that describes the video."""
     own_settings: tuple[str, ...] = ()
     """The request's settings only this family takes (refused for the others)."""
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """A resolved model name: either a Hub repository to fetch, or a folder on disk."""
+
+    name: str
+    repo_id: str | None = None
+    path: Path | None = None
+    defaults: ModelDefaults = field(default_factory=ModelDefaults)
+    unet: DistilledUNet | None = None
+    """For a Turbo model: the UNet that replaces the base model's."""
+
+    @property
+    def is_local(self) -> bool:
+        return self.path is not None
+
+    @property
+    def shown(self) -> str:
+        """The name as the page and its status show it: a local folder by its own name, not the server's path."""
+        return self.path.name if self.path is not None else self.name

@@ -15,8 +15,8 @@ from pathlib import Path
 import torch
 
 from ..errors import ModelError
-from ..models.catalogue import _HUB_ID, ServedModels
 from ..models.entries import NetworkWork
+from ..models.names import HUB_ID, ServedModels
 from ..settings import Settings
 
 SDXL_WORK = NetworkWork(step=6.45e6, decode=9.98e6)
@@ -93,7 +93,7 @@ def resolve_text_model(name: str) -> TextModel:
     if path.is_dir():
         check_text_model_folder(path)
         return with_folder_defaults(TextModel(name, path=path), path)
-    if _HUB_ID.match(name) and not path.exists():
+    if HUB_ID.match(name) and not path.exists():
         return TextModel(name, repo_id=name)
     raise ModelError(
         f"unknown text-to-image model '{name}'",

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 import torch
 from diffusers import StableVideoDiffusionPipeline
 
-from ...models.catalogue import ModelSource
 from ...models.download import ProgressReport
+from ...models.entries import ModelSource
 from ...models.memory import Profile, apply_profile, release_memory
 from ...models.speed import SpeedOptions, apply_options, check_options
 from ...request import GenerationSettings

@@ -24,7 +24,7 @@ def fetch_distilled_unet(unet: DistilledUNet, on_progress: ProgressReport | None
     path = folder / unet.filename
     if not path.is_file():
         raise ModelError(
-            f"{unet.repo_id} has no file {unet.filename}", "check the catalogue entry in svd/models/catalogue.py"
+            f"{unet.repo_id} has no file {unet.filename}", "check the catalogue entry in svd/families/svd/catalogue.py"
         )
     return path
 

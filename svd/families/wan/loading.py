@@ -21,8 +21,8 @@ import torch
 from diffusers import UniPCMultistepScheduler, WanImageToVideoPipeline
 
 from ...errors import InputError
-from ...models.catalogue import ModelSource
 from ...models.download import ProgressReport
+from ...models.entries import ModelSource
 from ...models.memory import release_memory
 from ...models.speed import SpeedOptions
 from ...request import GenerationSettings
