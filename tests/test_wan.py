@@ -25,7 +25,7 @@ from svd.finish.options import FinishOptions
 from svd.input.image import load_image
 from svd.input.sizing import fit_image
 from svd.models import memory
-from svd.request import GenerationRequest
+from svd.request import GenerationRequest, TextSource
 
 PROMPT = "the kite climbs, slow pan left"
 
@@ -214,3 +214,12 @@ def test_auto_picks_each_models_profile_from_its_own_memory_needs(monkeypatch, m
     monkeypatch.setattr(memory, "available_gpu_bytes", lambda device: int(available_gib * 1024**3))
     needs = CATALOGUE[model].defaults.profile_needs()
     assert memory.choose_profile("auto", torch.device("cuda"), *needs) == expected
+
+
+def test_text_to_video_gives_wan_the_prompt_the_first_frame_was_made_from(engine, tiny_wan, picture):
+    asked = dict(image=load_image(picture), model=str(tiny_wan["tiny-wan2.1"]), seed=9)
+    text = TextSource(PROMPT, "", "none", "tiny-t2i", 9)  # as if the picture were the first frame made from PROMPT
+    from_text = engine.generate(GenerationRequest(**asked, text=text))
+    told = engine.generate(GenerationRequest(**asked, prompt=PROMPT))
+    assert (from_text.settings.prompt, from_text.settings.t2i_model) == (PROMPT, "tiny-t2i")
+    assert np.array_equal(from_text.frames, told.frames)
