@@ -59,7 +59,7 @@ def test_styles_are_listed(capsys):
         (["--prompt", "a cat", "--aspect", "5:4"], "aspect '5:4' is not known: use one of 16:9, 9:16, 1:1"),
         (["--prompt", "a cat", "--t2i-model", "no such"], "unknown text-to-image model 'no such'"),
         (["--prompt", "a cat", "--frames", "1"], "frames 1 is out of range"),
-        ([], "give pictures or --prompt TEXT"),
+        ([], "give pictures, or --prompt TEXT to start from text"),
     ],
 )
 def test_bad_text_input_is_one_line(tiny_model, capsys, args, message):
