@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from unittest.mock import patch
 
@@ -37,14 +38,32 @@ def assert_one_line_error(stderr: str, *fragments: str) -> None:
         assert any(fragment in line for line in errors), (fragment, errors)
 
 
-def test_generate_writes_a_playable_mp4_sidecar_and_frames(tiny_model, tmp_path):
-    picture = write_picture(tmp_path / "in" / "lake.jpg", (800, 600), quality=95)
-    result = run_svd(
-        "generate", str(picture), "--model", str(tiny_model), "-o", str(tmp_path / "out" / "lake.mp4"),
-        "--frames", "6", "--fps", "9", "--steps", "2", "--motion", "60", "--seed", "42", "--save-frames",
-    )  # fmt: skip
+@pytest.fixture(scope="module")
+def in_real_processes(tiny_model, tmp_path_factory) -> dict[str, tuple[Path, Future[subprocess.CompletedProcess]]]:
+    """The runs below that go through a real process, as a script runs them, started at once (each is seconds of
+    imports on one core, so two cores overlap them); by name, the folder each works in and its process: `lake`, an
+    800x600 JPEG (in/lake.jpg) made into out/lake.mp4 with its frames, and `empty`, an empty picture (empty.jpg)."""
+    lake, empty = tmp_path_factory.mktemp("lake"), tmp_path_factory.mktemp("empty")
+    picture = write_picture(lake / "in" / "lake.jpg", (800, 600), quality=95)
+    (empty / "empty.jpg").write_bytes(b"")
+    with ThreadPoolExecutor(2) as starting:
+        yield {
+            "lake": (lake, starting.submit(
+                run_svd, "generate", str(picture), "--model", str(tiny_model), "-o", str(lake / "out" / "lake.mp4"),
+                "--frames", "6", "--fps", "9", "--steps", "2", "--motion", "60", "--seed", "42", "--save-frames",
+            )),
+            "empty": (
+                empty, starting.submit(run_svd, "generate", str(empty / "empty.jpg"), "--model", str(tiny_model))
+            ),
+        }  # fmt: skip
+
+
+def test_generate_writes_a_playable_mp4_sidecar_and_frames(tiny_model, in_real_processes):
+    folder, running = in_real_processes["lake"]
+    picture = folder / "in" / "lake.jpg"
+    result = running.result()  # generate in/lake.jpg -o out/lake.mp4 --frames 6 --fps 9 --steps 2 --motion 60 ...
     assert result.returncode == 0, result.stderr
-    video_path = tmp_path / "out" / "lake.mp4"
+    video_path = folder / "out" / "lake.mp4"
     assert result.stdout.strip() == str(video_path)
     assert "seed 42" in result.stderr and "produces noise" in result.stderr
 
@@ -54,7 +73,7 @@ def test_generate_writes_a_playable_mp4_sidecar_and_frames(tiny_model, tmp_path)
     assert video.frames.shape[0] == 6
     assert video.top_level_boxes.index("moov") < video.top_level_boxes.index("mdat")
 
-    sidecar = json.loads((tmp_path / "out" / "lake.json").read_text())
+    sidecar = json.loads((folder / "out" / "lake.json").read_text())
     assert sidecar.keys() >= SIDECAR_KEYS
     assert (sidecar["seed"], sidecar["fps"], sidecar["num_frames"], sidecar["motion_bucket_id"]) == (42, 9, 6, 60)
     assert (sidecar["width"], sidecar["height"], sidecar["model"]) == (224, 160, str(tiny_model))
@@ -64,12 +83,12 @@ def test_generate_writes_a_playable_mp4_sidecar_and_frames(tiny_model, tmp_path)
     assert sidecar["versions"]["diffusers"] and sidecar["versions"]["torch"]
     assert sidecar["input_sha256"] == hashlib.sha256(picture.read_bytes()).hexdigest()
 
-    frames = sorted((tmp_path / "out" / "lake_frames").iterdir())
+    frames = sorted((folder / "out" / "lake_frames").iterdir())
     assert [frame.name for frame in frames] == [f"{index:04d}.png" for index in range(6)]
     pngs = np.stack([np.asarray(Image.open(frame)) for frame in frames])
     assert pngs.shape == (6, 160, 224, 3)
     assert psnr(video.frames, pngs) > 25  # the video shows the frames that were generated
-    assert not [p for p in (tmp_path / "out").iterdir() if ".partial" in p.name]
+    assert not [p for p in (folder / "out").iterdir() if ".partial" in p.name]
 
 
 def test_same_seed_gives_the_same_video_frames(tiny_model, tmp_path, capsys):
@@ -145,10 +164,9 @@ def run_main(args: list[str]) -> int:
         return int(exit.code)
 
 
-def test_bad_files_and_models_exit_2_with_one_line_and_no_traceback(tiny_model, tmp_path, capsys):
+def test_bad_files_and_models_exit_2_with_one_line_and_no_traceback(in_real_processes, tmp_path, capsys):
     """Through a real process, as a script would see it (then here, without an interpreter's start-up)."""
-    (tmp_path / "empty.jpg").write_bytes(b"")
-    result = run_svd("generate", str(tmp_path / "empty.jpg"), "--model", str(tiny_model))
+    result = in_real_processes["empty"][1].result()  # generate empty.jpg, a file of 0 bytes
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.strip() == (
         "error: empty.jpg is empty (0 bytes): choose a picture file (PNG, JPEG, WebP, GIF, BMP or TIFF)"

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 from collections import namedtuple
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
-from conftest import TINY_REPO, run_svd
+from conftest import TINY_REPO, run_svd, write_picture
 from huggingface_hub import constants, snapshot_download
 
 from svd.engine import Engine
@@ -81,26 +84,47 @@ def test_engine_downloads_a_model_on_first_use_and_uses_its_defaults(tiny_model_
     assert engine.status.state == "ready"
 
 
-def test_offline_uses_the_cache_and_explains_what_is_missing(tiny_model_fp16, picture, tmp_path):
-    """HF_HUB_OFFLINE=1 and an unreachable HF_ENDPOINT, as on a machine without internet."""
+@pytest.fixture(scope="module")
+def without_the_hub(tiny_model_fp16, tmp_path_factory) -> tuple[Path, dict[str, Future[subprocess.CompletedProcess]]]:
+    """`python -m svd` where the Hub cannot be reached, three real processes started at once (each is seconds of
+    imports on one core, so two cores overlap them), by name: with HF_HUB_OFFLINE=1 and an unreachable HF_ENDPOINT,
+    as on a machine without internet, `generate` with the tiny model (in the cache: downloaded first) and `download
+    svd-xt` (not in the cache); and `download svd` with an unreachable HF_ENDPOINT and an empty HF_HOME. Returns the
+    folder where `generate` writes v.mp4, and the processes by name."""
+    folder = tmp_path_factory.mktemp("without-the-hub")
     download.download_model(TINY_REPO)
+    picture = write_picture(folder / "picture.png", (256, 144))
     offline = dict(HF_HUB_OFFLINE="1", HF_ENDPOINT="http://127.0.0.1:9")
-    made = run_svd(
-        "generate", str(picture), "--model", TINY_REPO, "--steps", "1", "--frames", "2", "-o", str(tmp_path / "v"),
-        **offline,
-    )  # fmt: skip
-    assert made.returncode == 0, made.stderr
-    assert (tmp_path / "v.mp4").is_file()
+    empty = tmp_path_factory.mktemp("empty-hf-home")
+    with ThreadPoolExecutor(3) as starting:
+        yield folder, {
+            "generate": starting.submit(
+                run_svd, "generate", str(picture), "--model", TINY_REPO, "--steps", "1", "--frames", "2",
+                "-o", str(folder / "v"), **offline,
+            ),
+            "download svd-xt": starting.submit(run_svd, "download", "svd-xt", **offline),
+            "download svd": starting.submit(
+                run_svd, "download", "svd", HF_ENDPOINT="http://127.0.0.1:9", HF_HOME=str(empty)
+            ),
+        }  # fmt: skip
 
-    missing = run_svd("download", "svd-xt", **offline)
+
+def test_offline_uses_the_cache_and_explains_what_is_missing(without_the_hub):
+    """HF_HUB_OFFLINE=1 and an unreachable HF_ENDPOINT, as on a machine without internet."""
+    folder, runs = without_the_hub
+    made = runs["generate"].result()
+    assert made.returncode == 0, made.stderr
+    assert (folder / "v.mp4").is_file()
+
+    missing = runs["download svd-xt"].result()
     assert missing.returncode == 2
     error_lines = missing.stderr.strip().splitlines()
     assert error_lines[-1].startswith("error: stabilityai/stable-video-diffusion-img2vid-xt is not in the cache")
     assert "cannot be reached" in error_lines[-1] and "Traceback" not in missing.stderr
 
 
-def test_unreachable_hub_is_explained(tmp_path):
-    result = run_svd("download", "svd", HF_ENDPOINT="http://127.0.0.1:9", HF_HOME=str(tmp_path))
+def test_unreachable_hub_is_explained(without_the_hub):
+    result = without_the_hub[1]["download svd"].result()  # an empty HF_HOME
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "the Hub at http://127.0.0.1:9 cannot be reached" in result.stderr.strip().splitlines()[-1]
 

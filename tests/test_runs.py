@@ -40,7 +40,7 @@ def test_a_closed_pages_run_finishes_and_a_queued_one_is_dropped_having_cost_not
     page = open_page(browser, server.url)
     upload(page, write_picture(tmp_path / "closed.png", (256, 144)))
     open_advanced(page)
-    set_number(page, "steps", 60)
+    set_number(page, "steps", 40)  # long enough to outlast the page closed and another one queued and closed
     page.locator("#generate").click()
     wait_until(lambda: health(server.url)["busy"] == 1)
     page.context.close()  # the laptop lid closes mid-run

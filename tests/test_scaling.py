@@ -4,7 +4,10 @@ spread over the engines, and a local Ray cluster with two CPU replicas behind th
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import logging
 import re
 import subprocess
 import sys
@@ -16,7 +19,7 @@ from pathlib import Path
 import pytest
 import ray
 from chromium import LAPTOP
-from conftest import REPO_ROOT, run_svd_here, write_picture
+from conftest import run_svd_here, write_picture
 from gradio_client import Client, handle_file
 from mounts import tmpfs
 from mp4 import decode
@@ -24,6 +27,7 @@ from playwright.sync_api import expect
 from refusals import refused
 from webui_server import free_port, health, start_server
 
+from svd.cli.main import main as svd_main
 from svd.errors import InputError
 from svd.output.history import list_history
 from svd.serve.pool import EnginePool, pool_devices
@@ -100,19 +104,46 @@ def test_a_cli_batch_spreads_over_the_engines(tiny_model, tmp_path, monkeypatch,
     assert {record["worker"] for record in records} == {"0", "1"}
 
 
-@pytest.fixture(scope="module")
-def two_engines(tiny_model, tiny_text_model, tiny_rife, tiny_upscaler, tmp_path_factory):
-    """`webui.py` with two engines on two CPU devices, logins and a daily allowance of 2 (root: none); Hub ids under
-    svd-tests/ may be asked for (the test Hub has none of those asked for here)."""
+@pytest.fixture(scope="module", autouse=True)
+def starting(request, tiny_model, tmp_path_factory):
+    """What this module's slow fixtures start, started in the background as the module starts, each only when a test
+    to run needs it: the WebUI of `two_engines` and the Ray cluster's head of `ray_cluster`. Each start is seconds of
+    imports on one core, so on two cores they overlap each other and the tests before them instead of following them.
+    Stopped when the module ends: the WebUI, and the cluster with `ray stop`."""
+    needed = {name for item in request.session.items if item.module is request.module for name in item.fixturenames}
     folder = tmp_path_factory.mktemp("two-engines")
-    running = start_server(
-        folder, SVD_MODEL=str(tiny_model), SVD_DEVICES="cpu,cpu", SVD_AUTH=LOGINS, SVD_DAILY_QUOTA="2",
-        SVD_ADMINS="root", SVD_QUOTA_DB=str(folder / "quota.sqlite"), SVD_T2I_MODEL=str(tiny_text_model),
-        SVD_INTERPOLATOR=str(tiny_rife), SVD_UPSCALER=str(tiny_upscaler), SVD_HUB_MODELS="svd-tests/*",
-    )  # fmt: skip
+    ray_command = str(Path(sys.executable).parent / "ray")
+    with ThreadPoolExecutor(2) as background:
+        started = {}
+        if "two_engines" in needed:
+            text, rife, upscaler = (
+                str(request.getfixturevalue(name)) for name in ("tiny_text_model", "tiny_rife", "tiny_upscaler")
+            )
+            started["two_engines"] = background.submit(
+                start_server, folder, SVD_MODEL=str(tiny_model), SVD_DEVICES="cpu,cpu", SVD_AUTH=LOGINS,
+                SVD_DAILY_QUOTA="2", SVD_ADMINS="root", SVD_QUOTA_DB=str(folder / "quota.sqlite"),
+                SVD_T2I_MODEL=text, SVD_INTERPOLATOR=rife, SVD_UPSCALER=upscaler, SVD_HUB_MODELS="svd-tests/*",
+            )  # fmt: skip
+        if "ray_cluster" in needed:
+            started["ray head"] = background.submit(start_ray_head, ray_command)
+        try:
+            yield started
+        finally:
+            if "two_engines" in started and started["two_engines"].exception() is None:
+                started["two_engines"].result().stop()
+            if "ray head" in started:
+                started["ray head"].exception()  # started, or failed to
+                ray.shutdown()
+                stop_ray_in_the_background(ray_command)
+
+
+@pytest.fixture(scope="module")
+def two_engines(starting):
+    """`webui.py` with two engines on two CPU devices, logins and a daily allowance of 2 (root: none); Hub ids under
+    svd-tests/ may be asked for (the test Hub has none of those asked for here). Started by `starting`."""
+    running = starting["two_engines"].result()
     running.wait_for_model()
-    yield running
-    running.stop()
+    return running
 
 
 def left_today(server, user: str) -> float:
@@ -271,30 +302,51 @@ def test_the_page_says_how_many_videos_are_left_today(two_engines, browser):
         context.close()
 
 
-@pytest.fixture(scope="module")
-def ray_cluster(tiny_model, tmp_path_factory):
-    """A local Ray cluster (its head only) with the deployment of two CPU replicas of the tiny model."""
-    ray_command = str(Path(sys.executable).parent / "ray")
+def start_ray_head(ray_command: str) -> str:
+    """`ray start --head` on free ports: a local Ray cluster of this machine only, with 4 CPUs; returns its address."""
     port = free_port()
-    address = f"127.0.0.1:{port}"
     started = subprocess.run(
         [ray_command, "start", "--head", "--port", str(port), "--num-cpus", "4", "--include-dashboard=false",
          "--disable-usage-stats", "--ray-client-server-port", str(free_port())],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert started.returncode == 0, started.stderr[-2000:]
+    return f"127.0.0.1:{port}"
+
+
+def stop_ray_in_the_background(ray_command: str) -> None:
+    """`ray stop`, which waits seconds for the processes it kills to go: no later test uses Ray, so none waits for it
+    (the test process waits for it before it exits)."""
+    stop = [ray_command, "stop", "--force", "--grace-period", "2"]
+    threading.Thread(target=subprocess.run, args=(stop,), kwargs=dict(capture_output=True, timeout=120)).start()
+
+
+@pytest.fixture(scope="module")
+def ray_cluster(starting, tiny_model):
+    """A local Ray cluster (its head only, started by `starting`) with the deployment of two CPU replicas of the tiny
+    model, deployed by `python -m svd ray-serve` run in this process (without an interpreter's start-up: seconds on
+    two cores), which stays the cluster's driver for the test."""
+    address = starting["ray head"].result()
+    code, errors = svd_here(
+        "ray-serve", "--address", address, "--replicas", "2", "--num-gpus", "0", "--model", str(tiny_model)
+    )
+    assert code == 0, errors[-2000:]
+    assert "2 replicas are ready" in errors
+    return address
+
+
+def svd_here(*args: str) -> tuple[int, str]:
+    """`python -m svd ARGS` in this process, as `run_svd_here` runs it, for a fixture (which has no capsys): its exit
+    code and what it wrote to stderr."""
+    logger = logging.getLogger("svd")
+    saved = (logger.handlers[:], logger.level, logger.propagate)
+    errors = io.StringIO()
     try:
-        deployed = subprocess.run(
-            [sys.executable, "-m", "svd", "ray-serve", "--address", address, "--replicas", "2", "--num-gpus", "0",
-             "--model", str(tiny_model)],
-            cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
-        )  # fmt: skip
-        assert deployed.returncode == 0, deployed.stderr[-2000:]
-        assert "2 replicas are ready" in deployed.stderr
-        yield address
+        with contextlib.redirect_stderr(errors):
+            code = svd_main(list(args))
     finally:
-        ray.shutdown()
-        subprocess.run([ray_command, "stop", "--force", "--grace-period", "2"], capture_output=True, timeout=120)
+        logger.handlers[:], logger.level, logger.propagate = saved
+    return code, errors.getvalue()
 
 
 def test_the_webui_sends_its_videos_to_ray_replicas_and_survives_one_dying(ray_cluster, tiny_model, tmp_path):
@@ -321,7 +373,7 @@ def test_the_webui_sends_its_videos_to_ray_replicas_and_survives_one_dying(ray_c
         def long_run(seed: int) -> None:
             client = Client(server.url, verbose=False)
             try:
-                client.predict(handle_file(str(picture)), frames=6, steps=30, seed=seed, api_name="/generate")
+                client.predict(handle_file(str(picture)), frames=6, steps=15, seed=seed, api_name="/generate")
                 outcomes.append("made")
             except Exception as error:
                 outcomes.append(str(error))
@@ -329,7 +381,8 @@ def test_the_webui_sends_its_videos_to_ray_replicas_and_survives_one_dying(ray_c
         running = [threading.Thread(target=long_run, args=(seed,)) for seed in (7, 8)]
         for thread in running:
             thread.start()
-        time.sleep(3)  # both replicas are under way
+        wait_until(lambda: health(server.url)["busy"] == 2)  # both sent to Ray...
+        time.sleep(1)  # ...and under way on the two replicas (a replica takes one at a time)
         ray.init(address=ray_cluster, ignore_reinit_error=True)
         replicas = [actor for actor in ray.util.list_named_actors(all_namespaces=True)
                     if actor["name"].startswith("SERVE_REPLICA::")]  # fmt: skip
