@@ -107,10 +107,11 @@ choose_data_dir() {
   export HF_HOME="${HF_HOME:-$DATA/huggingface}"
   export SVD_OUTPUT_DIR="${SVD_OUTPUT_DIR:-$DATA/outputs}"
   export SVD_MODELS_DIR="${SVD_MODELS_DIR:-$DATA/models}"
+  export SVD_LORAS_DIR="${SVD_LORAS_DIR:-$DATA/loras}"
   export SVD_STYLES_FILE="${SVD_STYLES_FILE:-$DATA/styles.json}"
   export SVD_QUOTA_DB="${SVD_QUOTA_DB:-$DATA/quota.sqlite}"
   export GRADIO_ANALYTICS_ENABLED="${GRADIO_ANALYTICS_ENABLED:-False}"
-  mkdir -p "$HF_HOME" "$SVD_OUTPUT_DIR" "$SVD_MODELS_DIR" 2>/dev/null || true
+  mkdir -p "$HF_HOME" "$SVD_OUTPUT_DIR" "$SVD_MODELS_DIR" "$SVD_LORAS_DIR" 2>/dev/null || true
   local free_gb
   free_gb="$(df -Pk "$(existing "$DATA")" | awk 'NR == 2 {print int($4 / 1048576)}')"
   log "data in $DATA (${free_gb} GB free): weights in $HF_HOME, videos in $SVD_OUTPUT_DIR"

@@ -35,6 +35,8 @@ from .finish.rife import DEFAULT_RIFE
 from .finish.stage import Finished, run_finishing
 from .finish.upscale import DEFAULT_UPSCALER
 from .input.sizing import fit_image
+from .loras.apply import put_loras
+from .loras.library import lora_uses
 from .models.device import describe_device, resolve_device
 from .models.download import download_reporter
 from .models.memory import (
@@ -51,7 +53,7 @@ from .request import GenerationRequest, GenerationSettings
 from .resolution import resolve_settings
 from .results import EngineStatus, GenerationResult, Progress
 from .seeds import offset_seed
-from .settings import Limits
+from .settings import Limits, Settings
 
 logger = logging.getLogger("svd")
 
@@ -214,6 +216,10 @@ class Engine:
             usable = usable_gpu_bytes(self.device)
             chunk = decode_chunk_for_memory(usable, settings.width, settings.height, settings.num_frames, self.dtype)
             settings = replace(settings, decode_chunk_size=chunk)
+        if request.loras:
+            report = download_reporter("a LoRA")
+            uses = lora_uses(request.loras, settings.family, KINDS, Settings.from_env().loras_dir, report)
+            settings = replace(settings, loras=uses)
         if settings.depth_model is not None:
             settings = replace(settings, depth_model=resolve_depth_model(settings.depth_model).name)
         if settings.upscale != "none":
@@ -281,6 +287,7 @@ class Engine:
             self.generating = True
             try:
                 loaded.family.place(loaded, settings, self.device, self.speed)
+                put_loras(loaded.pipe, settings.loras, loaded.family.load_lora, loaded.source.shown)
                 picture = fit_image(request.image.image, (settings.width, settings.height), settings.resize)
                 seeds = [offset_seed(settings.seed, index) for index in range(settings.variations)]
                 watch = Watch(progress, cancel, self._previews(loaded, preview_every))

@@ -57,6 +57,29 @@ class TextSource:
     t2i_seed: int
 
 
+LORA_STRENGTH = (-2.0, 2.0)
+MAX_LORAS = 4
+
+
+@dataclass(frozen=True)
+class LoraChoice:
+    """A LoRA a request asks for: a file in the loras folder, a Hub name or (CLI) a path, and how strongly."""
+
+    name: str
+    strength: float = 1.0
+
+
+@dataclass(frozen=True)
+class LoraUse:
+    """A LoRA a generation used, as the sidecar records it: the name it was asked by, where it came from (`folder`,
+    `hub` or `file`), the SHA-256 of its file, and its strength."""
+
+    name: str
+    source: str
+    sha256: str
+    strength: float
+
+
 @dataclass
 class GenerationRequest:
     """One picture to animate. `None` means "the model's default" (or, for the seed, "draw one at random")."""
@@ -92,6 +115,8 @@ class GenerationRequest:
     prompt: str | None = None
     """What the video should show, for models that take text (Wan); None: the text a first frame was made from."""
     negative_prompt: str | None = None
+    loras: tuple[LoraChoice, ...] = ()
+    """LoRAs on the model's network, for the families whose pipelines take them."""
 
 
 @dataclass(frozen=True)
@@ -145,6 +170,7 @@ class GenerationSettings:
     variations: int = 1
     """How many videos the request made together (consecutive seeds); this one is number `variation`, from 0."""
     variation: int = 0
+    loras: tuple[LoraUse, ...] = ()
 
     @property
     def finish(self) -> FinishOptions:

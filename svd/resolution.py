@@ -14,7 +14,16 @@ from .finish.options import check_finish
 from .input.sizing import RESIZE_MODES, choose_size
 from .models.entries import FamilyKind, ModelDefaults
 from .models.memory import check_profile
-from .request import LIMITS, OPTION_NAMES, GenerationRequest, GenerationSettings, check_text, shown_number
+from .request import (
+    LIMITS,
+    LORA_STRENGTH,
+    MAX_LORAS,
+    OPTION_NAMES,
+    GenerationRequest,
+    GenerationSettings,
+    check_text,
+    shown_number,
+)
 from .seeds import RANDOM_SEED, draw_seed
 
 
@@ -107,12 +116,41 @@ def check_family_settings(request: GenerationRequest, kind: FamilyKind, model_na
                 f"leave it out, or choose a {takers} model",
             )
     if request.prompt is not None and not kind.takes_text:
-        takers = " or ".join(other.title for other in KINDS.values() if other.takes_text)
-        example = next(entry.id for entry in CATALOGUE.values() if KINDS[entry.defaults.family].takes_text)
+        takers, example = _takers(lambda other: other.takes_text)
         raise InputError(
             f"{model_name} does not take a prompt: only {takers} models follow one",
             f"leave the prompt out, or choose one such as {example}",
         )
+    if request.loras and kind.lora_keys is None:
+        takers, example = _takers(lambda other: other.lora_keys is not None)
+        raise InputError(
+            f"{model_name} takes no LoRAs: only {takers} models do",
+            f"leave the LoRAs out, or choose one such as {example}",
+        )
+    check_loras(request)
+
+
+def _takers(takes) -> tuple[str, str]:
+    """The titles of the families for which `takes(kind)`, and a catalogue id of one of their models."""
+    takers = " or ".join(other.title for other in KINDS.values() if takes(other))
+    return takers, next(entry.id for entry in CATALOGUE.values() if takes(KINDS[entry.defaults.family]))
+
+
+def check_loras(request: GenerationRequest) -> None:
+    """At most `MAX_LORAS`, each once, each strength in `LORA_STRENGTH`."""
+    names = [lora.name.strip() for lora in request.loras]
+    if len(names) > MAX_LORAS:
+        raise InputError(f"{len(names)} LoRAs were asked for", f"use at most {MAX_LORAS} at once")
+    twice = next((name for name in names if names.count(name) > 1), None)
+    if twice is not None:
+        raise InputError(f"LoRA {twice[:60]} is asked for twice", "give each LoRA once, with the strength it needs")
+    low, high = LORA_STRENGTH
+    for lora in request.loras:
+        if not low <= lora.strength <= high:
+            raise InputError(
+                f"LoRA strength {shown_number(lora.strength)} is out of range",
+                f"use a value from {shown_number(low)} to {shown_number(high)}",
+            )
 
 
 def check_limits(settings: GenerationSettings) -> None:

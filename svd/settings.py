@@ -47,8 +47,11 @@ ENVIRONMENT: dict[str, str] = {
     "make them on this machine's GPUs.",
     "SVD_OUTPUT_DIR": "Folder for videos, sidecars and history. Default ./outputs.",
     "SVD_MODELS_DIR": "Folder searched for local models (one diffusers folder each) for the WebUI. Default ./models.",
-    "SVD_HUB_MODELS": "Hub ids the WebUI's page and API may ask for besides the catalogue and the models folder: "
-    "patterns separated by commas, such as myorg/* (or * for any). Default none.",
+    "SVD_LORAS_DIR": "Folder of LoRA files (.safetensors) the WebUI lists and every face takes by file name. "
+    "Default ./loras.",
+    "SVD_HUB_MODELS": "Hub ids the WebUI's page and API may ask for besides the catalogue and the models folder, "
+    "models and LoRAs (owner/repo or owner/repo/file.safetensors): patterns separated by commas, such as myorg/* "
+    "(or * for any). Default none.",
     "HOST": "Address the WebUI listens on (also GRADIO_SERVER_NAME). Default 127.0.0.1; 0.0.0.0 in the image.",
     "PORT": "Port the WebUI listens on (also GRADIO_SERVER_PORT). Default 7860.",
     "SVD_AUTH": "WebUI login as user:password (several separated by commas).",
@@ -64,8 +67,10 @@ ENVIRONMENT: dict[str, str] = {
     "HF_HUB_OFFLINE": "Set to 1 to use only weights already in the cache.",
     "SVD_BAKED_CACHE": "A read-only Hugging Face cache baked into the image; models in it are not downloaded again.",
     "SVD_DEBUG": "Set to 1 to see the traceback of an unexpected failure instead of a one-line error.",
-    # Read by launch.sh, which turns them into HF_HOME, SVD_OUTPUT_DIR and SVD_MODELS_DIR before Python starts.
-    "SVD_DATA_DIR": "Folder for weights, videos and local models. Default /workspace/svd if writable, else ./data.",
+    # Read by launch.sh, which turns them into HF_HOME, SVD_OUTPUT_DIR, SVD_MODELS_DIR and SVD_LORAS_DIR before
+    # Python starts.
+    "SVD_DATA_DIR": "Folder for weights, videos, local models and LoRAs. Default /workspace/svd if writable, else "
+    "./data.",
     "SVD_VOLUME": "The marketplace volume launch.sh uses when it is writable. Default /workspace.",
     "SVD_PYTHON": "A prepared Python interpreter for launch.sh to use instead of creating .venv.",
 }
@@ -107,6 +112,7 @@ class Settings:
     ray_address: str = ""
     output_dir: Path = Path("outputs")
     models_dir: Path = Path("models")
+    loras_dir: Path = Path("loras")
     hub_models: tuple[str, ...] = ()
     host: str = "127.0.0.1"
     port: int = 7860
@@ -141,6 +147,7 @@ class Settings:
             ray_address=environ.get("SVD_RAY_ADDRESS", ""),
             output_dir=Path(environ.get("SVD_OUTPUT_DIR") or cls.output_dir),
             models_dir=Path(environ.get("SVD_MODELS_DIR") or cls.models_dir),
+            loras_dir=Path(environ.get("SVD_LORAS_DIR") or cls.loras_dir),
             hub_models=_listed(environ.get("SVD_HUB_MODELS", "")),
             host=environ.get("HOST") or environ.get("GRADIO_SERVER_NAME") or cls.host,
             port=_integer(environ, "PORT", "GRADIO_SERVER_PORT", default=cls.port),

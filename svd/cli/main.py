@@ -29,6 +29,7 @@ from ..finish.upscale import save_random_upscaler
 from ..input.image import InputImage, load_image
 from ..input.sizing import RESIZE_MODES, parse_size
 from ..logs import setup_logging
+from ..loras.library import parse_lora
 from ..media.files import check_output_folder
 from ..media.video import DEFAULT_CRF
 from ..models.download import download_model
@@ -103,6 +104,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     generate.add_argument("--crf", type=int, default=DEFAULT_CRF, help="H.264 quality, 0-51, lower is better")
     generate.add_argument("--save-frames", action="store_true", help="also write the video's PNGs to <stem>_frames/")
+    generate.add_argument(
+        "--lora",
+        action="append",
+        default=[],
+        metavar="NAME[:STRENGTH]",
+        help="a LoRA (Wan): a .safetensors file, its name in the loras folder (SVD_LORAS_DIR), owner/repo or "
+        "owner/repo/file.safetensors, at STRENGTH (default 1); repeat for several",
+    )
     camera = generate.add_argument_group("camera move (see `python -m svd cameras`)")
     camera.add_argument("--camera", default=NO_CAMERA, metavar="MOVE", help=f"{', '.join(MOVES)} (default none)")
     camera.add_argument("--camera-strength", type=float, help="how closely the video follows the move, 0-1")
@@ -284,6 +293,7 @@ def _request(picture: InputImage, args: argparse.Namespace, size: tuple[int, int
         variations=args.variations,
         prompt=args.prompt if args.images else None,  # else the first frame's text, recorded with it
         negative_prompt=(args.negative_prompt or None) if args.images else None,
+        loras=tuple(parse_lora(lora) for lora in args.lora),
     )
 
 

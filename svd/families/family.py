@@ -38,6 +38,10 @@ class Family:
     """`animate(pipe, picture, settings, seeds, run)`: the frames of one video per seed (`run`: a `RunContext`)."""
     fit_latent_preview: Callable[[DiffusionPipeline], LatentPreview]
     """The live previews' latent-to-RGB map, fitted from the pipeline's VAE (`svd.preview`)."""
+    load_lora: Callable[[DiffusionPipeline, Path, str], None] = lambda pipe, path, adapter: pipe.load_lora_weights(
+        str(path), adapter_name=adapter
+    )
+    """`load_lora(pipe, path, adapter)`: a LoRA file into its network, for a family whose kind has `lora_keys`."""
 
 
 class Cancelled(Exception):

@@ -105,6 +105,8 @@ class FamilyKind:
     """Whether its pipeline takes a prompt that describes the video."""
     own_settings: tuple[str, ...] = ()
     """The request's settings only this family takes (refused for the others)."""
+    lora_keys: str | None = None
+    """A regular expression that some key of a LoRA for its network matches (None: its pipeline takes no LoRAs)."""
 
 
 @dataclass(frozen=True)

@@ -42,14 +42,14 @@ class ServedModels:
         if asked in self.catalogue:
             return asked
         inside = asked.removeprefix(f"{self.folder}/")  # the page lists local folders by their path
-        if _plain_name(inside) and (self.folder / inside).is_dir():
+        if plain_name(inside) and (self.folder / inside).is_dir():
             return str(self.folder / inside)
         if is_hub_id(asked) and any(fnmatch.fnmatchcase(asked, pattern) for pattern in self.hub):
             return asked
         ids = ", ".join(name for name in self.catalogue if "/" not in name)
         hub = ", a Hub id this server allows (SVD_HUB_MODELS)" if self.hub else ""
         raise ModelError(
-            f"{self.what} '{_shown(asked)}' is not available here",
+            f"{self.what} '{shown_name(asked)}' is not available here",
             f"use one of {ids}{hub} or the name of a folder in the server's models folder",
         )
 
@@ -69,7 +69,7 @@ def is_hub_id(name: str) -> bool:
     return True
 
 
-def _plain_name(name: str) -> bool:
+def plain_name(name: str) -> bool:
     """A folder name that stays inside the folder it is joined to: no separator, no `..`, not hidden."""
     return (
         0 < len(name) <= MAX_NAME
@@ -80,7 +80,7 @@ def _plain_name(name: str) -> bool:
     )
 
 
-def _shown(name: str) -> str:
+def shown_name(name: str) -> str:
     """A name as an error repeats it: one line, at most 60 characters."""
     flat = name.encode("unicode_escape").decode("ascii")
     return flat if len(flat) <= 60 else flat[:57] + "..."

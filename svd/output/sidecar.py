@@ -13,7 +13,7 @@ import typing
 from pathlib import Path
 
 from ..errors import InputError
-from ..request import GenerationSettings
+from ..request import GenerationSettings, LoraUse
 
 REQUIRED = (
     "model", "seed", "width", "height", "num_frames", "fps", "motion_bucket_id", "noise_aug_strength",
@@ -82,6 +82,8 @@ def _fits(value: object, kind: object) -> bool:
         return any(_fits(value, part) for part in typing.get_args(kind))
     if origin is typing.Literal:
         return value in typing.get_args(kind)
+    if origin is tuple and typing.get_args(kind)[0] is LoraUse:
+        return isinstance(value, list) and all(_is_lora(item) for item in value)
     if origin is tuple or kind is list or origin is list:
         return isinstance(value, list | tuple) and all(isinstance(item, str | int) for item in value)
     if kind is float:
@@ -91,6 +93,12 @@ def _fits(value: object, kind: object) -> bool:
     if kind is type(None):
         return value is None
     return isinstance(value, kind)  # type: ignore[arg-type]
+
+
+def _is_lora(item: object) -> bool:
+    """Whether a JSON value is a `LoraUse` as `dataclasses.asdict` writes it."""
+    hints = typing.get_type_hints(LoraUse)
+    return isinstance(item, dict) and item.keys() == hints.keys() and all(_fits(item[k], hints[k]) for k in hints)
 
 
 def _completed(record: dict) -> dict:
@@ -108,7 +116,8 @@ def settings_of(record: dict) -> GenerationSettings:
     """The settings a completed record was made with."""
     names = {field.name for field in dataclasses.fields(GenerationSettings)}
     values = {key: value for key, value in record.items() if key in names}
-    return GenerationSettings(**{**values, "formats": tuple(values.get("formats", ("mp4",)))})
+    loras = tuple(LoraUse(**lora) for lora in values.get("loras", ()))
+    return GenerationSettings(**{**values, "formats": tuple(values.get("formats", ("mp4",))), "loras": loras})
 
 
 def finishing_of(record: dict) -> str:

@@ -1,0 +1,193 @@
+"""LoRAs on the tiny Wan models: the engine's frames with LoRAs equal diffusers' pipeline with the same adapters
+loaded directly, changing LoRAs never reloads the model, no LoRA gives back the video from before any LoRA, a LoRA
+reaches both experts of Wan 2.2 A14B, and bad files and names are one line before any model work."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+import torch
+from conftest import HUB, run_svd_here
+from diffusers import WanImageToVideoPipeline, WanTransformer3DModel
+from PIL import Image
+from safetensors.torch import save_file
+
+from svd.engine import Engine
+from svd.errors import InputError, ModelError
+from svd.input.image import load_image
+from svd.input.sizing import fit_image
+from svd.loras.library import file_sha256, parse_loras, served
+from svd.loras.tiny import save_random_lora
+from svd.output.sidecar import read_record, settings_of
+from svd.request import GenerationRequest, LoraChoice, LoraUse
+
+SMALL = dict(num_frames=5, num_inference_steps=2, seed=3, size=(64, 64), prompt="a kite")
+
+
+@pytest.fixture(scope="module")
+def loras(tiny_wan, tmp_path_factory, monkeypatch_module) -> dict:
+    """LoRAs for the tiny Wan 2.1: `style` in a loras folder set as SVD_LORAS_DIR, `motion` elsewhere (a file the
+    command line names by its path); `wide`, in the folder, for a wider Wan; and the folder."""
+    folder = tmp_path_factory.mktemp("loras")
+    transformer = WanTransformer3DModel.from_pretrained(tiny_wan["tiny-wan2.1"] / "transformer")
+    config = dict(transformer.config)
+    wider = WanTransformer3DModel.from_config({**config, "attention_head_dim": config["attention_head_dim"] * 2})
+    monkeypatch_module.setenv("SVD_LORAS_DIR", str(folder))
+    return {
+        "folder": folder,
+        "style": save_random_lora(transformer, folder / "style.safetensors", seed=1),
+        "motion": save_random_lora(transformer, tmp_path_factory.mktemp("elsewhere") / "motion.safetensors", seed=2),
+        "wide": save_random_lora(wider, folder / "wide.safetensors", seed=3),
+    }
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+@pytest.fixture(scope="module")
+def engine(tiny_wan) -> Engine:
+    return Engine(device="cpu", default_model=str(tiny_wan["tiny-wan2.1"]))
+
+
+def make(engine: Engine, picture, *loras: LoraChoice, model=None):
+    request = GenerationRequest(image=load_image(picture), model=model, loras=loras, **SMALL)  # type: ignore[arg-type]
+    return engine.generate(request)
+
+
+def direct_frames(folder, picture, settings, adapters: dict) -> np.ndarray:
+    """diffusers' pipeline called directly with the LoRA files loaded as its documentation shows."""
+    pipe = WanImageToVideoPipeline.from_pretrained(folder)
+    pipe.set_progress_bar_config(disable=True)
+    for name, (path, _) in adapters.items():
+        pipe.load_lora_weights(str(path), adapter_name=name)
+    pipe.set_adapters(list(adapters), [strength for _, strength in adapters.values()])
+    frames = pipe(
+        image=fit_image(Image.open(picture).convert("RGB"), (settings.width, settings.height)),
+        prompt=settings.prompt, height=settings.height, width=settings.width, num_frames=settings.num_frames,
+        num_inference_steps=settings.num_inference_steps, guidance_scale=settings.max_guidance_scale,
+        generator=torch.Generator("cpu").manual_seed(settings.seed), output_type="np",
+    ).frames[0]  # fmt: skip
+    return (frames * 255).round().astype(np.uint8)
+
+
+def test_loras_equal_the_pipelines_own_adapters_and_change_without_a_reload(engine, loras, tiny_wan, picture):
+    plain = make(engine, picture)
+    pipe = engine._loaded.pipe
+    both = make(engine, picture, LoraChoice("style.safetensors", 0.8), LoraChoice(str(loras["motion"]), 1.5))
+    assert not np.array_equal(both.frames, plain.frames)
+    direct = direct_frames(
+        tiny_wan["tiny-wan2.1"], picture, both.settings, {"a": (loras["style"], 0.8), "b": (loras["motion"], 1.5)}
+    )
+    assert np.abs(both.model_frames.astype(int) - direct.astype(int)).max() <= 1
+
+    one = make(engine, picture, LoraChoice("style.safetensors", 0.8))  # motion deleted, style kept
+    assert engine._loaded.pipe is pipe and "load" not in one.timings  # no reload
+    assert [name for names in pipe.get_list_adapters().values() for name in names] == ["lora_" + one.settings.loras[
+        0].sha256[:16]]  # fmt: skip
+    assert not np.array_equal(one.frames, both.frames)
+
+    again = make(engine, picture)
+    assert np.array_equal(again.frames, plain.frames)  # every adapter removed: the network as before any LoRA
+    assert not pipe.get_list_adapters() or not any(pipe.get_list_adapters().values())
+
+    recorded = both.settings.loras
+    assert [(use.name, use.source, use.strength) for use in recorded] == [
+        ("style.safetensors", "folder", 0.8), (str(loras["motion"]), "file", 1.5)
+    ]  # fmt: skip
+    assert recorded[0].sha256 == hashlib.sha256(loras["style"].read_bytes()).hexdigest()
+
+
+def test_a_lora_reaches_both_experts_of_wan_2_2_a14b(engine, loras, tiny_wan, picture, tmp_path):
+    folder = tiny_wan["tiny-wan2.2-a14b"]
+    transformer = WanTransformer3DModel.from_pretrained(folder / "transformer")
+    lora = save_random_lora(transformer, tmp_path / "a14b.safetensors", seed=4)
+    made = make(engine, picture, LoraChoice(str(lora)), model=str(folder))
+    adapters = engine._loaded.pipe.get_list_adapters()
+    assert adapters.keys() == {"transformer", "transformer_2"} and adapters["transformer"] == adapters["transformer_2"]
+    assert made.settings.loras[0].strength == 1.0
+    make(engine, picture, model=str(tiny_wan["tiny-wan2.1"]))  # the other tests' model again
+
+
+def test_bad_loras_are_one_line_before_any_model_work(engine, loras, tiny_model, tiny_wan, picture, tmp_path):
+    not_lora = tmp_path / "weights.safetensors"
+    save_file({"blocks.0.attn1.to_q.weight": torch.zeros(2, 2)}, str(not_lora))
+    broken = tmp_path / "broken.safetensors"
+    broken.write_text("not a safetensors file")
+    unet = tmp_path / "svd-unet.safetensors"
+    save_file({"unet.down_blocks.0.attentions.0.proj_in.lora_A.weight": torch.zeros(2, 2)}, str(unet))
+    cases = {
+        (str(not_lora),): "weights.safetensors is not a LoRA (it holds no LoRA weights)",
+        (str(broken),): "broken.safetensors cannot be read as a .safetensors file",
+        (str(unet),): "svd-unet.safetensors is a LoRA for none of the Wan",
+        ("missing.safetensors",): "LoRA 'missing.safetensors' is neither a file in the loras folder nor a Hub name",
+        ("style.safetensors", "style.safetensors"): "LoRA style.safetensors is asked for twice",
+        ("wide.safetensors",): "LoRA wide.safetensors does not fit",
+    }
+    for names, message in cases.items():
+        with pytest.raises(InputError) as refused:
+            make(engine, picture, *(LoraChoice(name) for name in names))
+        assert message in str(refused.value) and "\n" not in str(refused.value)
+        assert str(tmp_path) not in str(refused.value)
+    with pytest.raises(InputError, match="LoRA strength 7 is out of range: use a value from -2 to 2"):
+        make(engine, picture, LoraChoice("style.safetensors", 7.0))
+    for_svd = GenerationRequest(image=load_image(picture), model=str(tiny_model), loras=(LoraChoice("style"),))
+    with pytest.raises(InputError, match="takes no LoRAs: only Wan"):
+        engine.prepare(for_svd)
+    assert not any(engine._loaded.pipe.get_list_adapters().values())  # a LoRA that did not fit left nothing behind
+
+
+def test_hub_loras_download_through_the_model_code(engine, loras, picture, tmp_path, hub):
+    repo = tmp_path / "repo"
+    (repo / "loras").mkdir(parents=True)
+    (repo / "loras" / "kite.safetensors").write_bytes(loras["style"].read_bytes())
+    HUB.serve("svd-tests/kite-lora", repo)
+    made = make(engine, picture, LoraChoice("svd-tests/kite-lora/loras/kite.safetensors", 0.5))
+    assert (made.settings.loras[0].source, made.settings.loras[0].name) == (
+        "hub", "svd-tests/kite-lora/loras/kite.safetensors"
+    )  # fmt: skip
+    assert make(engine, picture, LoraChoice("svd-tests/kite-lora", 0.5)).settings.loras[0].source == "hub"
+    with pytest.raises(ModelError, match="svd-tests/no-such-lora was not found on the Hub"):
+        make(engine, picture, LoraChoice("svd-tests/no-such-lora/a.safetensors"))
+
+
+def test_names_the_server_takes_and_the_written_form(loras):
+    folder = loras["folder"]
+    assert served("style.safetensors", folder, ()) == "style.safetensors"
+    assert served("myorg/styles/a.safetensors", folder, ("myorg/*",)) == "myorg/styles/a.safetensors"
+    for name in ("../style.safetensors", str(loras["style"].parent.parent / "x.safetensors"), "/etc/passwd",
+                 "myorg/styles/a.safetensors", ".hidden.safetensors"):  # fmt: skip
+        with pytest.raises(InputError, match="is not available here"):
+            served(name, folder, ())
+    assert parse_loras("style.safetensors:0.8, owner/repo ,") == (
+        LoraChoice("style.safetensors", 0.8), LoraChoice("owner/repo", 1.0)
+    )  # fmt: skip
+    with pytest.raises(InputError, match="LoRA strength 'strong' is not a number"):
+        parse_loras("style:strong")
+
+
+def test_the_cli_takes_loras_and_the_sidecar_records_them(loras, tiny_wan, picture, tmp_path, capsys):
+    code, _, err = run_svd_here(
+        capsys, "generate", str(picture), "--model", str(tiny_wan["tiny-wan2.1"]), "--prompt", "a kite",
+        "--frames", "5", "--steps", "2", "--size", "64x64", "--lora", "style.safetensors:0.5", "--lora",
+        str(loras["motion"]), "-o", str(tmp_path / "v"),
+    )  # fmt: skip
+    assert code == 0, err
+    recorded = json.loads((tmp_path / "v.json").read_text())["loras"]
+    assert [(lora["name"], lora["source"], lora["strength"]) for lora in recorded] == [
+        ("style.safetensors", "folder", 0.5), (str(loras["motion"]), "file", 1.0)
+    ]  # fmt: skip
+    read_back = settings_of(read_record(tmp_path / "v.json")).loras  # as History and Reuse read it
+    assert read_back[1] == LoraUse(str(loras["motion"]), "file", file_sha256(loras["motion"]), 1.0)
+    assert "UserWarning" not in err
+    code, _, err = run_svd_here(
+        capsys, "generate", str(picture), "--model", str(tiny_wan["tiny-wan2.1"]), "--lora", "style:x"
+    )
+    assert code == 2 and err.strip().splitlines()[-1] == (
+        "error: LoRA strength 'x' is not a number: write NAME:STRENGTH, e.g. style:0.8"
+    )
