@@ -20,16 +20,15 @@ pictures, the 512-token text context) with a few dozen channels and 1-3 MB of we
 9 frames at 64x48 (64x32 or 64x64 for TI2V, whose sizes are multiples of 32) takes about a second on a 2-core CPU.
 They all produce noise.
 
-No tokenizer can be downloaded here, so the T5 tokenizer is built locally: a Unigram model whose pieces are
-`<pad>`, `</s>`, `<unk>`, the word-start mark and every printable ASCII character (98 ids, one per character; the
-tiny text encoders have exactly that many embeddings, the full-size ones keep UMT5-XXL's 256,384).
+No tokenizer can be downloaded here, so the T5 tokenizer is built locally (`svd.families.tokenizer`: 98 ids, one
+per character; the tiny text encoders have exactly that many embeddings, the full-size ones keep UMT5-XXL's
+256,384).
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-import string
 from collections.abc import Callable
 from pathlib import Path
 
@@ -45,6 +44,7 @@ from transformers import (
 )
 
 from ...models.entries import DEFAULTS_FILE
+from ..tokenizer import build_t5_tokenizer
 
 CONFIGS = Path(__file__).parent / "configs"
 TINY_ARCHITECTURES = ("tiny-wan2.1", "tiny-wan2.2-ti2v", "tiny-wan2.2-a14b")
@@ -53,10 +53,6 @@ INDEX_FILE = "model_index.json"
 TEXT_LENGTH = 512
 """Wan's text context in tokens: the pipeline's default `max_sequence_length`, and the length its attention
 processor assumes when it splits image tokens from text tokens."""
-SPECIAL_TOKENS = ("<pad>", "</s>", "<unk>")
-"""T5's special tokens, at ids 0, 1 and 2 as in the real vocabulary."""
-WORD_START = "\u2581"
-"""SentencePiece's mark for a space before a word."""
 
 _MODELS: dict[str, Callable[[dict], torch.nn.Module]] = {
     "transformer": WanTransformer3DModel.from_config,
@@ -110,12 +106,8 @@ def save_random_model(architecture: str, folder: Path, seed: int = 0) -> Path:
 
 
 def build_tokenizer() -> T5Tokenizer:
-    """A T5 tokenizer (Unigram, SentencePiece-style word starts, `</s>` appended) with one piece per printable
-    ASCII character; any other character becomes `<unk>`."""
-    characters = [character for character in string.printable if character.isprintable() and character != " "]
-    pieces = [(token, 0.0) for token in SPECIAL_TOKENS] + [(WORD_START, -2.0)]
-    pieces += [(character, -3.0) for character in characters]
-    return T5Tokenizer(vocab=pieces, extra_ids=0, model_max_length=TEXT_LENGTH)
+    """The tiny models' T5 tokenizer, with Wan's text context as its length."""
+    return build_t5_tokenizer(TEXT_LENGTH)
 
 
 def _read(architecture: str, name: str) -> dict:
