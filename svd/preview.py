@@ -59,14 +59,16 @@ Decode = Callable[[torch.Tensor], torch.Tensor]
 
 
 @torch.no_grad()
-def fit_preview(encode: Encode, decode: Decode, seed: int = 0) -> LatentPreview:
-    """The least-squares latent-to-RGB map of the VAE behind `encode` and `decode`."""
+def fit_preview(encode: Encode, decode: Decode, seed: int = 0, size: int = FIT_SIZE) -> LatentPreview:
+    """The least-squares latent-to-RGB map of the VAE behind `encode` and `decode`, fitted on pictures of `size`
+    pixels a side (larger for a VAE with large latent cells and many channels, so that the cells outnumber the
+    unknowns)."""
     generator = torch.Generator("cpu").manual_seed(seed)
     coarse = torch.rand(FIT_PICTURES, 3, 4, 4, generator=generator) * 2 - 1
-    pictures = F.interpolate(coarse, size=(FIT_SIZE, FIT_SIZE), mode="bicubic", align_corners=False).clamp(-1, 1)
+    pictures = F.interpolate(coarse, size=(size, size), mode="bicubic", align_corners=False).clamp(-1, 1)
     latents = encode(pictures).float().cpu()
     decoded = decode(latents).float().cpu().clamp(-1, 1)
-    cell = FIT_SIZE // latents.shape[-1]
+    cell = size // latents.shape[-1]
     targets = (F.avg_pool2d(decoded, cell) + 1) / 2
     channels = latents.shape[1]
     inputs = latents.permute(0, 2, 3, 1).reshape(-1, channels).double()
