@@ -44,6 +44,7 @@ from svd.camera.tiny_depth import save_random_depth_model  # noqa: E402
 from svd.cli.main import main as svd_main  # noqa: E402
 from svd.engine import Engine  # noqa: E402
 from svd.families.catalogue import CATALOGUE  # noqa: E402
+from svd.families.ltx.tiny import save_random_model as save_random_ltx  # noqa: E402
 from svd.families.svd.tiny import save_random_model, save_random_unet  # noqa: E402
 from svd.families.wan.tiny import TINY_ARCHITECTURES  # noqa: E402
 from svd.families.wan.tiny import save_random_model as save_random_wan  # noqa: E402
@@ -87,6 +88,12 @@ def tiny_wan(tmp_path_factory) -> dict[str, Path]:
     """The tiny Wan models, one of each layout (`svd.families.wan.tiny`), by architecture."""
     folder = tmp_path_factory.mktemp("wan")
     return {name: save_random_wan(name, folder / name) for name in TINY_ARCHITECTURES}
+
+
+@pytest.fixture(scope="session")
+def tiny_ltx(tmp_path_factory) -> Path:
+    """The tiny LTX-Video model (`svd.families.ltx.tiny`)."""
+    return save_random_ltx("tiny-ltx", tmp_path_factory.mktemp("ltx") / "tiny-ltx")
 
 
 @pytest.fixture(scope="session")

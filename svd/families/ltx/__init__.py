@@ -1,0 +1,1 @@
+"""LTX-Video (Lightricks; LTXV Open Weights License), through diffusers' LTXConditionPipeline."""

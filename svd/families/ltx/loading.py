@@ -1,0 +1,42 @@
+"""LTX-Video once loaded: its entry's own call arguments kept for its runs, and its models placed for a memory
+profile as the flow-matching families place theirs (`svd.families.flow.place_flow_pipeline`: `full` on the GPU in
+bf16, `balanced` the transformer stored in fp8 with model offload, `low` group offloading). On a GPU its VAE always
+decodes in tiles, as every example in diffusers' LTX-Video documentation does: it decodes the whole video at once,
+at full size in its last blocks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import torch
+from diffusers import LTXConditionPipeline
+
+from ...models.download import ProgressReport
+from ...models.entries import ModelSource
+from ...models.speed import SpeedOptions
+from ...request import GenerationSettings
+from .. import flow
+from .animate import use_arguments
+
+if TYPE_CHECKING:
+    from ..family import LoadedModel
+
+
+def adapt(pipe: LTXConditionPipeline, source: ModelSource, reporter: Callable[[str], ProgressReport]) -> None:
+    """Keep the entry's (or the folder's) pipeline arguments for the model's runs."""
+    use_arguments(pipe, source.defaults.pipeline_arguments)
+
+
+def place(loaded: LoadedModel, settings: GenerationSettings, device: torch.device, speed: SpeedOptions) -> None:
+    """Put the models where the settings' memory profile says (once per profile)."""
+    flow.place_flow_pipeline(loaded, settings, device, speed, _transformers, tile_on_gpu=True)
+
+
+def store_in_fp8(pipe: LTXConditionPipeline) -> None:
+    """The transformer's weights stored in fp8, computed in the pipeline's dtype (the `balanced` profile)."""
+    flow.store_in_fp8(_transformers(pipe), pipe.dtype)
+
+
+def _transformers(pipe: LTXConditionPipeline) -> tuple[torch.nn.Module | None, ...]:
+    return (pipe.transformer,)
