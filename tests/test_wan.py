@@ -100,7 +100,7 @@ def test_a_wan_folder_is_known_by_its_layout_and_states_its_defaults(tiny_wan):
         ("wan", dict(num_frames=6), "frames 6 does not suit"),
         ("wan", dict(motion_bucket_id=90), "motion is a setting of Stable Video Diffusion models"),
         ("wan", dict(noise_aug_strength=0.1), "noise augmentation is a setting of Stable Video Diffusion"),
-        ("svd", dict(prompt="a cat"), "does not take a prompt: only Wan models follow one"),
+        ("svd", dict(prompt="a cat"), "does not take a prompt: only Wan or LTX-Video models follow one"),
     ],
 )
 def test_a_setting_the_family_lacks_is_refused_in_one_line(engine, tiny_wan, tiny_model, picture, model, asked, said):
@@ -142,8 +142,9 @@ def test_the_api_makes_a_wan_video_from_a_prompt_and_refuses_svds_settings_for_i
     )
     assert (settings["family"], settings["prompt"], settings["motion_bucket_id"]) == ("wan", PROMPT, None)
     assert len(decode(video).frames) == 5
-    for asked, said in ((dict(model="wan", motion=90), "motion is a setting of Stable Video Diffusion models"),
-                        (dict(prompt="a cat"), "does not take a prompt: only Wan models follow one")):  # fmt: skip
+    refusals = ((dict(model="wan", motion=90), "motion is a setting of Stable Video Diffusion models"),
+                (dict(prompt="a cat"), "does not take a prompt: only Wan or LTX-Video models follow one"))  # fmt: skip
+    for asked, said in refusals:
         with pytest.raises(AppError) as refused:
             client.predict(handle_file(str(picture)), frames=5, steps=1, api_name="/generate", **asked)
         assert said in str(refused.value)

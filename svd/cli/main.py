@@ -21,6 +21,7 @@ from ..camera.tiny_depth import save_random_depth_model
 from ..errors import InputError, ModelError, SvdError, first_line
 from ..families.catalogue import CATALOGUE, resolve_model
 from ..families.loading import repository_files
+from ..families.ltx.tiny import save_random_model as save_random_ltx
 from ..families.svd.tiny import architecture_defaults, save_random_model
 from ..families.svd.turbo import fetch_distilled_unet
 from ..families.wan.tiny import save_random_model as save_random_wan
@@ -152,6 +153,7 @@ def add_make_tiny_command(commands) -> None:
     kind.add_argument("--interpolator", action="store_true", help="write random RIFE weights (FOLDER/flownet.pkl)")
     kind.add_argument("--upscaler", action="store_true", help="write a tiny random upscaler (FOLDER/upscaler.pth)")
     kind.add_argument("--wan", choices=WAN_LAYOUTS, help="write a tiny random Wan model of that version instead")
+    kind.add_argument("--ltx", action="store_true", help="write a tiny random LTX-Video model instead")
     make_tiny.set_defaults(run=run_make_tiny)
 
 
@@ -368,7 +370,9 @@ def run_download(args: argparse.Namespace) -> int:
 
 
 def run_make_tiny(args: argparse.Namespace) -> int:
-    if args.variant and (args.depth or args.text_to_image or args.interpolator or args.upscaler or args.wan):
+    if args.variant and (
+        args.depth or args.text_to_image or args.interpolator or args.upscaler or args.wan or args.ltx
+    ):
         raise InputError("--variant is for the SVD model; the other tiny models are fp32 only")
     if args.interpolator or args.upscaler:
         args.folder.mkdir(parents=True, exist_ok=True)
@@ -382,6 +386,8 @@ def run_make_tiny(args: argparse.Namespace) -> int:
         folder, note = save_random_text_model(args.folder), "the tiny text-to-image model makes noise, not pictures"
     elif args.wan:
         folder, note = save_random_wan(f"tiny-wan{args.wan}", args.folder), "the tiny Wan model makes noise, not video"
+    elif args.ltx:
+        folder, note = save_random_ltx("tiny-ltx", args.folder), "the tiny LTX-Video model makes noise, not video"
     else:
         folder = save_random_model("tiny", args.folder, variant=args.variant)
         note = architecture_defaults("tiny").notice

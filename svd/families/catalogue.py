@@ -15,15 +15,16 @@ from ..models.download import cached_model_path
 from ..models.entries import DEFAULTS_FILE, CatalogueEntry, FamilyKind, ModelDefaults, ModelSource
 from ..models.names import HUB_ID, ServedModels
 from ..settings import Settings
+from .ltx.catalogue import LTX_KIND, LTX_MODELS
 from .svd.catalogue import SVD_KIND, SVD_MODELS
 from .wan.catalogue import WAN_KIND, WAN_MODELS
 
 INDEX_FILE = "model_index.json"
 
-KINDS: dict[str, FamilyKind] = {kind.name: kind for kind in (SVD_KIND, WAN_KIND)}
+KINDS: dict[str, FamilyKind] = {kind.name: kind for kind in (SVD_KIND, WAN_KIND, LTX_KIND)}
 """The model families, by name (their code is `svd.families.registry`'s)."""
 
-CATALOGUE: dict[str, CatalogueEntry] = {entry.id: entry for entry in (*SVD_MODELS, *WAN_MODELS)}
+CATALOGUE: dict[str, CatalogueEntry] = {entry.id: entry for entry in (*SVD_MODELS, *WAN_MODELS, *LTX_MODELS)}
 
 
 DEFAULT_MODEL = "svd-xt"

@@ -42,7 +42,7 @@ class ModelDefaults:
     """The most denoising steps the model's sampler takes."""
     notice: str | None = None
     family: str = "svd"
-    """Which family's pipeline runs it (`svd.families`): `svd` or `wan`."""
+    """Which family's pipeline runs it (`svd.families`): `svd`, `wan` or `ltx`."""
     frame_step: int = 1
     """Frame counts the model takes are 1 + a multiple of this (4 for Wan: its VAE packs 4 frames a latent)."""
     guidance_scale_2: float | None = None
@@ -53,6 +53,9 @@ class ModelDefaults:
     """GPU memory the `auto` profile needs before it picks `full` for this model (SVD-XT's measured need)."""
     balanced_min_gib: float = 10.0
     """Likewise for `balanced`; below it, `low`."""
+    pipeline_arguments: dict = field(default_factory=dict, hash=False)
+    """Arguments of the family's pipeline call that the model's card gives beside the settings (for LTX-Video's
+    distilled models: their own timesteps and decode noise); the family reads them."""
 
     def profile_needs(self) -> tuple[int, int]:
         """`full_min` and `balanced_min` of `svd.models.memory.choose_profile`, in bytes."""
