@@ -27,11 +27,11 @@ from pathlib import Path
 
 from ...models.entries import DEFAULTS_FILE, CatalogueEntry, FamilyKind, ModelDefaults, NetworkWork
 
-LTX_13B_WORK = NetworkWork(step=4.5e6, decode=9.2e5, encode=1.5e6)
-"""FLOPs per pixel. The step is estimated (not counted): the 13.04 B transformer's 2 x 13.0 G multiply-adds per
-token of 8 x 32 x 32 pixels (3.2e6 a pixel), plus self-attention over the 13,376 tokens of 121 frames at 1216x704
-(1.3e6). Decode and encode were counted with torch's flop counter on diffusers' default LTX-Video VAE (the 0.9.0
-layout; 0.9.8's is wider in its encoder)."""
+LTX_13B_WORK = NetworkWork(step=4.7e6, decode=9.2e5, encode=1.5e6)
+"""FLOPs per pixel. The step is estimated (not counted), at 121 frames of 1216x704 (103.6 M pixels, 13,376 tokens):
+the 13.04 B transformer's 2 x 13.0 G multiply-adds a token (349 TFLOP) plus self-attention (141 TFLOP), as
+BENCHMARKS.md works it out. Decode and encode were counted with torch's flop counter on diffusers' default LTX-Video
+VAE (the 0.9.0 layout; 0.9.8's is wider in its encoder)."""
 
 LICENCE = "LTXV Open Weights License (free under US$10M annual revenue, else a paid licence; disclose AI content)"
 
