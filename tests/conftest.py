@@ -37,6 +37,7 @@ for variable in ("HF_TOKEN", "HF_HUB_OFFLINE", "SVD_MODEL", "SVD_MEMORY", "SVD_D
     os.environ.pop(variable, None)
 
 from chromium import launch_chromium, open_page  # noqa: E402
+from diffusers import WanTransformer3DModel  # noqa: E402
 from gradio.utils import get_upload_folder  # noqa: E402
 from webui_server import start_server  # noqa: E402
 
@@ -50,11 +51,14 @@ from svd.families.wan.tiny import TINY_ARCHITECTURES  # noqa: E402
 from svd.families.wan.tiny import save_random_model as save_random_wan  # noqa: E402
 from svd.finish.rife import save_random_rife  # noqa: E402
 from svd.finish.upscale import save_random_upscaler  # noqa: E402
+from svd.loras.tiny import save_random_lora  # noqa: E402
 from svd.text.tiny import save_random_text_model  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TINY_REPO = "svd-tests/tiny-svd"
 """The tiny fp16 model as the fake Hub serves it (a Hub id outside the catalogue, so its own defaults apply)."""
+SERVED_LORA = "kite-style.safetensors"
+"""The LoRA for the tiny Wan 2.1 in the shared server's loras folder."""
 
 
 collect_ignore = ["image"]
@@ -154,14 +158,16 @@ def engine(tiny_model) -> Engine:
 @pytest.fixture(scope="session")
 def server(tiny_model, tiny_depth_model, tiny_text_model, tiny_rife, tiny_upscaler, tiny_wan, tmp_path_factory):
     """`webui.py` running with the tiny models, shared by the API and the browser tests, with the tiny Wan 2.1 model
-    as `wan` in its models folder. Its work limit lets a run take minutes (200 steps on two cores) so that tests can
-    watch one, queue behind one and cancel one."""
+    as `wan` in its models folder and a LoRA for it, `kite-style.safetensors`, in its loras folder. Its work limit
+    lets a run take minutes (200 steps on two cores) so that tests can watch one, queue behind one and cancel one."""
     folder = tmp_path_factory.mktemp("webui")
     shutil.copytree(tiny_wan["tiny-wan2.1"], folder / "models" / "wan")
+    transformer = WanTransformer3DModel.from_pretrained(tiny_wan["tiny-wan2.1"] / "transformer")
+    save_random_lora(transformer, folder / "loras" / SERVED_LORA, seed=5)
     running = start_server(
         folder, SVD_MODEL=str(tiny_model), SVD_DEPTH_MODEL=str(tiny_depth_model), SVD_T2I_MODEL=str(tiny_text_model),
         SVD_INTERPOLATOR=str(tiny_rife), SVD_UPSCALER=str(tiny_upscaler), SVD_MAX_WORK="1000",
-        SVD_MODELS_DIR=str(folder / "models"),
+        SVD_MODELS_DIR=str(folder / "models"), SVD_LORAS_DIR=str(folder / "loras"),
     )  # fmt: skip
     running.wait_for_model()
     yield running

@@ -1,7 +1,8 @@
 """The page follows the chosen model's family, in Chromium at laptop and phone sizes: picking the tiny Wan model
 (`wan (local)` in the shared server's models folder) shows the box that describes the motion and hides SVD's own
 settings; its video follows the prompt and records it, Reuse brings the prompt back, and the server's SVD model
-brings SVD's settings back.
+brings SVD's settings back. Wan's LoRA picker lists the LoRA in the server's loras folder with its family, gives it a
+strength slider named after it, and the video records it; Reuse brings it back; SVD hides the picker.
 
 Screenshots go to the test's temporary folder, or to $SVD_SCREENSHOTS when it is set, to be looked at.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 import re
 
 from chromium import PHONE, open_advanced, open_page, upload, wait_for_video
-from conftest import write_picture
+from conftest import SERVED_LORA, write_picture
 from playwright.sync_api import Page, expect
 
 from svd.output.history import list_history
@@ -29,9 +30,21 @@ def pick_model(page: Page, name: str | re.Pattern, ready: str) -> None:
     expect(page.locator("#status")).to_contain_text(ready, timeout=60_000)
 
 
+def pick_lora(page: Page, strength: float) -> None:
+    """Choose the server's one LoRA from the picker and set its strength."""
+    page.locator("#lora-names input").click()
+    page.get_by_role("option", name=f"{SERVED_LORA} · Wan").click()
+    slider = page.locator("#lora-strength-0")
+    expect(slider).to_be_visible()
+    expect(slider).to_contain_text(f"Strength · {SERVED_LORA}")
+    slider.locator("input[type=number]").fill(str(strength))
+    slider.locator("input[type=number]").press("Enter")
+    expect(page.locator("#lora-fit")).to_have_text("")
+
+
 def shows_wan(page: Page) -> None:
     expect(page.locator("#motion-prompt textarea")).to_be_visible()
-    expect(page.locator("#motion-prompt")).to_contain_text("Wan follows it")
+    expect(page.locator("#motion-prompt")).to_contain_text(re.compile(r"Wan( and [\w-]+)* follows? it"))
     for selector in SVD_ONLY:
         expect(page.locator(selector)).to_be_hidden()
     expect(page.locator("#max-cfg")).to_contain_text("Guidance")
@@ -41,6 +54,7 @@ def shows_wan(page: Page) -> None:
     length = page.locator("#frames input[type=range]")  # Wan takes 1 + a multiple of 4 frames
     expect(length).to_have_attribute("step", "4")
     expect(length).to_have_attribute("min", "5")
+    expect(page.locator("#lora-names")).to_be_visible()
 
 
 def shows_svd(page: Page) -> None:
@@ -51,6 +65,7 @@ def shows_svd(page: Page) -> None:
     expect(page.locator("#max-cfg")).to_contain_text("Guidance, last frame")
     expect(page.locator("#model-about")).to_contain_text("Stable Video Diffusion")
     expect(page.locator("#frames input[type=range]")).to_have_attribute("step", "1")
+    expect(page.locator("#lora-names")).to_be_hidden()
 
 
 def test_wan_shows_its_prompt_and_hides_svd_settings_then_svd_brings_them_back(
@@ -66,19 +81,28 @@ def test_wan_shows_its_prompt_and_hides_svd_settings_then_svd_brings_them_back(
         upload(page, write_picture(tmp_path / "wide.png", (256, 192)))
         page.locator("#motion-prompt textarea").fill(PROMPT)
         page.locator("#motion-negative-prompt textarea").fill(NEGATIVE)
+        pick_lora(page, 0.6)
         page.locator("#generate").click()
         wait_for_video(page, timeout=120)
         info = page.locator("#result-info")
         expect(info).to_contain_text(f"prompt {PROMPT}")
         expect(info).not_to_contain_text("motion")  # Wan has no motion bucket
+        expect(info).to_contain_text(f"LoRAs {SERVED_LORA} 0.6")
         record = list_history(server.output_dir)[0]
         assert (record["family"], record["prompt"], record["negative_prompt"]) == ("wan", PROMPT, NEGATIVE)
         assert record["motion_bucket_id"] is None and record["noise_aug_strength"] is None
+        assert [(lora["name"], lora["source"], lora["strength"]) for lora in record["loras"]] == [
+            (SERVED_LORA, "folder", 0.6)
+        ]
         page.screenshot(path=str(screenshots / "wan-result-laptop.png"), full_page=True)
 
         page.locator("#motion-prompt textarea").fill("something else")
         page.locator("#motion-negative-prompt textarea").fill("")
+        page.locator("#lora-names").get_by_role("button", name="Remove").first.click()  # the chip's ×
+        expect(page.locator("#lora-strength-0")).to_be_hidden()
         page.locator("#reuse").click()
+        expect(page.locator("#lora-names")).to_contain_text(SERVED_LORA)
+        expect(page.locator("#lora-strength-0 input[type=number]")).to_have_value("0.6")
         expect(page.locator("#motion-prompt textarea")).to_have_value(PROMPT)
         expect(page.locator("#motion-negative-prompt textarea")).to_have_value(NEGATIVE)
         expect(page.locator("#source").get_by_label("Picture")).to_be_checked()  # a picture's video, not text's

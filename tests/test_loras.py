@@ -10,19 +10,25 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import HUB, run_svd_here
-from diffusers import WanImageToVideoPipeline, WanTransformer3DModel
+from conftest import HUB, SERVED_LORA, run_svd_here
+from diffusers import LTXVideoTransformer3DModel, WanImageToVideoPipeline, WanTransformer3DModel
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError, ValidationError
+from mp4 import decode
 from PIL import Image
 from safetensors.torch import save_file
 
 from svd.engine import Engine
 from svd.errors import InputError, ModelError
+from svd.families.catalogue import KINDS
 from svd.input.image import load_image
 from svd.input.sizing import fit_image
 from svd.loras.library import file_sha256, parse_loras, served
 from svd.loras.tiny import save_random_lora
 from svd.output.sidecar import read_record, settings_of
 from svd.request import GenerationRequest, LoraChoice, LoraUse
+from svd.settings import Settings
+from ui.loras import fit_line, lora_choices
 
 SMALL = dict(num_frames=5, num_inference_steps=2, seed=3, size=(64, 64), prompt="a kite")
 
@@ -157,13 +163,12 @@ def test_hub_loras_download_through_the_model_code(engine, loras, picture, tmp_p
 
 
 def test_names_the_server_takes_and_the_written_form(loras):
-    folder = loras["folder"]
-    assert served("style.safetensors", folder, ()) == "style.safetensors"
-    assert served("myorg/styles/a.safetensors", folder, ("myorg/*",)) == "myorg/styles/a.safetensors"
+    assert served("style.safetensors", ()) == "style.safetensors"
+    assert served("myorg/styles/a.safetensors", ("myorg/*",)) == "myorg/styles/a.safetensors"
     for name in ("../style.safetensors", str(loras["style"].parent.parent / "x.safetensors"), "/etc/passwd",
                  "myorg/styles/a.safetensors", ".hidden.safetensors"):  # fmt: skip
         with pytest.raises(InputError, match="is not available here"):
-            served(name, folder, ())
+            served(name, ())
     assert parse_loras("style.safetensors:0.8, owner/repo ,") == (
         LoraChoice("style.safetensors", 0.8), LoraChoice("owner/repo", 1.0)
     )  # fmt: skip
@@ -191,3 +196,54 @@ def test_the_cli_takes_loras_and_the_sidecar_records_them(loras, tiny_wan, pictu
     assert code == 2 and err.strip().splitlines()[-1] == (
         "error: LoRA strength 'x' is not a number: write NAME:STRENGTH, e.g. style:0.8"
     )
+
+
+def test_the_api_takes_loras_by_their_names_in_the_servers_folder_only(server, picture):
+    client = Client(server.url, verbose=False)
+    video, _, settings = client.predict(
+        handle_file(str(picture)), model="wan", prompt="a kite", frames=5, steps=2, seed=4,
+        loras=f"{SERVED_LORA}:0.7", api_name="/generate",
+    )  # fmt: skip
+    assert [(lora["name"], lora["source"], lora["strength"]) for lora in settings["loras"]] == [
+        (SERVED_LORA, "folder", 0.7)
+    ]
+    assert len(decode(video).frames) == 5
+    refusals = (
+        (dict(model="wan", loras="../loras/kite-style.safetensors"), "is not available here"),
+        (dict(model="wan", loras=str(server.log.parent / "loras" / SERVED_LORA)), "is not available here"),
+        (dict(model="wan", loras="someone/their-lora/a.safetensors"), "is not available here"),
+        (dict(model="wan", loras=f"{SERVED_LORA}:9"), "LoRA strength 9 is out of range"),
+        (dict(loras=SERVED_LORA), "takes no LoRAs: only Wan"),
+    )
+    for asked, said in refusals:
+        with pytest.raises((AppError, ValidationError)) as refused:  # names: at once, as the call arrives
+            client.predict(handle_file(str(picture)), frames=5, steps=1, api_name="/generate", **asked)
+        assert said in str(refused.value)
+        assert str(server.log.parent) not in str(refused.value) or str(server.log.parent) in str(asked)  # echoed
+
+
+def test_ltx_takes_loras_through_the_same_stage_and_refuses_a_wan_one(tiny_ltx, loras, picture, tmp_path):
+    engine = Engine(device="cpu", default_model=str(tiny_ltx))
+    transformer = LTXVideoTransformer3DModel.from_pretrained(tiny_ltx / "transformer")
+    lora = save_random_lora(transformer, tmp_path / "ltx-style.safetensors", seed=6)
+    asked = dict(image=load_image(picture), prompt="a kite", seed=2, num_inference_steps=2)
+    plain = engine.generate(GenerationRequest(**asked))
+    styled = engine.generate(GenerationRequest(**asked, loras=(LoraChoice(str(lora), 0.9),)))
+    assert not np.array_equal(styled.frames, plain.frames)
+    assert engine._loaded.pipe.get_list_adapters() == {"transformer": ["lora_" + styled.settings.loras[0].sha256[:16]]}
+    assert np.array_equal(engine.generate(GenerationRequest(**asked)).frames, plain.frames)
+    with pytest.raises(InputError) as refused:
+        engine.generate(GenerationRequest(**asked, loras=(LoraChoice("style.safetensors"),)))
+    assert str(refused.value) == (
+        "style.safetensors is a LoRA for Wan models, not for LTX-Video ones: choose a LTX-Video LoRA, or a Wan model"
+    )
+
+
+def test_the_pages_line_says_which_chosen_lora_does_not_fit_the_model(loras):
+    settings = Settings(loras_dir=loras["folder"])
+    assert [label for label, _ in lora_choices(settings)] == ["style.safetensors · Wan", "wide.safetensors · Wan"]
+    assert fit_line(settings, ["style.safetensors"], KINDS["wan"]) == ""
+    assert fit_line(settings, ["style.safetensors"], KINDS["ltx"]) == (
+        "⚠ style.safetensors: made for Wan models, not this LTX-Video model; choose another."
+    )
+    assert "No LoRAs yet" in fit_line(Settings(loras_dir=loras["folder"] / "none"), [], KINDS["wan"])

@@ -19,7 +19,7 @@ from svd.finish.options import FORMATS, LOOPS, MAX_SEGMENTS, UPSCALE_CHOICES
 from svd.input.sizing import buckets, size_limits
 from svd.models.entries import ModelDefaults
 from svd.output.store import SavedGeneration
-from svd.request import LIMITS
+from svd.request import LIMITS, LORA_STRENGTH, MAX_LORAS
 from svd.seeds import MAX_SEED, RANDOM_SEED
 
 from .api_checks import CHECKS, api_parameters, checked, endpoint_of, refuse_at_once, shown
@@ -69,6 +69,10 @@ def parameter_help(defaults: ModelDefaults) -> dict[str, str]:
         **FINISH_HELP,
         "prompt": "what the video should show, for models that take text (Wan); null for the others",
         "negative_prompt": "what the video should not show (Wan); null for none",
+        "loras": f"LoRAs for models that take them (Wan, LTX-Video), as NAME:STRENGTH separated by commas (strength "
+        f"{LORA_STRENGTH[0]:g} to {LORA_STRENGTH[1]:g}, 1 if left out; at most {MAX_LORAS}): a .safetensors file's "
+        "name in the server's loras folder, or a Hub name (owner/repo/file.safetensors) where the server allows it "
+        "(SVD_HUB_MODELS); empty for none; settings records each with its SHA-256",
         "variations": f"videos to make, {LIMITS['variations'][0]:g}-{LIMITS['variations'][1]:g}, with seeds seed, "
         "seed + 1, ... (in one batch when they fit); settings then lists each one's settings under `videos`",
     }
@@ -141,6 +145,7 @@ def register(runner: Runner, defaults: ModelDefaults, demo: gr.Blocks) -> dict[s
         variations: int = 1,
         prompt: str = None,  # type: ignore[assignment]  # noqa: RUF013
         negative_prompt: str = None,  # type: ignore[assignment]  # noqa: RUF013
+        loras: str = "",
     ) -> tuple[FileData, FileData, dict]:
         """Animate a picture into a short MP4 with the server's model (SVD, or Wan with a prompt)."""
         try:
@@ -149,7 +154,7 @@ def register(runner: Runner, defaults: ModelDefaults, demo: gr.Blocks) -> dict[s
                 min_cfg=min_cfg, max_cfg=max_cfg, noise_aug=noise_aug, decode_chunk=decode_chunk, memory=memory,
                 model=model, camera=camera, camera_strength=camera_strength, camera_amount=camera_amount,
                 extend=extend, interpolate=interpolate, upscale=upscale, loop=loop, formats=formats,
-                variations=variations, prompt=prompt, negative_prompt=negative_prompt,
+                variations=variations, prompt=prompt, negative_prompt=negative_prompt, loras=loras,
             )  # fmt: skip
             controls = Controls(**checked(CHECKS, given))
             saved = await runner.run(_picture(picture), controls, no_progress, user=request.username)

@@ -21,9 +21,10 @@ from svd.errors import InputError, SvdError
 from svd.families.catalogue import served_models
 from svd.finish.options import LOOPS, UPSCALE_CHOICES, parse_formats
 from svd.input.sizing import ASPECT_NAMES, RESIZE_MODES, parse_size
+from svd.loras.library import parse_loras, served
 from svd.models.memory import CHOICES as MEMORY_CHOICES
 from svd.refinish import past_video
-from svd.request import check_text
+from svd.request import LoraChoice, check_text
 from svd.settings import Settings
 from svd.text.catalogue import served_text_models
 
@@ -73,6 +74,11 @@ def choice(name: str, value: object, choices: tuple[str, ...]) -> str:
     return value  # type: ignore[return-value]
 
 
+def lora_list(name: str, value: object) -> tuple[LoraChoice, ...]:
+    """`NAME[:STRENGTH]` LoRAs separated by commas ("" for none)."""
+    return parse_loras(text(name, value))
+
+
 def checked(checks: dict[str, Check], given: dict[str, object]) -> dict[str, object]:
     """`given`'s values, each checked by its entry in `checks`, in the table's order; an error names its parameter."""
     values = {}
@@ -102,7 +108,7 @@ CHECKS: dict[str, Check] = {
         "extend": whole, "interpolate": whole, "upscale": partial(choice, choices=UPSCALE_CHOICES),
         "loop": partial(choice, choices=LOOPS), "formats": text,
     }),
-    "variations": whole, "prompt": text_or_none, "negative_prompt": text_or_none,
+    "variations": whole, "prompt": text_or_none, "negative_prompt": text_or_none, "loras": lora_list,
 }  # fmt: skip
 """How each video setting that the API takes is checked, in the order of `Controls`: the finishing ones, then the
 variations, then what the video should show (for models that take text), last."""
@@ -158,6 +164,9 @@ def check_at_edge(settings: Settings, given: dict[str, object]) -> None:
         parse_formats(values.get("formats") or "mp4")  # type: ignore[arg-type]
     with about("model"):
         served_models(settings).name(values.get("model") or "")  # type: ignore[arg-type]
+    with about("loras"):
+        for lora in values.get("loras") or ():
+            served(lora.name, settings.hub_models)
     with about("t2i_model"):
         served_text_models(settings).name(values.get("t2i_model") or "")  # type: ignore[arg-type]
     with about("video"):

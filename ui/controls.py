@@ -19,6 +19,7 @@ from svd.seeds import MAX_SEED, RANDOM_SEED, draw_seed
 from svd.settings import Settings
 
 from .choices import frame_range, model_choices
+from .loras import LoraPicker, build_loras, connect_loras
 from .model_family import (
     PAGE_CONTROLS,
     FamilyOf,
@@ -78,6 +79,7 @@ class RunSettings:
     """The family of the model a model list value names."""
     about: Callable[[str], str]
     """`model_about`'s line for a model list value."""
+    loras: LoraPicker
 
     @property
     def values(self) -> list:
@@ -87,7 +89,7 @@ class RunSettings:
 
     @property
     def prompts(self) -> list:
-        """The video's prompt and negative prompt (the last of the Create tab's controls)."""
+        """The video's prompt and negative prompt (before the LoRAs, the last of the Create tab's controls)."""
         return [self.motion_prompt, self.negative_prompt]
 
     @property
@@ -101,6 +103,7 @@ def build_settings(engine: Engine, settings: Settings) -> RunSettings:
     defaults, kind = source.defaults, KINDS[source.defaults.family]
     owns = kind.own_settings
     motion_prompt = build_motion_prompt(kind)
+    loras = build_loras(settings, kind)
     motion = gr.Slider(
         *LIMITS["motion_bucket_id"], value=defaults.motion_bucket_id, step=1, label="Motion", info=HELP["motion"],
         visible="motion_bucket_id" in owns, elem_id="motion",
@@ -130,7 +133,7 @@ def build_settings(engine: Engine, settings: Settings) -> RunSettings:
     family = family_finder(engine, settings)
     return RunSettings(
         motion_prompt, motion, frames, fps, length, seed, randomise, last_seed, variations, negative_prompt,
-        *advanced, family, partial(about_text, engine, settings),
+        *advanced, family, partial(about_text, engine, settings), loras,
     )  # fmt: skip
 
 
@@ -164,7 +167,7 @@ def _build_advanced(engine: Engine, settings: Settings, source: ModelSource, kin
     return steps, min_cfg, max_cfg, noise_aug, decode_chunk, memory, model, model_about_line, picker
 
 
-def connect_settings(run_settings: RunSettings, last_record: gr.State) -> None:
+def connect_settings(run_settings: RunSettings, last_record: gr.State, settings: Settings) -> None:
     private = dict(api_visibility="private")
     sliders = [run_settings.motion, run_settings.frames, run_settings.fps]
     length = family_length(run_settings.family)
@@ -173,6 +176,7 @@ def connect_settings(run_settings: RunSettings, last_record: gr.State) -> None:
     run_settings.randomise.click(draw_seed, outputs=run_settings.seed, **private)
     run_settings.last_seed.click(_last_seed, last_record, run_settings.seed, **private)
     connect_family(run_settings)
+    connect_loras(run_settings.loras, run_settings.model, run_settings.family, settings)
 
 
 def connect_family(run_settings: RunSettings) -> None:

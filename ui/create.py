@@ -129,7 +129,7 @@ def build_create(
 
     controls = [
         *framing.size_controls, framing.resize, *run_settings.values, *camera.values, *finish.values,
-        run_settings.variations, *run_settings.prompts,
+        run_settings.variations, *run_settings.prompts, *run_settings.loras.values,
     ]  # fmt: skip
     runs = RunEvents(generate, cancel, result, runner, allowance)
     runs.add(generate, generate_run(runner), [framing.picture, *controls, text.made, text.source])
@@ -149,7 +149,7 @@ def build_create(
     connect_text_panel(text, maker, framing, controls, camera, run_settings.motion)
     show_preview = connect_framing(framing, engine, settings, run_settings.model)
     connect_refusals(framing)
-    connect_settings(run_settings, result.last_record)
+    connect_settings(run_settings, result.last_record, settings)
     sizing = [framing.picture, *framing.size_controls, framing.resize, run_settings.model]
     length = [run_settings.frames, run_settings.fps]
     connect_camera(camera, CameraPreviews(engine, settings), sizing, framing.framed, length)

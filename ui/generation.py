@@ -23,12 +23,13 @@ from svd.families.catalogue import served_models
 from svd.finish.options import FinishOptions, parse_formats
 from svd.input.image import InputImage
 from svd.input.sizing import parse_size
+from svd.loras.library import served
 from svd.media.files import check_output_folder
 from svd.output.history import visible_to
 from svd.output.sidecar import not_here
 from svd.output.store import SavedGeneration, save_generations, timestamped_stem
 from svd.refinish import past_video, refinish, refinish_cost
-from svd.request import GenerationRequest, GenerationSettings, TextSource
+from svd.request import GenerationRequest, GenerationSettings, LoraChoice, TextSource
 from svd.results import EngineStatus, GenerationResult, Progress
 from svd.serve.pool import EnginePool
 from svd.serve.quota import DailyQuota, paying, shown_units
@@ -82,6 +83,8 @@ class Controls:
     prompt: str | None = None
     """What the video should show, for models that take text (Wan); None for the others."""
     negative_prompt: str | None = None
+    loras: tuple[LoraChoice, ...] = ()
+    """For families that take LoRAs: each by its name in the loras folder (or a Hub name), with its strength."""
 
     @property
     def finish(self) -> FinishOptions:
@@ -132,6 +135,7 @@ def to_request(
         variations=controls.variations,
         prompt=controls.prompt or None,
         negative_prompt=controls.negative_prompt or None,
+        loras=tuple(replace(lora, name=served(lora.name, settings.hub_models)) for lora in controls.loras),
     )
 
 

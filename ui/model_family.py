@@ -36,12 +36,14 @@ FamilyOf = Callable[[str], FamilyKind | None]
 """The family of the model a page's model list value names (None: no model the server offers)."""
 
 
-def _titles(takes_text: bool) -> str:
-    return " and ".join(kind.title for kind in KINDS.values() if kind.takes_text == takes_text) or "no model"
+def _titles(takes_text: bool, verb: str) -> str:
+    """The families that take text (or not) and `verb`, agreeing: "Wan follows", "Wan and LTX-Video follow"."""
+    titles = [kind.title for kind in KINDS.values() if kind.takes_text == takes_text] or ["no model"]
+    return f"{' and '.join(titles)} {verb if len(titles) == 1 else verb.removesuffix('s')}"
 
 
 HELP = {
-    "prompt": f"What should happen in the video: {_titles(True)} follows it; {_titles(False)} takes no text.",
+    "prompt": f"What should happen in the video: {_titles(True, 'follows')} it; {_titles(False, 'takes')} no text.",
     "negative_prompt": "What the video should not show: blur, flicker, a still picture, low quality…",
 }
 GUIDANCE = {
@@ -74,6 +76,8 @@ def for_family(controls: Controls, kind: FamilyKind | None) -> Controls:
     left_out = {field: None for key, field in PAGE_CONTROLS.items() if key not in kind.own_settings}
     if not kind.takes_text:
         left_out |= {"prompt": None, "negative_prompt": None}
+    if kind.lora_keys is None:
+        left_out |= {"loras": ()}
     return replace(controls, **left_out)
 
 

@@ -17,9 +17,11 @@ from svd.engine import Engine
 from svd.errors import SvdError
 from svd.finish.options import FORMATS, INTERPOLATION_FACTORS, LOOPS, MAX_SEGMENTS, UPSCALE_CHOICES
 from svd.models.memory import CHOICES as MEMORY_CHOICES
+from svd.request import MAX_LORAS
 from svd.settings import Settings
 
 from .choices import AUTO, aspect_choices, model_choices, more_choices, size_controls
+from .loras import loras_from
 from .text import from_text
 
 
@@ -27,7 +29,7 @@ def controls_from(engine: Engine, settings: Settings, record: dict | None) -> li
     """Values for the Create tab's controls (in `CreateTab.controls` order) that reproduce `record`."""
     if record is None:
         gr.Info("Nothing to reuse yet: generate a video, or pick one in the History tab.")
-        return [gr.skip()] * 27
+        return [gr.skip()] * (27 + MAX_LORAS + 1)
     models = [value for _, value in model_choices(settings)]
     model = record["model"] if record["model"] in models else settings.model
     try:
@@ -46,7 +48,7 @@ def controls_from(engine: Engine, settings: Settings, record: dict | None) -> li
         record["num_inference_steps"], record["min_guidance_scale"], record["max_guidance_scale"],
         _taken(record, "noise_aug_strength"), record["decode_chunk_size"], memory, model, *_camera_values(record),
         *_finish_values(record), 1,  # one video: the one reused, with its own seed
-        *_prompt_values(record),
+        *_prompt_values(record), *loras_from(record, settings),
     ]  # fmt: skip
 
 

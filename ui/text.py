@@ -57,7 +57,7 @@ def settings_text(record: dict) -> str:
         f"**Seed** {record['seed']} · {record['width']}×{record['height']} ({record['resize']}) · "
         f"{record['num_frames']} frames at {record['fps']} fps ({record['num_frames'] / record['fps']:.1f} s) · "
         f"{''.join(f'{part} · ' for part in own)}{record['num_inference_steps']} steps · guidance {guidance_text} · "
-        f"decode chunk {record['decode_chunk_size']}{camera_text(record)}{prompt_text(record)}"
+        f"decode chunk {record['decode_chunk_size']}{camera_text(record)}{prompt_text(record)}{lora_text(record)}"
     )
 
 
@@ -85,6 +85,14 @@ def prompt_text(record: dict) -> str:
     if not from_text(record):
         return f" · **prompt** `{shortened}`"
     return f" · **from text** `{shortened}` ({record['style']}, first frame seed {record['t2i_seed']})"
+
+
+def lora_text(record: dict) -> str:
+    """The LoRAs a video was made with, each at its strength (none for most videos)."""
+    loras = record.get("loras") or []
+    names = [" ".join(lora["name"].replace("`", "'").split())[:60] for lora in loras]
+    shown = ", ".join(f"`{name}` {lora['strength']:g}" for name, lora in zip(names, loras, strict=True))
+    return f" · **LoRAs** {shown}" if loras else ""
 
 
 def finish_text(record: dict) -> str:

@@ -110,8 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="NAME[:STRENGTH]",
-        help="a LoRA (Wan): a .safetensors file, its name in the loras folder (SVD_LORAS_DIR), owner/repo or "
-        "owner/repo/file.safetensors, at STRENGTH (default 1); repeat for several",
+        help="a LoRA (Wan, LTX-Video): a .safetensors file, its name in the loras folder (SVD_LORAS_DIR), "
+        "owner/repo or owner/repo/file.safetensors, at STRENGTH (default 1); repeat for several",
     )
     camera = generate.add_argument_group("camera move (see `python -m svd cameras`)")
     camera.add_argument("--camera", default=NO_CAMERA, metavar="MOVE", help=f"{', '.join(MOVES)} (default none)")

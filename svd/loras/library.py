@@ -61,12 +61,11 @@ def find_lora(asked: str, folder: Path, report: ProgressReport | None = None, pa
     )
 
 
-def served(asked: str, folder: Path, hub: tuple[str, ...]) -> str:
-    """For the page and the API: `asked` if it is a file in `folder` or a Hub name one of `hub` (SVD_HUB_MODELS)
-    allows, checked by its form before anything is read, with one answer for every other name."""
-    inside = asked.strip().removeprefix(f"{folder}/")
-    if plain_name(inside) and inside.endswith(SUFFIX):
-        return inside
+def served(asked: str, hub: tuple[str, ...]) -> str:
+    """For the page and the API: `asked` if it is the name of a file in the loras folder or a Hub name one of `hub`
+    (SVD_HUB_MODELS) allows, checked by its form alone, with one answer for every other name (a path included)."""
+    if plain_name(asked.strip()) and asked.strip().endswith(SUFFIX):
+        return asked.strip()
     parts = hub_parts(asked.strip())
     if parts is not None and any(fnmatch.fnmatchcase(parts[0], pattern) for pattern in hub):
         return asked.strip()

@@ -104,4 +104,5 @@ LTX_KIND = FamilyKind(
     work=LTX_13B_WORK,
     folder_defaults=folder_defaults,
     takes_text=True,
+    lora_keys=r"^(transformer\.|diffusion_model\.|lora_unet_)?transformer_blocks[._]\d+[._]",  # diffusers', LTX's
 )

@@ -90,5 +90,5 @@ WAN_KIND = FamilyKind(
     work=WAN_14B_WORK,
     folder_defaults=folder_defaults,
     takes_text=True,
-    lora_keys=r"(^|\.)blocks\.\d+\.",  # transformer.blocks.0.attn1... (diffusers), diffusion_model.blocks.0... (Wan's)
+    lora_keys=r"^(transformer\.|diffusion_model\.|lora_unet_)?blocks[._]\d+[._]",  # diffusers', Wan's, kohya's
 )
