@@ -63,11 +63,13 @@ ProgressCallback = Callable[[Progress], None]
 
 @dataclass(frozen=True)
 class Watch:
-    """What follows a run as it goes: its progress reports, its cancel, and the live previews it asked for."""
+    """What follows a run as it goes: its progress reports, its cancel, the live previews it asked for, and the
+    picture the whole video ends on (at the settings' size: the last segment's last frame, when extended)."""
 
     progress: ProgressCallback | None
     cancel: Cancel | None
     previews: Previews | None
+    ending: Image.Image | None = None
 
 
 class Engine:
@@ -288,9 +290,12 @@ class Engine:
             try:
                 loaded.family.place(loaded, settings, self.device, self.speed)
                 put_loras(loaded.pipe, settings.loras, loaded.family.load_lora, loaded.source.shown)
-                picture = fit_image(request.image.image, (settings.width, settings.height), settings.resize)
+                size = (settings.width, settings.height)
+                picture = fit_image(request.image.image, size, settings.resize)
+                last = request.last_frame
+                ending = fit_image(last.image, size, settings.resize) if last is not None else None
                 seeds = [offset_seed(settings.seed, index) for index in range(settings.variations)]
-                watch = Watch(progress, cancel, self._previews(loaded, preview_every))
+                watch = Watch(progress, cancel, self._previews(loaded, preview_every), ending)
                 runs = self._animate_variations(loaded.pipe, picture, settings, seeds, watch)
                 return [
                     self._video(loaded, replace(settings, seed=seed, variation=index), run, index, request, timings,
@@ -303,13 +308,15 @@ class Engine:
     def _animate_variations(self, pipe, picture, settings, seeds, watch: Watch) -> list[Animation]:
         """One animation per seed: the batch's for each, or each its own when the batch ran out of memory."""
         try:
-            return [self._animate(pipe, picture, settings, seeds, watch)] * len(seeds)
+            return [self._animate(pipe, picture, settings, seeds, watch, last=settings.extend == 1)] * len(seeds)
         except OutOfMemoryError:
             if len(seeds) == 1:
                 raise
             logger.info(f"{len(seeds)} variations at once do not fit in memory; making them one after another")
         return [
-            self._animate(pipe, picture, replace(settings, seed=seed), [seed], watch, (index, len(seeds)))
+            self._animate(
+                pipe, picture, replace(settings, seed=seed), [seed], watch, (index, len(seeds)), settings.extend == 1
+            )
             for index, seed in enumerate(seeds)
         ]
 
@@ -351,6 +358,7 @@ class Engine:
             notes=finished.notes,
             settings=settings,
             input=request.image,
+            last_frame=request.last_frame,
             timings=timings,
             step_seconds=steps,
             peak_vram_bytes=run.peaks[0],
@@ -390,7 +398,8 @@ class Engine:
     def _segment(self, pipe, settings, watch: Watch, picture: Image.Image, seed: int, index: int) -> np.ndarray:
         """Segment `index` of an extended video: the same settings from `picture` with `seed`."""
         segment_settings = replace(settings, seed=seed)
-        run = self._animate(pipe, picture, segment_settings, [seed], watch, (index, settings.extend))
+        last = index == settings.extend - 1
+        run = self._animate(pipe, picture, segment_settings, [seed], watch, (index, settings.extend), last)
         return run.frames[0]
 
     def _previews(self, loaded: LoadedModel, every: int) -> Previews | None:
@@ -409,11 +418,14 @@ class Engine:
         seeds: list[int],
         watch: Watch,
         segment: tuple[int, int] = (0, 1),
+        last: bool = True,
     ) -> Animation:
+        """`last`: this run makes the end of the video, which ends on `watch.ending` when there is one."""
         try:
             run = RunContext(
                 self.device, self.speed, self._loaded.compiled, partial(self.disparity, model=settings.depth_model),
                 watch.progress, watch.cancel, segment, self._decode_steps_estimate, watch.previews,
+                watch.ending if last else None,
             )  # fmt: skip
             return self._loaded.family.animate(pipe, picture, settings, seeds, run)
         except (OutOfMemoryError, CancelledError):

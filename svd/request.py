@@ -117,6 +117,8 @@ class GenerationRequest:
     negative_prompt: str | None = None
     loras: tuple[LoraChoice, ...] = ()
     """LoRAs on the model's network, for the families whose pipelines take them."""
+    last_frame: InputImage | None = None
+    """The picture the video should end on, for models that take one (`ModelDefaults.takes_last_frame`)."""
 
 
 @dataclass(frozen=True)

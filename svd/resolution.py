@@ -36,6 +36,7 @@ def resolve_settings(
         raise InputError(f"resize mode '{request.resize}' is not known: use one of {', '.join(RESIZE_MODES)}")
     kind = KINDS[defaults.family]
     check_family_settings(request, kind, model_name)
+    check_last_frame(request, defaults, model_name)
     seed = draw_seed() if request.seed in (None, RANDOM_SEED) else request.seed
     move = check_move(request.camera)
     moving = move.name != NO_CAMERA
@@ -134,6 +135,19 @@ def _takers(takes) -> tuple[str, str]:
     """The titles of the families for which `takes(kind)`, and a catalogue id of one of their models."""
     takers = " or ".join(other.title for other in KINDS.values() if takes(other))
     return takers, next(entry.id for entry in CATALOGUE.values() if takes(KINDS[entry.defaults.family]))
+
+
+def check_last_frame(request: GenerationRequest, defaults: ModelDefaults, model_name: str) -> None:
+    """A last frame only for a model that takes one, and always for one that needs one."""
+    if request.last_frame is not None and defaults.last_frame == "no":
+        takers = ", ".join(entry.id for entry in CATALOGUE.values() if entry.defaults.last_frame != "no")
+        raise InputError(
+            f"{model_name} does not take a last frame", f"leave it out, or choose a model that ends on one: {takers}"
+        )
+    if request.last_frame is None and defaults.last_frame == "required":
+        raise InputError(
+            f"{model_name} makes a video from a first to a last frame", "give it a last frame as well as the first"
+        )
 
 
 def check_loras(request: GenerationRequest) -> None:

@@ -56,6 +56,8 @@ class GenerationResult:
     notice: str | None = None
     guide: np.ndarray | None = None
     """The camera move's guide frames, when there is a move."""
+    last_frame: InputImage | None = None
+    """The picture the video was asked to end on, if any (kept beside the input picture)."""
     video_fps: int | None = None
     """The frame rate of the written video: the conditioning fps times the interpolation factor (None: the fps)."""
     segment_seeds: list[int] | None = None

@@ -58,7 +58,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see {self.prog} --help)\n")
 
 
-WAN_LAYOUTS = ("2.1", "2.2-ti2v", "2.2-a14b")
+WAN_LAYOUTS = ("2.1", "2.1-flf2v", "2.2-ti2v", "2.2-a14b")
 """The tiny Wan models `make-tiny --wan` writes, by the version whose layout they have."""
 
 
@@ -105,6 +105,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     generate.add_argument("--crf", type=int, default=DEFAULT_CRF, help="H.264 quality, 0-51, lower is better")
     generate.add_argument("--save-frames", action="store_true", help="also write the video's PNGs to <stem>_frames/")
+    generate.add_argument(
+        "--last-frame",
+        metavar="IMAGE",
+        help="a picture for the video to end on (Wan 2.1 I2V and FLF2V, Wan 2.2 A14B, LTX-Video), fitted as the "
+        "first is",
+    )
     generate.add_argument(
         "--lora",
         action="append",
@@ -190,6 +196,7 @@ def run_generate(args: argparse.Namespace) -> int:
     size = parse_size(args.size)
     if not args.images and args.prompt is None:
         raise InputError("give pictures, or --prompt TEXT to start from text", "see python -m svd generate --help")
+    args.last_frame_picture = load_image(Path(args.last_frame)) if args.last_frame else None
     paths, is_batch, failures = _expand_inputs(args.images)
     pictures: list[InputImage] = []
     text = None
@@ -296,6 +303,7 @@ def _request(picture: InputImage, args: argparse.Namespace, size: tuple[int, int
         prompt=args.prompt if args.images else None,  # else the first frame's text, recorded with it
         negative_prompt=(args.negative_prompt or None) if args.images else None,
         loras=tuple(parse_lora(lora) for lora in args.lora),
+        last_frame=args.last_frame_picture,
     )
 
 

@@ -65,6 +65,8 @@ class RunContext:
     decode_steps: float = 1.0
     previews: Previews | None = None
     """Report the first video's frames as the scheduler estimates them so far, every few steps."""
+    last_frame: Image.Image | None = None
+    """The picture the video should end on (already at the settings' size), for a model that takes one."""
 
     def report(self, update: Progress) -> None:
         if self.progress is not None:

@@ -43,7 +43,7 @@ StepDone = Callable[[Estimate], None]
 """Called by a family's step callback after each step, with how to estimate the clean latents."""
 Call = Callable[[DiffusionPipeline, Image.Image, GenerationSettings, dict, StepDone], np.ndarray]
 """`call(pipe, picture, settings, start, step_done)`: one video's uint8 frames for the settings' seed, from the
-camera stage's `start` arguments (empty without a move)."""
+camera stage's `start` arguments (none without a move) and `start["last_frame"]`, the picture to end on (or None)."""
 
 
 def animate_each_seed(
@@ -71,7 +71,7 @@ def animate_each_seed(
         for position, seed in enumerate(seeds):
             settings_of_seed = replace(settings, seed=seed)
             camera = run_camera_stage(pipe, picture, settings_of_seed, run.disparity, start_from)
-            start = camera.pipeline_arguments if camera is not None else {}
+            start = {**(camera.pipeline_arguments if camera is not None else {}), "last_frame": run.last_frame}
             total = settings.num_inference_steps - start.get("skip", 0)
             index, count = run.segment
             one = replace(run, segment=(index * len(seeds) + position, count * len(seeds)))

@@ -45,6 +45,9 @@ class ModelDefaults:
     """Which family's pipeline runs it (`svd.families`): `svd`, `wan` or `ltx`."""
     frame_step: int = 1
     """Frame counts the model takes are 1 + a multiple of this (4 for Wan: its VAE packs 4 frames a latent)."""
+    last_frame: str = "no"
+    """Whether its pipeline ends the video on a given last frame: `no`, `optional` (Wan 2.2 A14B, LTX-Video) or
+    `required` (Wan 2.1 FLF2V, whose image embedding takes the two pictures' tokens together)."""
     guidance_scale_2: float | None = None
     """For a model with two experts (Wan 2.2 A14B): the low-noise expert's guidance (the other's is the max)."""
     flow_shift: float | None = None

@@ -14,7 +14,8 @@ from ..errors import InputError
 from .sidecar import read_record
 
 OUTPUT_KEYS = (
-    "video", "webm", "gif", "webp", "frames", "model_frames", "input_picture", "poster", "guide", "first_frame",
+    "video", "webm", "gif", "webp", "frames", "model_frames", "input_picture", "last_frame_picture", "poster", "guide",
+    "first_frame",
 )  # fmt: skip
 """Sidecar keys that name a generation's files (the sidecar itself is `record["sidecar"]`)."""
 

@@ -26,6 +26,7 @@ POSITIVE = ("width", "height", "num_frames", "fps", "video_num_frames", "video_f
 EXTRA_KEYS: dict[str, object] = {
     "video": str | None, "stopped": str | None, "webm": str | None, "gif": str | None, "webp": str | None,
     "frames": str | None, "model_frames": str | None, "model_num_frames": int | None, "input_picture": str | None,
+    "last_frame_picture": str | None, "last_frame_name": str | None, "last_frame_sha256": str | None,
     "poster": str | None, "guide": str | None, "first_frame": str | None,
     "input_name": str, "input_sha256": str, "created": str, "timings": dict, "notes": list,
     "segment_seeds": list | None, "interpolation_method": str | None, "finished_from": str | None,

@@ -41,6 +41,8 @@ logger = logging.getLogger("svd")
 FRAMES_SUFFIX = "_frames"
 MODEL_FRAMES_SUFFIX = "_model_frames.zip"
 INPUT_SUFFIX = "_input"
+LAST_FRAME_SUFFIX = "_last"
+"""The picture a video was asked to end on, beside its input picture."""
 FIRST_FRAME_SUFFIX = "_first_frame"
 """The input picture of a text-to-video run: the first frame made from the prompt."""
 POSTER_SUFFIX = "_poster.jpg"
@@ -146,6 +148,8 @@ def _write(
         timings[stage] = timings.get(stage, 0.0) + seconds
     from_text = result.settings.t2i_model is not None  # a prompt alone may be what a Wan video was asked to show
     picture = write_input_picture(result.input, stem, FIRST_FRAME_SUFFIX if from_text else INPUT_SUFFIX, pending)
+    last = result.last_frame
+    last_picture = write_input_picture(last, stem, LAST_FRAME_SUFFIX, pending) if last is not None else None
     guide_path = _beside(stem, GUIDE_SUFFIX) if guide and result.guide is not None else None
     if guide_path is not None:
         guide_height, guide_width = result.guide.shape[1:3]  # type: ignore[union-attr]
@@ -154,7 +158,7 @@ def _write(
     timings["total"] = sum(value for key, value in timings.items() if _counts_to_total(key))
     files = {**{FORMAT_KEYS[name]: path for name, path in paths.items()}, "frames": frames_path}
     files["model_frames"] = model_path
-    files |= {"input_picture": picture, "poster": poster, "guide": guide_path}
+    files |= {"input_picture": picture, "last_frame_picture": last_picture, "poster": poster, "guide": guide_path}
     if from_text:
         files["first_frame"] = picture
     record = sidecar_record(result, files, crf, timings)
@@ -207,6 +211,8 @@ def sidecar_record(
         **finished_video(result),
         "input_name": result.input.name,
         "input_sha256": result.input.sha256,
+        "last_frame_name": result.last_frame.name if result.last_frame else None,
+        "last_frame_sha256": result.last_frame.sha256 if result.last_frame else None,
         **{key: path.name if path else None for key, path in files.items()},
         "crf": crf,
         "device": result.device,

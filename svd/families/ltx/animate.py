@@ -11,6 +11,7 @@ from weakref import WeakKeyDictionary
 import numpy as np
 import torch
 from diffusers import LTXConditionPipeline
+from diffusers.pipelines.ltx.pipeline_ltx_condition import LTXVideoCondition
 from PIL import Image
 
 from ...request import GenerationSettings
@@ -61,16 +62,21 @@ def _call(
     step_done: StepDone,
 ) -> np.ndarray:
     """The pipeline for the settings' seed, as diffusers' documentation calls it, from a camera move's guide
-    latents and denoise strength when there is one."""
+    latents and denoise strength when there is one; a last frame is a second condition, at the last frame."""
     seen = _TransformerWatch(pipe, settings)
 
     def on_step_end(pipeline, step, timestep, callback_kwargs):
         step_done(seen.estimate)
         return callback_kwargs
 
+    last = start["last_frame"]
+    conditions = dict(image=picture)
+    if last is not None:  # as conditions: given as lists, `image` and `frame_index` keep only the first picture
+        at_end = LTXVideoCondition(image=last, frame_index=settings.num_frames - 1)
+        conditions = dict(conditions=[LTXVideoCondition(image=picture), at_end])
     with seen:
         output = pipe(
-            image=picture,
+            **conditions,
             prompt=settings.prompt or "",
             negative_prompt=settings.negative_prompt,
             height=settings.height,

@@ -54,7 +54,7 @@ TIMESTEP_DECODE = {"decode_timestep": 0.05, "decode_noise_scale": 0.025}
 LTX_13B_DISTILLED = ModelDefaults(
     family="ltx", width=1216, height=704, size_multiple=32, num_frames=121, frame_step=8, fps=30,
     num_inference_steps=len(DISTILLED_TIMESTEPS), min_guidance_scale=1.0, max_guidance_scale=1.0, max_steps=50,
-    full_min_gib=40, balanced_min_gib=18, pipeline_arguments=DISTILLED,
+    full_min_gib=40, balanced_min_gib=18, pipeline_arguments=DISTILLED, last_frame="optional",
 )  # fmt: skip
 """`auto`'s needs from the arithmetic in BENCHMARKS.md (bf16 weights: 24.3 GiB transformer, 8.9 GiB T5 encoder;
 `balanced` stores the transformer in fp8 and offloads the encoder), not from a measurement."""
@@ -62,6 +62,7 @@ LTX_13B_DISTILLED = ModelDefaults(
 LTX_FOLDER = ModelDefaults(
     family="ltx", width=768, height=512, size_multiple=32, num_frames=121, frame_step=8, fps=24,
     num_inference_steps=40, min_guidance_scale=3.0, max_guidance_scale=3.0, full_min_gib=40, balanced_min_gib=18,
+    last_frame="optional",
 )  # fmt: skip
 """An LTX-Video folder that states no defaults: the pipeline's own schedule and guidance at 768x512, as for the
 models that are not distilled (a distilled one needs its `svd_defaults.json`, or a catalogue entry)."""

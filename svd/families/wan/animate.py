@@ -56,6 +56,7 @@ def _call(
     with skipping(pipe, start.get("skip", 0)):
         output = pipe(
             image=picture,
+            last_image=start["last_frame"],
             prompt=settings.prompt or "",
             negative_prompt=settings.negative_prompt,
             height=settings.height,

@@ -6,6 +6,7 @@ into a latent), fps, steps, guidance, the flow shift of the noise schedule. All 
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -35,7 +36,16 @@ I2V_14B_480P = ModelDefaults(
     balanced_min_gib=21,
 )  # fmt: skip
 I2V_14B_720P = replace(I2V_14B_480P, width=1280, height=720, flow_shift=5.0, full_min_gib=52, balanced_min_gib=22)
-I2V_A14B = replace(I2V_14B_720P, min_guidance_scale=3.5, max_guidance_scale=3.5, guidance_scale_2=3.5, full_min_gib=66)
+I2V_A14B = replace(
+    I2V_14B_720P, min_guidance_scale=3.5, max_guidance_scale=3.5, guidance_scale_2=3.5, full_min_gib=66,
+    last_frame="optional",
+)  # fmt: skip
+FLF2V_14B_720P = replace(I2V_14B_720P, num_inference_steps=50, flow_shift=16.0, last_frame="required")
+"""Wan 2.1 FLF2V: the 720p I2V network trained for a first and a last frame (its CLIP tokens of both pictures are
+embedded together, so it needs both), 50 steps as Wan's own script runs it, with the schedule shift 16 that Wan's
+conversion sets for it. The 2.2 A14B takes a last frame through its video condition alone; Wan 2.1 I2V's image
+embedding takes one picture's tokens, and TI2V 5B puts the picture into the first latent frame only, so neither
+takes one."""
 """The memory `auto` needs for `full` and `balanced` come from the arithmetic in BENCHMARKS.md (bf16 weights, the
 transformers stored in fp8 for `balanced`, a few GiB of activations), not from a measurement."""
 
@@ -55,6 +65,11 @@ WAN_MODELS = (
         facts="Apache-2.0, not gated; 16.4 B transformer (65.6 GB stored), 5.7 B text encoder; about 79 GB download",
     ),
     CatalogueEntry(
+        "wan2.1-flf2v-14b-720p", "Wan-AI/Wan2.1-FLF2V-14B-720P-diffusers", "Wan 2.1 FLF2V 14B (first and last frames)",
+        FLF2V_14B_720P,
+        facts="Apache-2.0, not gated; made to go from a first to a last frame; 16.4 B transformer, 5.7 B text encoder",
+    ),
+    CatalogueEntry(
         "wan2.2-i2v-a14b", "Wan-AI/Wan2.2-I2V-A14B-Diffusers", "Wan 2.2 I2V A14B (two experts, 720p, 16 fps)",
         I2V_A14B,
         facts="Apache-2.0, not gated; two 14.3 B experts (about 57 GB each stored), 5.7 B text encoder; about 126 GB",
@@ -63,13 +78,21 @@ WAN_MODELS = (
 
 
 def folder_defaults(path: Path) -> ModelDefaults:
-    """A Wan folder's defaults, by its layout: two experts (2.2 A14B), a CLIP image encoder (2.1 I2V, taken at
-    480p), or neither (2.2 TI2V 5B)."""
+    """A Wan folder's defaults, by its layout: two experts (2.2 A14B), a CLIP image encoder with a position embedding
+    for two pictures' tokens (2.1 FLF2V), a CLIP image encoder (2.1 I2V, taken at 480p), or neither (2.2 TI2V 5B)."""
     if (path / "transformer_2").is_dir():
         return I2V_A14B
     if (path / "image_encoder").is_dir():
-        return I2V_14B_480P
+        return FLF2V_14B_720P if _two_pictures(path) else I2V_14B_480P
     return TI2V_5B
+
+
+def _two_pictures(path: Path) -> bool:
+    """Whether the transformer embeds the positions of two pictures' image tokens, as FLF2V's does."""
+    try:
+        return bool(json.loads((path / "transformer" / "config.json").read_text()).get("pos_embed_seq_len"))
+    except (OSError, ValueError):
+        return False
 
 
 WAN_KIND = FamilyKind(

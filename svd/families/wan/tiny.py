@@ -7,6 +7,8 @@
   transformer (`image_dim`, and the image key/value projections, `added_kv_proj_dim`, as in the 14B), the Wan 2.1
   VAE (z_dim 16, x8 in space, x4 in time), a 36-channel transformer input (noise, the first frame's latents and a
   4-channel mask), UMT5 text encoder, UniPC with flow_shift 3.0 (the 480P value).
+- `tiny-wan2.1-flf2v`: the Wan 2.1 FLF2V layout: `tiny-wan2.1` with a position embedding over two pictures' CLIP
+  tokens (`pos_embed_seq_len` 514, as in the 14B), so it takes a first and a last frame together.
 - `tiny-wan2.2-ti2v`: the TI2V-5B layout: no image encoder, the Wan 2.2 VAE (z_dim 48, patch_size 2, residual
   blocks: x16 in space), a 48-channel transformer, `expand_timesteps` (the first frame's tokens get timestep 0),
   flow_shift 5.0. Like the real repository, its `model_index.json` names `WanPipeline`.
@@ -47,7 +49,7 @@ from ...models.entries import DEFAULTS_FILE
 from ..tokenizer import build_t5_tokenizer
 
 CONFIGS = Path(__file__).parent / "configs"
-TINY_ARCHITECTURES = ("tiny-wan2.1", "tiny-wan2.2-ti2v", "tiny-wan2.2-a14b")
+TINY_ARCHITECTURES = ("tiny-wan2.1", "tiny-wan2.1-flf2v", "tiny-wan2.2-ti2v", "tiny-wan2.2-a14b")
 ARCHITECTURES = (*TINY_ARCHITECTURES, "wan2.1-i2v-14b-480p", "wan2.2-ti2v-5b")
 INDEX_FILE = "model_index.json"
 TEXT_LENGTH = 512
