@@ -158,10 +158,12 @@ def engine(tiny_model) -> Engine:
 @pytest.fixture(scope="session")
 def server(tiny_model, tiny_depth_model, tiny_text_model, tiny_rife, tiny_upscaler, tiny_wan, tmp_path_factory):
     """`webui.py` running with the tiny models, shared by the API and the browser tests, with the tiny Wan 2.1 model
-    as `wan` in its models folder and a LoRA for it, `kite-style.safetensors`, in its loras folder. Its work limit
+    as `wan` and the tiny FLF2V as `flf2v` in its models folder, and a LoRA for `wan`, `kite-style.safetensors`, in
+    its loras folder. Its work limit
     lets a run take minutes (200 steps on two cores) so that tests can watch one, queue behind one and cancel one."""
     folder = tmp_path_factory.mktemp("webui")
     shutil.copytree(tiny_wan["tiny-wan2.1"], folder / "models" / "wan")
+    shutil.copytree(tiny_wan["tiny-wan2.1-flf2v"], folder / "models" / "flf2v")
     transformer = WanTransformer3DModel.from_pretrained(tiny_wan["tiny-wan2.1"] / "transformer")
     save_random_lora(transformer, folder / "loras" / SERVED_LORA, seed=5)
     running = start_server(

@@ -123,3 +123,50 @@ def test_wan_shows_its_prompt_and_hides_svd_settings_then_svd_brings_them_back(
         pick_model(page, re.compile("this server's model"), "tiny is ready")  # the shared server serves SVD again
     shows_svd(page)
     page.screenshot(path=str(screenshots / "svd-laptop.png"), full_page=True)
+
+
+def test_a_last_frame_beside_the_first_for_a_model_that_ends_on_one(page, browser, server, tmp_path, screenshots):
+    """The FLF2V model (`flf2v (local)`) asks for a last frame beside the picture; "Model sees" shows both, fitted
+    the same way; the video records it and Reuse brings it back; a model that takes none hides and empties the box."""
+    open_advanced(page)
+    expect(page.locator("#last-frame")).to_be_hidden()  # SVD takes none
+    try:
+        pick_model(page, "flf2v (local)", "flf2v is ready")
+        box = page.locator("#last-frame")
+        expect(box).to_be_visible()
+        expect(box).to_contain_text("Last frame ✱")  # needed
+        upload(page, write_picture(tmp_path / "first.png", (256, 192)))
+        expect(page.locator("#notice")).to_contain_text("The model will see")
+        box.locator("input[type=file]").set_input_files(str(write_picture(tmp_path / "end.png", (300, 100))))
+        expect(page.locator("#notice")).to_contain_text("ending on the last frame (crop, from 300×100)")
+        page.locator("#framed img").scroll_into_view_if_needed()  # it loads lazily
+        page.wait_for_function(
+            "() => (document.querySelector('#framed img')?.naturalWidth || 0) > 0", timeout=10_000
+        )  # fmt: skip
+        width, height = page.locator("#framed img").evaluate("(img) => [img.naturalWidth, img.naturalHeight]")
+        assert width > 2 * height  # two 64x48 frames side by side
+        page.screenshot(path=str(screenshots / "last-frame-laptop.png"), full_page=True)
+
+        page.locator("#generate").click()
+        wait_for_video(page, timeout=120)
+        record = list_history(server.output_dir)[0]
+        assert (record["last_frame_name"], record["model"].rsplit("/", 1)[-1]) == ("end.png", "flf2v")
+        assert (server.output_dir / record["last_frame_picture"]).is_file()
+
+        box.locator("button[aria-label='Remove Image']").first.click()
+        expect(box.locator("img")).to_have_count(0)
+        page.locator("#reuse").click()
+        expect(box.locator("img")).to_be_visible()  # brought back from the output folder
+
+        phone = open_page(browser, server.url, viewport=PHONE, ready="flf2v is ready")
+        try:
+            open_advanced(phone)
+            pick_model(phone, "flf2v (local)", "flf2v is ready")
+            phone.locator("#last-frame").scroll_into_view_if_needed()
+            phone.screenshot(path=str(screenshots / "last-frame-phone.png"))
+            assert phone.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+        finally:
+            phone.context.close()
+    finally:
+        pick_model(page, re.compile("this server's model"), "tiny is ready")
+    expect(page.locator("#last-frame")).to_be_hidden()

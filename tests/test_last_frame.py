@@ -14,6 +14,9 @@ import torch
 from conftest import run_svd_here, write_picture
 from diffusers import LTXConditionPipeline, WanImageToVideoPipeline
 from diffusers.pipelines.ltx.pipeline_ltx_condition import LTXVideoCondition
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError, ValidationError
+from mp4 import decode
 from PIL import Image
 
 from svd.engine import Engine
@@ -128,3 +131,22 @@ def test_the_cli_takes_a_last_frame_and_the_sidecar_keeps_it_beside_the_picture(
 
 def _sha(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_the_api_takes_a_last_frame_and_refuses_it_where_the_model_takes_none(server, picture, last):
+    client = Client(server.url, verbose=False)
+    video, _, settings = client.predict(
+        handle_file(str(picture)), model="flf2v", prompt="a kite", frames=5, steps=2, seed=4,
+        last_frame=handle_file(str(last)), api_name="/generate",
+    )  # fmt: skip
+    assert (settings["last_frame_name"], settings["last_frame_sha256"]) == ("last.png", _sha(last))
+    assert (server.output_dir / settings["last_frame_picture"]).is_file() and len(decode(video).frames) == 5
+    refusals = (
+        (dict(model="flf2v"), "makes a video from a first to a last frame: give it a last frame as well"),
+        (dict(model="wan", last_frame=handle_file(str(last))), "does not take a last frame"),
+        (dict(model="flf2v", last_frame="/etc/hostname"), "last_frame must be a file"),
+    )
+    for asked, said in refusals:
+        with pytest.raises((AppError, ValidationError)) as refused:
+            client.predict(handle_file(str(picture)), frames=5, steps=1, api_name="/generate", **asked)
+        assert said in str(refused.value)

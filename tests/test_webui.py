@@ -185,7 +185,7 @@ def test_view_api_describes_every_parameter_with_its_choices_and_names_the_retur
     assert [name for name, _ in parameters] == [
         "picture", "motion", "frames", "fps", "seed", "size", "resize", "steps", "min_cfg", "max_cfg", "noise_aug",
         "decode_chunk", "memory", "model", "camera", "camera_strength", "camera_amount", "extend", "interpolate",
-        "upscale", "loop", "formats", "variations", "prompt", "negative_prompt", "loras",
+        "upscale", "loop", "formats", "variations", "prompt", "negative_prompt", "last_frame", "loras",
     ]  # fmt: skip
     assert all(line.rstrip().endswith(")") and " (" in line for _, line in parameters)  # each has a description
     described = dict(parameters)

@@ -13,7 +13,7 @@ import gradio as gr
 from gradio import FileData
 
 from svd.camera.moves import AMOUNT_RANGE, MOVES, NO_CAMERA, CameraMove
-from svd.errors import CancelledError, InputError, SvdError
+from svd.errors import CancelledError, SvdError
 from svd.families.catalogue import CATALOGUE
 from svd.finish.options import FORMATS, LOOPS, MAX_SEGMENTS, UPSCALE_CHOICES
 from svd.input.sizing import buckets, size_limits
@@ -22,7 +22,7 @@ from svd.output.store import SavedGeneration
 from svd.request import LIMITS, LORA_STRENGTH, MAX_LORAS
 from svd.seeds import MAX_SEED, RANDOM_SEED
 
-from .api_checks import CHECKS, api_parameters, checked, endpoint_of, refuse_at_once, shown
+from .api_checks import CHECKS, api_parameters, checked, endpoint_of, picture_or_none, refuse_at_once
 from .generation import Controls, Runner
 from .status import GPU_QUEUE
 
@@ -69,6 +69,8 @@ def parameter_help(defaults: ModelDefaults) -> dict[str, str]:
         **FINISH_HELP,
         "prompt": "what the video should show, for models that take text (Wan); null for the others",
         "negative_prompt": "what the video should not show (Wan); null for none",
+        "last_frame": "a picture for the video to end on, as handle_file('end.jpg'), fitted as the picture is, for "
+        "models that take one (wan2.2-i2v-a14b, LTX-Video; wan2.1-flf2v-14b-720p needs one); null for none",
         "loras": f"LoRAs for models that take them (Wan, LTX-Video), as NAME:STRENGTH separated by commas (strength "
         f"{LORA_STRENGTH[0]:g} to {LORA_STRENGTH[1]:g}, 1 if left out; at most {MAX_LORAS}): a .safetensors file's "
         "name in the server's loras folder, or a Hub name (owner/repo/file.safetensors) where the server allows it "
@@ -145,6 +147,7 @@ def register(runner: Runner, defaults: ModelDefaults, demo: gr.Blocks) -> dict[s
         variations: int = 1,
         prompt: str = None,  # type: ignore[assignment]  # noqa: RUF013
         negative_prompt: str = None,  # type: ignore[assignment]  # noqa: RUF013
+        last_frame: FileData = None,  # type: ignore[assignment]
         loras: str = "",
     ) -> tuple[FileData, FileData, dict]:
         """Animate a picture into a short MP4 with the server's model (SVD, or Wan with a prompt)."""
@@ -154,10 +157,11 @@ def register(runner: Runner, defaults: ModelDefaults, demo: gr.Blocks) -> dict[s
                 min_cfg=min_cfg, max_cfg=max_cfg, noise_aug=noise_aug, decode_chunk=decode_chunk, memory=memory,
                 model=model, camera=camera, camera_strength=camera_strength, camera_amount=camera_amount,
                 extend=extend, interpolate=interpolate, upscale=upscale, loop=loop, formats=formats,
-                variations=variations, prompt=prompt, negative_prompt=negative_prompt, loras=loras,
+                variations=variations, prompt=prompt, negative_prompt=negative_prompt, last_frame=last_frame,
+                loras=loras,
             )  # fmt: skip
             controls = Controls(**checked(CHECKS, given))
-            saved = await runner.run(_picture(picture), controls, no_progress, user=request.username)
+            saved = await runner.run(picture_or_none("picture", picture), controls, no_progress, user=request.username)
             return video_outputs(saved)
         except SvdError as error:
             raise gr.Error(str(error), print_exception=False) from None
@@ -211,12 +215,3 @@ def describe(
 
 def no_progress(*args, **kwargs) -> None:
     """API calls have no progress bar to draw."""
-
-
-def _picture(value: object) -> dict | None:
-    if value is None or (isinstance(value, dict) and value.get("path")):
-        return value  # type: ignore[return-value]
-    raise InputError(
-        f"picture must be a file, not {shown(value)}: with gradio_client pass handle_file('photo.jpg'); over HTTP, "
-        'a FileData object {"path": ..., "meta": {"_type": "gradio.FileData"}}'
-    )

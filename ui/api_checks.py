@@ -79,6 +79,16 @@ def lora_list(name: str, value: object) -> tuple[LoraChoice, ...]:
     return parse_loras(text(name, value))
 
 
+def picture_or_none(name: str, value: object) -> dict | None:
+    """A picture file as Gradio's API gives it (FileData), or None."""
+    if value is None or (isinstance(value, dict) and value.get("path")):
+        return value  # type: ignore[return-value]
+    raise InputError(
+        f"{name} must be a file, not {shown(value)}: with gradio_client pass handle_file('photo.jpg'); over HTTP, "
+        'a FileData object {"path": ..., "meta": {"_type": "gradio.FileData"}}'
+    )
+
+
 def checked(checks: dict[str, Check], given: dict[str, object]) -> dict[str, object]:
     """`given`'s values, each checked by its entry in `checks`, in the table's order; an error names its parameter."""
     values = {}
@@ -108,7 +118,8 @@ CHECKS: dict[str, Check] = {
         "extend": whole, "interpolate": whole, "upscale": partial(choice, choices=UPSCALE_CHOICES),
         "loop": partial(choice, choices=LOOPS), "formats": text,
     }),
-    "variations": whole, "prompt": text_or_none, "negative_prompt": text_or_none, "loras": lora_list,
+    "variations": whole, "prompt": text_or_none, "negative_prompt": text_or_none, "last_frame": picture_or_none,
+    "loras": lora_list,
 }  # fmt: skip
 """How each video setting that the API takes is checked, in the order of `Controls`: the finishing ones, then the
 variations, then what the video should show (for models that take text), last."""
@@ -155,9 +166,10 @@ def check_at_edge(settings: Settings, given: dict[str, object]) -> None:
     models (which may only be those the server offers) and of the video to finish."""
     tables = {**TEXT_CHECKS, **FIRST_FRAME_CHECKS, **CHECKS}
     values = checked({name: check for name, check in tables.items() if name in given}, given)
-    with about("picture"):
-        if isinstance(given.get("picture"), dict):
-            in_upload_folder(given["picture"].get("path"))  # type: ignore[union-attr]
+    for name in ("picture", "last_frame"):
+        with about(name):
+            if isinstance(given.get(name), dict):
+                in_upload_folder(given[name].get("path"))  # type: ignore[union-attr]
     with about("size"):
         parse_size(values.get("size") or "auto")  # type: ignore[arg-type]
     with about("formats"):

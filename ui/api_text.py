@@ -157,6 +157,7 @@ def text_to_video_endpoint(runner: Runner, maker: CandidateMaker, defaults: Mode
         loop: Literal[LOOPS] = "none",  # type: ignore[valid-type]
         formats: str = "mp4",
         variations: int = 1,
+        last_frame: FileData = None,  # type: ignore[assignment]
         loras: str = "",
     ) -> tuple[FileData, FileData, dict]:
         """Make a first frame from a prompt and animate it into a short MP4."""
@@ -167,7 +168,8 @@ def text_to_video_endpoint(runner: Runner, maker: CandidateMaker, defaults: Mode
                 size="auto", resize="crop", steps=steps, min_cfg=min_cfg, max_cfg=max_cfg, noise_aug=noise_aug,
                 decode_chunk=decode_chunk, memory=memory, model=model, camera=camera,
                 camera_strength=camera_strength, camera_amount=camera_amount, extend=extend, interpolate=interpolate,
-                upscale=upscale, loop=loop, formats=formats, variations=variations, loras=loras,
+                upscale=upscale, loop=loop, formats=formats, variations=variations, last_frame=last_frame,
+                loras=loras,
             )  # fmt: skip
             video = {**given, "prompt": None, "negative_prompt": None}  # the text reaches the video with the picture
             controls = Controls(**checked(CHECKS, video))

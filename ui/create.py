@@ -23,7 +23,7 @@ from .camera_previews import CameraPreviews
 from .candidates import CandidateMaker
 from .controls import build_settings, connect_settings
 from .finish import FinishSection, build_finish, connect_finish, finish_run
-from .framing import Framing, build_framing, connect_framing
+from .framing import Framing, build_framing, connect_framing, sizing_of
 from .generation import Runner
 from .preview import refused_upload
 from .result import ResultArea, RunEvents, build_result, generate_run
@@ -129,7 +129,7 @@ def build_create(
 
     controls = [
         *framing.size_controls, framing.resize, *run_settings.values, *camera.values, *finish.values,
-        run_settings.variations, *run_settings.prompts, *run_settings.loras.values,
+        run_settings.variations, *run_settings.prompts, framing.last_frame, *run_settings.loras.values,
     ]  # fmt: skip
     runs = RunEvents(generate, cancel, result, runner, allowance)
     runs.add(generate, generate_run(runner), [framing.picture, *controls, text.made, text.source])
@@ -148,9 +148,10 @@ def build_create(
     connect_finish(finish, run_settings.frames, run_settings.fps, framing.framed, engine.source().defaults)
     connect_text_panel(text, maker, framing, controls, camera, run_settings.motion)
     show_preview = connect_framing(framing, engine, settings, run_settings.model)
+    framed_inputs = [*sizing_of(framing, run_settings.model), framing.last_frame]
     connect_refusals(framing)
     connect_settings(run_settings, result.last_record, settings)
-    sizing = [framing.picture, *framing.size_controls, framing.resize, run_settings.model]
+    sizing = sizing_of(framing, run_settings.model)
     length = [run_settings.frames, run_settings.fps]
     connect_camera(camera, CameraPreviews(engine, settings), sizing, framing.framed, length)
     result.reuse.click(
@@ -159,7 +160,7 @@ def build_create(
     run_settings.picker.connect(
         run_settings.model,
         [framing.aspect, framing.more_size, *run_settings.model_defaults],
-        sizing,
+        framed_inputs,
         framing.preview_outputs,
         show_preview,
     )
@@ -174,5 +175,6 @@ def connect_refusals(framing: Framing) -> None:
     leaves that line alone); the box's own Remove button empties the line."""
     private = dict(api_visibility="private", show_progress="hidden")
     picture, notice = framing.picture, framing.notice
-    picture.upload(refused_upload, picture, [picture, notice], preprocess=False, queue=False, **private)
+    for box in (picture, framing.last_frame):
+        box.upload(refused_upload, box, [box, notice], preprocess=False, queue=False, **private)
     picture.clear(lambda: "", outputs=notice, queue=False, **private)

@@ -83,6 +83,8 @@ class Controls:
     prompt: str | None = None
     """What the video should show, for models that take text (Wan); None for the others."""
     negative_prompt: str | None = None
+    last_frame: dict | None = None
+    """The picture to end on, as its image input's raw payload (for models that take one)."""
     loras: tuple[LoraChoice, ...] = ()
     """For families that take LoRAs: each by its name in the loras folder (or a Hub name), with its strength."""
 
@@ -135,6 +137,7 @@ def to_request(
         variations=controls.variations,
         prompt=controls.prompt or None,
         negative_prompt=controls.negative_prompt or None,
+        last_frame=uploaded_picture(controls.last_frame),
         loras=tuple(replace(lora, name=served(lora.name, settings.hub_models)) for lora in controls.loras),
     )
 

@@ -47,19 +47,20 @@ class ModelPicker:
     ) -> None:
         """`defaults_outputs`: aspect, More list, frames, fps, motion, steps and the guidance of the first and last
         frames, which take the new model's defaults;
-        `sizing` are `show_preview`'s inputs (the picture first, the model last)."""
+        `sizing` are `show_preview`'s inputs (the picture first, then the size, the fit, the model and the last
+        frame)."""
 
         def switch(name: str, sizing_values: list) -> list:
             self.engine.load_in_background(name)
             defaults = self.engine.source(name).defaults
-            picture, _, _, width, height, resize, model_value = sizing_values
+            picture, _, _, width, height, resize, model_value, *last = sizing_values
             return [
                 gr.Radio(choices=aspect_choices(defaults), value=AUTO),
                 gr.Dropdown(choices=more_choices(defaults), value=None),
                 gr.Slider(**frame_range(defaults), value=defaults.num_frames), defaults.fps, defaults.motion_bucket_id,
                 defaults.num_inference_steps,
                 defaults.min_guidance_scale, defaults.max_guidance_scale,
-                *show_preview(picture, AUTO, None, width, height, resize, model_value),
+                *show_preview(picture, AUTO, None, width, height, resize, model_value, *last),
             ]  # fmt: skip
 
         def chosen(value: str, *sizing_values):

@@ -44,18 +44,38 @@ def framed_picture(
 
 
 def preview(
-    engine: Engine, settings: Settings, picture: dict | None, size: str, resize: str, model: str
-) -> tuple[Image.Image | None, str | dict]:
-    """The picture as "Model sees" shows it, and the line under it. Without a picture the line is left as it is: it
-    may say why the last upload was taken out of the box (`refused_upload`)."""
+    engine: Engine, settings: Settings, picture: dict | None, size: str, resize: str, model: str,
+    last: dict | None = None,
+) -> tuple[Image.Image | None, str | dict]:  # fmt: skip
+    """The picture as "Model sees" shows it (beside the last frame, fitted the same way, when there is one), and the
+    line under it. Without a picture the line is left as it is: it may say why the last upload was taken out of the
+    box (`refused_upload`)."""
     try:
         framed = framed_picture(engine, settings, picture, size, resize, model)
+        ending = uploaded_picture(last, linger=SHOWN_FOR) if framed is not None else None
     except SvdError as error:
         return None, cannot_use(error)
     if framed is None:
         return None, gr.skip()
     (width, height), (from_width, from_height) = framed.size, framed.picture.size
-    return framed.fitted, f"The model will see **{width}×{height}** ({resize}, from {from_width}×{from_height})."
+    line = f"The model will see **{width}×{height}** ({resize}, from {from_width}×{from_height})"
+    if ending is None:
+        return framed.fitted, line + "."
+    last_width, last_height = ending.size
+    both = side_by_side(framed.fitted, fit_image(ending.image, framed.size, resize))  # type: ignore[arg-type]
+    return both, f"{line}, ending on the last frame ({resize}, from {last_width}×{last_height})."
+
+
+GAP = 8
+"""Pixels between the first and the last frame in "Model sees"."""
+
+
+def side_by_side(first: Image.Image, last: Image.Image) -> Image.Image:
+    """The first and the last frame in one picture, with a light gap between them."""
+    both = Image.new("RGB", (first.width + GAP + last.width, first.height), (255, 255, 255))
+    both.paste(first, (0, 0))
+    both.paste(last, (first.width + GAP, 0))
+    return both
 
 
 def refused_upload(payload: dict | None) -> tuple:

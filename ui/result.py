@@ -99,7 +99,7 @@ def build_result() -> ResultArea:
 def page_controls(
     aspect, more_size, width, height, resize, motion, frames, fps, seed, steps, min_cfg, max_cfg, noise_aug,
     decode_chunk, memory, model, camera, camera_strength, camera_amount, extend, interpolate, upscale, loop, formats,
-    variations, prompt, negative_prompt, lora_names, *lora_strengths, family: FamilyOf | None = None,
+    variations, prompt, negative_prompt, last_frame, lora_names, *lora_strengths, family: FamilyOf | None = None,
 ) -> Controls:  # fmt: skip
     """The controls' values (in `reuse.controls_from` order) as the settings of a run. With `family` (how to find
     the chosen model's family), the settings that family does not take are left to it (None), as is the prompt of
@@ -111,7 +111,7 @@ def page_controls(
         camera=camera, camera_strength=camera_strength, camera_amount=camera_amount, extend=int(extend),
         interpolate=int(interpolate), upscale=upscale, loop=loop, formats=",".join(["mp4", *formats]),
         variations=int(variations), prompt=prompt or None, negative_prompt=negative_prompt or None,
-        loras=chosen_loras(lora_names, *lora_strengths),
+        last_frame=last_frame or None, loras=chosen_loras(lora_names, *lora_strengths),
     )  # fmt: skip
     return for_family(controls, family(model) if family is not None else None)
 

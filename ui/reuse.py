@@ -17,6 +17,7 @@ from svd.engine import Engine
 from svd.errors import SvdError
 from svd.finish.options import FORMATS, INTERPOLATION_FACTORS, LOOPS, MAX_SEGMENTS, UPSCALE_CHOICES
 from svd.models.memory import CHOICES as MEMORY_CHOICES
+from svd.output.history import output_file
 from svd.request import MAX_LORAS
 from svd.settings import Settings
 
@@ -29,7 +30,7 @@ def controls_from(engine: Engine, settings: Settings, record: dict | None) -> li
     """Values for the Create tab's controls (in `CreateTab.controls` order) that reproduce `record`."""
     if record is None:
         gr.Info("Nothing to reuse yet: generate a video, or pick one in the History tab.")
-        return [gr.skip()] * (27 + MAX_LORAS + 1)
+        return [gr.skip()] * (28 + MAX_LORAS + 1)
     models = [value for _, value in model_choices(settings)]
     model = record["model"] if record["model"] in models else settings.model
     try:
@@ -48,8 +49,16 @@ def controls_from(engine: Engine, settings: Settings, record: dict | None) -> li
         record["num_inference_steps"], record["min_guidance_scale"], record["max_guidance_scale"],
         _taken(record, "noise_aug_strength"), record["decode_chunk_size"], memory, model, *_camera_values(record),
         *_finish_values(record), 1,  # one video: the one reused, with its own seed
-        *_prompt_values(record), *loras_from(record, settings),
+        *_prompt_values(record), _last_frame(record, settings), *loras_from(record, settings),
     ]  # fmt: skip
+
+
+def _last_frame(record: dict, settings: Settings) -> str | None:
+    """The picture the video ended on, from the output folder (None: it had none, or it is gone)."""
+    path = output_file(settings.output_dir, record, "last_frame_picture")
+    if record.get("last_frame_picture") and path is None:
+        gr.Warning("This video's last frame is not in the output folder any more: its other settings are back.")
+    return str(path) if path is not None else None
 
 
 def _taken(record: dict, key: str):
