@@ -11,7 +11,12 @@ import numpy as np
 import pytest
 import torch
 from conftest import HUB, SERVED_LORA, run_svd_here
-from diffusers import LTXVideoTransformer3DModel, WanImageToVideoPipeline, WanTransformer3DModel
+from diffusers import (
+    LTXVideoTransformer3DModel,
+    UniPCMultistepScheduler,
+    WanImageToVideoPipeline,
+    WanTransformer3DModel,
+)
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError, ValidationError
 from mp4 import decode
@@ -20,7 +25,7 @@ from safetensors.torch import save_file
 
 from svd.engine import Engine
 from svd.errors import InputError, ModelError
-from svd.families.catalogue import KINDS
+from svd.families.catalogue import CATALOGUE, KINDS
 from svd.input.image import load_image
 from svd.input.sizing import fit_image
 from svd.loras.library import file_sha256, parse_loras, served
@@ -247,3 +252,58 @@ def test_the_pages_line_says_which_chosen_lora_does_not_fit_the_model(loras):
         "⚠ style.safetensors: made for Wan models, not this LTX-Video model; choose another."
     )
     assert "No LoRAs yet" in fit_line(Settings(loras_dir=loras["folder"] / "none"), [], KINDS["wan"])
+
+
+@pytest.fixture(scope="module")
+def fast_hub(tiny_wan, tmp_path_factory) -> dict:
+    """The tiny Wan 2.1 and 2.2 A14B as the fast entries' base repositories on the test Hub, and tiny distillation
+    LoRAs under the entries' own LoRA file names; returns each entry's LoRA files by entry id."""
+    files = {}
+    for entry_id, tiny in (("wan2.1-i2v-14b-480p-fast", "tiny-wan2.1"), ("wan2.2-i2v-a14b-fast", "tiny-wan2.2-a14b")):
+        entry = CATALOGUE[entry_id]
+        HUB.serve(entry.repo_id, tiny_wan[tiny])
+        folder = tmp_path_factory.mktemp(entry_id)
+        for seed, lora in enumerate(entry.loras, start=20):
+            expert = WanTransformer3DModel.from_pretrained(tiny_wan[tiny] / lora.expert)
+            save_random_lora(expert, folder / lora.filename, seed=seed, scale=0.5)
+        HUB.serve(entry.loras[0].repo_id, folder)
+        files[entry_id] = [(folder / lora.filename, lora.expert) for lora in entry.loras]
+    return files
+
+
+@pytest.mark.parametrize("entry_id", ["wan2.1-i2v-14b-480p-fast", "wan2.2-i2v-a14b-fast"])
+def test_a_fast_entry_fuses_its_distillation_loras_and_a_request_lora_comes_off_it_again(
+    engine, fast_hub, tiny_wan, picture, entry_id, loras
+):
+    small = dict(SMALL, num_inference_steps=None)  # the entry's own 4 steps, guidance 1, shift 5
+    fast = make_with(engine, picture, model=entry_id, **small)
+    settings = fast.settings
+    assert (settings.num_inference_steps, settings.max_guidance_scale) == (4, 1.0)
+    assert not any(engine._loaded.pipe.get_list_adapters().values())  # fused, then the adapters removed
+
+    base = tiny_wan["tiny-wan2.1" if "2.1" in entry_id else "tiny-wan2.2-a14b"]
+    pipe = WanImageToVideoPipeline.from_pretrained(base)
+    pipe.set_progress_bar_config(disable=True)
+    pipe.scheduler = UniPCMultistepScheduler.from_config(pipe.scheduler.config, flow_shift=5.0)
+    call = dict(
+        image=fit_image(Image.open(picture).convert("RGB"), (settings.width, settings.height)), prompt=settings.prompt,
+        height=settings.height, width=settings.width, num_frames=settings.num_frames, num_inference_steps=4,
+        guidance_scale=1.0, guidance_scale_2=1.0 if pipe.transformer_2 is not None else None, output_type="np",
+    )  # fmt: skip
+    undistilled = pipe(**call, generator=torch.Generator("cpu").manual_seed(settings.seed)).frames[0]
+    for index, (path, expert) in enumerate(fast_hub[entry_id]):
+        pipe.load_lora_weights(str(path), adapter_name=f"d{index}", load_into_transformer_2=expert == "transformer_2")
+        pipe.fuse_lora(components=[expert], adapter_names=[f"d{index}"])
+    pipe.unload_lora_weights()
+    direct = pipe(**call, generator=torch.Generator("cpu").manual_seed(settings.seed)).frames[0]
+    assert np.array_equal(fast.model_frames, (direct * 255).round().astype(np.uint8))
+    assert np.abs(direct - undistilled).max() > 0.01  # the fused LoRAs changed the network
+
+    if "2.1" in entry_id:  # a request's LoRA on the distilled network, then off: the distilled video again
+        styled = make_with(engine, picture, model=entry_id, loras=(LoraChoice("style.safetensors"),), **small)
+        assert not np.array_equal(styled.frames, fast.frames)
+        assert np.array_equal(make_with(engine, picture, model=entry_id, **small).frames, fast.frames)
+
+
+def make_with(engine: Engine, picture, **asked):
+    return engine.generate(GenerationRequest(image=load_image(picture), **asked))

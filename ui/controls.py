@@ -43,9 +43,10 @@ HELP = {
     "memory profile.",
     "memory": "full keeps everything on the GPU (fastest); balanced moves each model to the GPU as it runs; low "
     "also works in chunks (SVD-XT under 8 GB); auto picks by free GPU memory.",
-    "model": "SVD makes 14 frames, SVD-XT 25; SVD-XT 1.1 is tuned for 6 fps and motion 127. Turbo takes 4 steps "
-    "without guidance: several times faster, less stable, for trying ideas. Wan follows a prompt as well as the "
-    "picture: 5 s clips, larger and slower.",
+    "model": "Grouped by family. SVD makes 14 frames, SVD-XT 25; SVD-XT 1.1 is tuned for 6 fps and motion 127. Wan "
+    "and LTX-Video follow a prompt as well as the picture: 5 s clips, larger and slower; FLF2V and A14B also end on "
+    "a last frame. Turbo and the 4-step entries take 4 steps without guidance: several times faster, for trying "
+    "ideas; LTX-Video's distilled model drafts in 8.",
     "variations": "Makes this many videos with the seeds after this one (seed, seed + 1, ...), side by side to "
     "pick from; together on the GPU when they fit.",
 }

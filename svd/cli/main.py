@@ -23,7 +23,6 @@ from ..families.catalogue import CATALOGUE, resolve_model
 from ..families.loading import repository_files
 from ..families.ltx.tiny import save_random_model as save_random_ltx
 from ..families.svd.tiny import architecture_defaults, save_random_model
-from ..families.svd.turbo import fetch_distilled_unet
 from ..families.wan.tiny import save_random_model as save_random_wan
 from ..finish.rife import save_random_rife
 from ..finish.upscale import save_random_upscaler
@@ -33,7 +32,7 @@ from ..logs import setup_logging
 from ..loras.library import parse_lora
 from ..media.files import check_output_folder
 from ..media.video import DEFAULT_CRF
-from ..models.download import download_model
+from ..models.download import download_model, fetch_hub_file
 from ..models.memory import CHOICES as MEMORY_CHOICES
 from ..output.store import new_stem, safe_name, save_generations, timestamped_stem
 from ..request import GenerationRequest
@@ -371,9 +370,9 @@ def run_download(args: argparse.Namespace) -> int:
     assert source.repo_id is not None
     print(f"downloading the files of {source.repo_id} that a load needs...", file=sys.stderr)
     print(download_model(source.repo_id, allow_patterns=repository_files(source)))
-    if source.unet is not None:
-        print(f"downloading {source.unet.filename} of {source.unet.repo_id}...", file=sys.stderr)
-        print(fetch_distilled_unet(source.unet))
+    for file in source.hub_files:  # a Turbo entry's UNet, a distilled entry's LoRAs
+        print(f"downloading {file.filename} of {file.repo_id}...", file=sys.stderr)
+        print(fetch_hub_file(file))
     return 0
 
 

@@ -35,9 +35,9 @@ def resolve_model(name: str) -> ModelSource:
     name = name.strip()
     if name in CATALOGUE:
         entry = CATALOGUE[name]
-        return ModelSource(name=name, repo_id=entry.repo_id, defaults=entry.defaults, unet=entry.unet)
+        return ModelSource(entry.id, entry.repo_id, defaults=entry.defaults, unet=entry.unet, loras=entry.loras)
     for entry in CATALOGUE.values():
-        if name == entry.repo_id and entry.unet is None:
+        if name == entry.repo_id and not entry.unet and not entry.loras:
             return ModelSource(name=entry.id, repo_id=entry.repo_id, defaults=entry.defaults)
     path = Path(name).expanduser()
     if path.is_dir():

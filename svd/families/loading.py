@@ -37,15 +37,15 @@ context, so two engines loading at once in two threads break each other's load."
 
 
 def is_downloaded(source: ModelSource) -> bool:
-    """Whether loading `source` needs no download: a local folder, or a Hub model (and its UNet) in the cache."""
+    """Whether loading `source` needs no download: a local folder, or a Hub model (and its UNet or LoRAs) in the
+    cache."""
     if source.repo_id is None:
         return True
     files = repository_files(source, fetch=False)
-    unet = source.unet
     return (
         files is not None
         and cached_model_path(source.repo_id, files) is not None
-        and (unet is None or cached_model_path(unet.repo_id, [unet.filename]) is not None)
+        and all(cached_model_path(file.repo_id, [file.filename]) is not None for file in source.hub_files)
     )
 
 
@@ -55,9 +55,9 @@ def bytes_to_download(source: ModelSource) -> int:
     if source.repo_id is not None:
         files = repository_files(source)
         total += 0 if cached_model_path(source.repo_id, files) else download_size(source.repo_id, files)
-    unet = source.unet
-    if unet is not None and cached_model_path(unet.repo_id, [unet.filename]) is None:
-        total += download_size(unet.repo_id, [unet.filename])
+    for file in source.hub_files:
+        if cached_model_path(file.repo_id, [file.filename]) is None:
+            total += download_size(file.repo_id, [file.filename])
     return total
 
 

@@ -27,7 +27,7 @@ from huggingface_hub.utils import tqdm as hf_tqdm
 
 from ..errors import ModelError, first_line
 from ..settings import Settings
-from .entries import DEFAULTS_FILE
+from .entries import DEFAULTS_FILE, HubFile
 
 logger = logging.getLogger("svd")
 
@@ -90,6 +90,17 @@ def download_model(
         raise
     except Exception as error:  # network and Hub failures of every kind end as one line for the user
         raise explain_hub_error(error, repo_id) from None
+
+
+def fetch_hub_file(file: HubFile, on_progress: ProgressReport | None = None) -> Path:
+    """One file a catalogue entry adds to its base model (a distilled UNet, a LoRA), from the Hugging Face cache or
+    downloaded first."""
+    patterns = [file.filename]
+    folder = cached_model_path(file.repo_id, patterns) or download_model(file.repo_id, on_progress, patterns)
+    path = folder / file.filename
+    if not path.is_file():
+        raise ModelError(f"{file.repo_id} has no file {file.filename}", "check the model's catalogue entry")
+    return path
 
 
 def download_reporter(name: str, tell: Callable[[str, float | None], None] | None = None) -> ProgressReport:

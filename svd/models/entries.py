@@ -71,12 +71,25 @@ class ModelDefaults:
 
 
 @dataclass(frozen=True)
-class DistilledUNet:
-    """A UNet distilled from the base model's: the same architecture with other weights, in one file on the Hub,
-    sampled with the consistency sampler (`svd.families.svd.consistency`) instead of the base model's."""
+class HubFile:
+    """One file of a Hub repository that a catalogue entry adds to its base model's repository."""
 
     repo_id: str
     filename: str
+
+
+@dataclass(frozen=True)
+class DistilledUNet(HubFile):
+    """A UNet distilled from the base model's: the same architecture with other weights, in one file on the Hub,
+    sampled with the consistency sampler (`svd.families.svd.consistency`) instead of the base model's."""
+
+
+@dataclass(frozen=True)
+class FusedLora(HubFile):
+    """A LoRA fused into the base model's network as it loads (a step-distillation LoRA: the entry is then a faster
+    model), into the denoiser `expert` names (`transformer`, or `transformer_2` for Wan 2.2's low-noise expert)."""
+
+    expert: str = "transformer"
 
 
 @dataclass(frozen=True)
@@ -87,6 +100,7 @@ class CatalogueEntry:
     title: str
     defaults: ModelDefaults
     unet: DistilledUNet | None = None
+    loras: tuple[FusedLora, ...] = ()
     facts: str = ""
     """What the page and the docs say of it: licence, whether it is gated, download size, memory, speed."""
 
@@ -125,6 +139,13 @@ class ModelSource:
     defaults: ModelDefaults = field(default_factory=ModelDefaults)
     unet: DistilledUNet | None = None
     """For a Turbo model: the UNet that replaces the base model's."""
+    loras: tuple[FusedLora, ...] = ()
+    """For a distilled entry of a family that takes LoRAs: the LoRAs fused into its network as it loads."""
+
+    @property
+    def hub_files(self) -> tuple[HubFile, ...]:
+        """The files from other repositories that a load of it needs besides its own repository's."""
+        return (*([self.unet] if self.unet is not None else []), *self.loras)
 
     @property
     def is_local(self) -> bool:

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING
 import torch
 from diffusers import StableVideoDiffusionPipeline
 
-from ...models.download import ProgressReport
+from ...models.download import ProgressReport, fetch_hub_file
 from ...models.entries import ModelSource
 from ...models.memory import Profile, apply_profile, release_memory
 from ...models.speed import SpeedOptions, apply_options, check_options
 from ...request import GenerationSettings
 from .animate import out_of_memory
-from .turbo import fetch_distilled_unet, use_distilled_unet
+from .turbo import use_distilled_unet
 
 if TYPE_CHECKING:
     from ..family import LoadedModel
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 def adapt(pipe: StableVideoDiffusionPipeline, source: ModelSource, reporter: Callable[[str], ProgressReport]) -> None:
     """For a Turbo entry, its distilled UNet (downloaded if needed) in place of the base model's."""
     if source.unet is not None:
-        use_distilled_unet(pipe, fetch_distilled_unet(source.unet, reporter(f"{source.name}'s UNet")))
+        use_distilled_unet(pipe, fetch_hub_file(source.unet, reporter(f"{source.name}'s UNet")))
 
 
 def place(loaded: LoadedModel, settings: GenerationSettings, device: torch.device, speed: SpeedOptions) -> None:

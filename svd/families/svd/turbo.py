@@ -12,21 +12,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 
 from ...errors import ModelError, first_line
-from ...models.download import ProgressReport, cached_model_path, download_model
-from ...models.entries import DistilledUNet
 from .consistency import ConsistencySVDScheduler
-
-
-def fetch_distilled_unet(unet: DistilledUNet, on_progress: ProgressReport | None = None) -> Path:
-    """The distilled UNet's file from the Hugging Face cache, downloaded first if needed."""
-    patterns = [unet.filename]
-    folder = cached_model_path(unet.repo_id, patterns) or download_model(unet.repo_id, on_progress, patterns)
-    path = folder / unet.filename
-    if not path.is_file():
-        raise ModelError(
-            f"{unet.repo_id} has no file {unet.filename}", "check the catalogue entry in svd/families/svd/catalogue.py"
-        )
-    return path
 
 
 def use_distilled_unet(pipe: StableVideoDiffusionPipeline, path: Path) -> None:

@@ -10,7 +10,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from ...models.entries import DEFAULTS_FILE, CatalogueEntry, FamilyKind, ModelDefaults, NetworkWork
+from ...models.entries import DEFAULTS_FILE, CatalogueEntry, FamilyKind, FusedLora, ModelDefaults, NetworkWork
 
 WAN_14B_WORK = NetworkWork(step=5.9e7, decode=1.2e7, encode=4.4e6)
 """FLOPs per pixel, estimated (not counted): the 14B transformer's 2 x 16.4 G multiply-adds per token of 4 x 16 x 16
@@ -40,6 +40,13 @@ I2V_A14B = replace(
     I2V_14B_720P, min_guidance_scale=3.5, max_guidance_scale=3.5, guidance_scale_2=3.5, full_min_gib=66,
     last_frame="optional",
 )  # fmt: skip
+FOUR_STEPS = dict(num_inference_steps=4, min_guidance_scale=1.0, max_guidance_scale=1.0, flow_shift=5.0)
+"""The lightx2v step- and guidance-distilled LoRAs' recipe: 4 steps without guidance (one transformer call a
+step instead of two), schedule shift 5."""
+I2V_14B_480P_FAST = replace(I2V_14B_480P, **FOUR_STEPS)
+I2V_A14B_FAST = replace(I2V_A14B, **FOUR_STEPS, guidance_scale_2=1.0)
+LIGHTX2V_21 = "lightx2v/Wan2.1-Distill-Loras"
+LIGHTX2V_22 = "lightx2v/Wan2.2-Distill-Loras"
 FLF2V_14B_720P = replace(I2V_14B_720P, num_inference_steps=50, flow_shift=16.0, last_frame="required")
 """Wan 2.1 FLF2V: the 720p I2V network trained for a first and a last frame (its CLIP tokens of both pictures are
 embedded together, so it needs both), 50 steps as Wan's own script runs it, with the schedule shift 16 that Wan's
@@ -65,6 +72,13 @@ WAN_MODELS = (
         facts="Apache-2.0, not gated; 16.4 B transformer (65.6 GB stored), 5.7 B text encoder; about 79 GB download",
     ),
     CatalogueEntry(
+        "wan2.1-i2v-14b-480p-fast", "Wan-AI/Wan2.1-I2V-14B-480P-Diffusers", "Wan 2.1 I2V 14B 480p, 4 steps (lightx2v)",
+        I2V_14B_480P_FAST,
+        loras=(FusedLora(LIGHTX2V_21, "wan2.1_i2v_lora_rank64_lightx2v_4step.safetensors"),),
+        facts="Wan 2.1 I2V 480p with lightx2v's 4-step distillation LoRA fused (739 MB more; its card states no "
+        "licence: lightx2v's code is Apache-2.0); 4 steps, no guidance: about 20x fewer transformer calls",
+    ),
+    CatalogueEntry(
         "wan2.1-flf2v-14b-720p", "Wan-AI/Wan2.1-FLF2V-14B-720P-diffusers", "Wan 2.1 FLF2V 14B (first and last frames)",
         FLF2V_14B_720P,
         facts="Apache-2.0, not gated; made to go from a first to a last frame; 16.4 B transformer, 5.7 B text encoder",
@@ -73,6 +87,18 @@ WAN_MODELS = (
         "wan2.2-i2v-a14b", "Wan-AI/Wan2.2-I2V-A14B-Diffusers", "Wan 2.2 I2V A14B (two experts, 720p, 16 fps)",
         I2V_A14B,
         facts="Apache-2.0, not gated; two 14.3 B experts (about 57 GB each stored), 5.7 B text encoder; about 126 GB",
+    ),
+    CatalogueEntry(
+        "wan2.2-i2v-a14b-fast", "Wan-AI/Wan2.2-I2V-A14B-Diffusers", "Wan 2.2 I2V A14B, 4 steps (lightx2v)",
+        I2V_A14B_FAST,
+        loras=(
+            FusedLora(LIGHTX2V_22, "wan2.2_i2v_A14b_high_noise_lora_rank64_lightx2v_4step_1022.safetensors"),
+            FusedLora(
+                LIGHTX2V_22, "wan2.2_i2v_A14b_low_noise_lora_rank64_lightx2v_4step_1022.safetensors", "transformer_2"
+            ),
+        ),
+        facts="Wan 2.2 A14B with lightx2v's 4-step distillation LoRAs fused into each expert (Apache-2.0, not gated; "
+        "about 1.5 GB more); 4 steps, no guidance",
     ),
 )  # fmt: skip
 

@@ -15,16 +15,19 @@ from ...models.entries import ModelSource
 from ...models.speed import SpeedOptions
 from ...request import GenerationSettings
 from .. import flow
+from .loras import fuse_distillation
 
 if TYPE_CHECKING:
     from ..family import LoadedModel
 
 
 def adapt(pipe: WanImageToVideoPipeline, source: ModelSource, reporter: Callable[[str], ProgressReport]) -> None:
-    """The flow shift of the entry's defaults on the pipeline's scheduler (the repos' own files have changed)."""
+    """The flow shift of the entry's defaults on the pipeline's scheduler (the repos' own files have changed), and a
+    distilled entry's LoRAs fused into its network."""
     shift = source.defaults.flow_shift
     if shift is not None and pipe.scheduler.config.get("flow_shift") != shift:
         pipe.scheduler = UniPCMultistepScheduler.from_config(pipe.scheduler.config, flow_shift=shift)
+    fuse_distillation(pipe, source, reporter)
 
 
 def place(loaded: LoadedModel, settings: GenerationSettings, device: torch.device, speed: SpeedOptions) -> None:
