@@ -158,6 +158,10 @@ class GenerationSettings:
     """What the video was asked to show (for a family that takes text), or the prompt its first frame was made from
     (text to video; below, the rest of what made it); None for a picture alone."""
     negative_prompt: str | None = None
+    motion_prompt: str | None = None
+    """For a text-to-video run with a model that takes text: what the video was asked to show, when it was asked
+    something else than its first frame's text (`prompt`)."""
+    motion_negative_prompt: str | None = None
     style: str | None = None
     t2i_model: str | None = None
     t2i_seed: int | None = None
@@ -177,6 +181,14 @@ class GenerationSettings:
     @property
     def finish(self) -> FinishOptions:
         return FinishOptions(self.interpolate, self.upscale, self.upscaler, self.loop, self.extend, self.formats)
+
+    @property
+    def video_text(self) -> tuple[str, str | None]:
+        """The prompt and negative prompt the video model follows: the motion's, else the picture's or first frame's
+        text."""
+        if self.motion_prompt is not None or self.motion_negative_prompt is not None:
+            return self.motion_prompt or "", self.motion_negative_prompt
+        return self.prompt or "", self.negative_prompt
 
 
 MAX_TEXT = 2000

@@ -46,10 +46,11 @@ def resolve_settings(
     max_guidance = _pick(request.max_guidance_scale, defaults.max_guidance_scale)
     owned = kind.own_settings
     text = dataclasses.asdict(request.text) if request.text else {}
-    if request.prompt is not None:
-        text.update(prompt=check_text("prompt", request.prompt))
+    video = ("motion_prompt", "motion_negative_prompt") if request.text else ("prompt", "negative_prompt")
+    if request.prompt is not None:  # a first frame's text stays its own: the video's goes beside it
+        text[video[0]] = check_text("prompt", request.prompt)
     if request.negative_prompt is not None:
-        text.update(negative_prompt=check_text("negative prompt", request.negative_prompt))
+        text[video[1]] = check_text("negative prompt", request.negative_prompt)
     settings = GenerationSettings(
         model=model_name,
         seed=seed,

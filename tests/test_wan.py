@@ -4,6 +4,7 @@ sizes, settings of its own) are kept and said in one line, its previews draw its
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -26,6 +27,8 @@ from svd.input.image import load_image
 from svd.input.sizing import fit_image
 from svd.models import memory
 from svd.request import GenerationRequest, TextSource
+from svd.settings import Settings
+from ui.reuse import controls_from
 
 PROMPT = "the kite climbs, slow pan left"
 
@@ -91,7 +94,8 @@ def test_a_wan_folder_is_known_by_its_layout_and_states_its_defaults(tiny_wan):
         "Wan-AI/Wan2.2-TI2V-5B-Diffusers", "Wan-AI/Wan2.1-I2V-14B-480P-Diffusers",
         "Wan-AI/Wan2.1-I2V-14B-720P-Diffusers", "Wan-AI/Wan2.2-I2V-A14B-Diffusers",
     }  # fmt: skip
-    assert all(entry.facts.startswith("Apache-2.0, not gated") for entry in entries)
+    assert all(entry.facts.startswith("Apache-2.0, not gated") for entry in entries if not entry.loras)
+    assert all("lightx2v" in entry.facts and "licence" in entry.facts.lower() for entry in entries if entry.loras)
 
 
 @pytest.mark.parametrize(
@@ -224,3 +228,12 @@ def test_text_to_video_gives_wan_the_prompt_the_first_frame_was_made_from(engine
     told = engine.generate(GenerationRequest(**asked, prompt=PROMPT))
     assert (from_text.settings.prompt, from_text.settings.t2i_model) == (PROMPT, "tiny-t2i")
     assert np.array_equal(from_text.frames, told.frames)
+
+    motion = "the kite dives"  # a prompt for the motion goes beside the first frame's text, which stays recorded
+    moved = engine.generate(GenerationRequest(**asked, text=text, prompt=motion, negative_prompt="blur"))
+    settings = moved.settings
+    assert (settings.prompt, settings.motion_prompt, settings.motion_negative_prompt) == (PROMPT, motion, "blur")
+    direct = engine.generate(GenerationRequest(**asked, prompt=motion, negative_prompt="blur"))
+    assert np.array_equal(moved.frames, direct.frames)  # the video followed the motion's prompt
+    record = dataclasses.asdict(settings)  # as the sidecar holds them
+    assert controls_from(engine, Settings(), record)[-8:-6] == [motion, "blur"]  # Reuse: the motion box gets them

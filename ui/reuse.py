@@ -68,10 +68,11 @@ def _taken(record: dict, key: str):
 
 
 def _prompt_values(record: dict) -> tuple[str, str]:
-    """The video's prompt and negative prompt: a picture's video's own (empty for a model that takes no text), none
-    for a text-to-video run, whose prompt made its first frame."""
+    """The video's prompt and negative prompt: a picture's video's own (empty for a model that takes no text); for a
+    text-to-video run, whose prompt made its first frame (the Text panel brings that back), the motion's if it had
+    one."""
     if from_text(record):
-        return "", ""
+        return record.get("motion_prompt") or "", record.get("motion_negative_prompt") or ""
     return record.get("prompt") or "", record.get("negative_prompt") or ""
 
 

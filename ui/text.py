@@ -84,7 +84,9 @@ def prompt_text(record: dict) -> str:
     shortened = prompt if len(prompt) <= 60 else prompt[:57] + "..."
     if not from_text(record):
         return f" · **prompt** `{shortened}`"
-    return f" · **from text** `{shortened}` ({record['style']}, first frame seed {record['t2i_seed']})"
+    motion = " ".join((record.get("motion_prompt") or "").replace("`", "'").split())[:60]
+    made = f" · **from text** `{shortened}` ({record['style']}, first frame seed {record['t2i_seed']})"
+    return made + (f" · **motion** `{motion}`" if motion else "")
 
 
 def lora_text(record: dict) -> str:

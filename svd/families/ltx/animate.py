@@ -77,8 +77,8 @@ def _call(
     with seen:
         output = pipe(
             **conditions,
-            prompt=settings.prompt or "",
-            negative_prompt=settings.negative_prompt,
+            prompt=settings.video_text[0],
+            negative_prompt=settings.video_text[1],
             height=settings.height,
             width=settings.width,
             num_frames=settings.num_frames,

@@ -57,8 +57,8 @@ def _call(
         output = pipe(
             image=picture,
             last_image=start["last_frame"],
-            prompt=settings.prompt or "",
-            negative_prompt=settings.negative_prompt,
+            prompt=settings.video_text[0],
+            negative_prompt=settings.video_text[1],
             height=settings.height,
             width=settings.width,
             num_frames=settings.num_frames,

@@ -97,8 +97,8 @@ WAN_MODELS = (
                 LIGHTX2V_22, "wan2.2_i2v_A14b_low_noise_lora_rank64_lightx2v_4step_1022.safetensors", "transformer_2"
             ),
         ),
-        facts="Wan 2.2 A14B with lightx2v's 4-step distillation LoRAs fused into each expert (Apache-2.0, not gated; "
-        "about 1.5 GB more); 4 steps, no guidance",
+        facts="Wan 2.2 A14B with lightx2v's 4-step distillation LoRAs fused into each expert (their licence: "
+        "Apache-2.0, not gated; about 1.5 GB more); 4 steps, no guidance",
     ),
 )  # fmt: skip
 
