@@ -8,7 +8,6 @@ place, run and preview its model, and holds no family's branch of its own.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 import time
@@ -24,10 +23,10 @@ from PIL import Image
 from .camera.depth import DEFAULT_DEPTH_MODEL, DepthEstimator, resolve_depth_model
 from .cancel import Cancel
 from .cost import Cost, VideoShape, finishing_cost, segment_flops, video_cost
-from .errors import CancelledError, InputError, OutOfMemoryError, SvdError
-from .families.catalogue import DEFAULT_MODEL, KINDS, ModelSource, resolve_model
+from .errors import CancelledError, InputError, OutOfMemoryError
+from .families.catalogue import DEFAULT_MODEL, KINDS, ModelSource
 from .families.family import Animation, LoadedModel, RunContext
-from .families.loading import is_downloaded, load_model
+from .families.loading import is_downloaded
 from .finish.extend import extend
 from .finish.models import FinishModels
 from .finish.options import FinishOptions, check_finish
@@ -37,6 +36,7 @@ from .finish.upscale import DEFAULT_UPSCALER
 from .input.sizing import fit_image
 from .loras.apply import put_loras
 from .loras.library import lora_uses
+from .model_slot import ModelSlot
 from .models.device import describe_device, resolve_device
 from .models.download import download_reporter
 from .models.memory import (
@@ -89,24 +89,21 @@ class Engine:
         self.device_name = describe_device(self.device)
         self.speed = speed or SpeedOptions()
         self.dtype = torch.float16 if self.device.type == "cuda" else torch.float32
-        self.default_model = default_model
         self.default_depth_model = default_depth_model
         self.limits = limits or Limits()
         """The most one request may ask for; every request is checked against them before any work."""
-        self.status = EngineStatus("idle", "no model loaded")
         self.worker = "0"
         """Which engine this is: its number among the process's engines (svd.serve.pool), or a Ray replica's id;
         recorded in each video's sidecar."""
         self.generating = False
         """True while a request runs on the device (not while one waits for the model)."""
-        self._loaded: LoadedModel | None = None
         self._depth = DepthEstimator()
         self._depth_lock = threading.Lock()
         """Guards the depth model alone, so camera previews need not wait for a generation to end."""
         report = download_reporter("a finishing model")
         self.finishing = FinishModels(self.device, self.dtype, interpolator, upscaler, report)
-        self._default_failure: EngineStatus | None = None
         self._lock = threading.RLock()
+        self.slot = ModelSlot(self.device, self.device_name, self.dtype, default_model, self._lock)
         self._decode_steps_estimate = 1.0
         """How many denoising steps the VAE decode takes, learned from the last run; used for the ETA."""
 
@@ -118,82 +115,33 @@ class Engine:
         free = available_gpu_bytes(self.device) / 1024**3
         return f"{self.device_name}, {free:.1f} GiB free; memory profile {memory} -> {profile}"
 
-    # Models
+    # Models: the one loaded model (`svd.model_slot`)
+
+    @property
+    def status(self) -> EngineStatus:
+        return self.slot.status
+
+    @property
+    def loaded(self) -> LoadedModel | None:
+        return self.slot.loaded
 
     @property
     def loaded_model(self) -> str | None:
         """The name of the loaded model, if any."""
-        loaded = self._loaded
-        return loaded.source.name if loaded is not None else None
+        return self.slot.loaded.source.name if self.slot.loaded is not None else None
 
     def source(self, model: str | None = None) -> ModelSource:
-        """Resolve a model name without loading it (the loaded model's source if it is the same name)."""
-        name = model or self.default_model
-        loaded = self._loaded.source if self._loaded is not None else None
-        if loaded is not None and (name == loaded.name or (name == loaded.repo_id and loaded.unet is None)):
-            return loaded
-        return resolve_model(name)
+        return self.slot.source(model)
 
     def load(self, model: str | None = None) -> LoadedModel:
-        """Make `model` the loaded model, downloading it first if it is not in the cache.
-
-        The model loaded before stays loaded until the new one has loaded, and stays if the new one fails."""
-        is_default = model in (None, self.default_model)
-        with self._lock:
-            try:
-                source = self.source(model)
-                if self._loaded is None or self._loaded.source != source:
-                    loaded = self._load(source)
-                    self._loaded = None
-                    release_memory(self.device)
-                    self._loaded = loaded
-                    logger.info(f"{source.name} is ready")
-            except SvdError as error:
-                logger.error(f"the model cannot be used: {error}")
-                if is_default:
-                    self._default_failure = EngineStatus("failed", error.cause, advice=error.advice)
-                self.status = self._settled_status()
-                raise
-            if is_default:
-                self._default_failure = None
-            self.status = self._settled_status()
-            return self._loaded
-
-    def _settled_status(self) -> EngineStatus:
-        """The status once nothing is under way: the loaded model, or else why the server's model failed."""
-        if self._loaded is not None:
-            source = self._loaded.source
-            notice = f"; {source.defaults.notice}" if source.defaults.notice else ""
-            loaded = f"{source.shown} on {self.device_name}{notice}"
-            return EngineStatus("ready", f"{source.shown} is ready on {self.device_name}{notice}", loaded=loaded)
-        return self._default_failure or EngineStatus("idle", "no model loaded")
+        """Make `model` the loaded model; the one loaded before stays until it is ready, and if it fails."""
+        return self.slot.load(model)
 
     def load_in_background(self, model: str | None = None) -> threading.Thread:
-        """Start loading (and if needed downloading) `model`; `status` tells how it goes."""
-        self.status = EngineStatus("loading", f"preparing {model or self.default_model}")
-
-        def load_quietly() -> None:
-            with contextlib.suppress(SvdError):  # the status holds the reason
-                self.load(model)
-
-        thread = threading.Thread(target=load_quietly, name="svd-load", daemon=True)
-        thread.start()
-        return thread
+        return self.slot.load_in_background(model)
 
     def unload(self) -> None:
-        with self._lock:
-            self._loaded = None
-            release_memory(self.device)
-            self.status = self._settled_status()
-
-    def _load(self, source: ModelSource) -> LoadedModel:
-        def tell(status: EngineStatus) -> None:
-            self.status = status
-
-        def downloading(text: str, fraction: float | None) -> None:
-            self.status = EngineStatus("downloading", text, fraction)
-
-        return load_model(source, self.dtype, tell, lambda name: download_reporter(name, downloading))
+        self.slot.unload()
 
     def disparity(self, picture: Image.Image, model: str | None = None) -> np.ndarray:
         """The picture's relative disparity (1 nearest) from depth model `model` (default: the engine's), which is
@@ -282,7 +230,7 @@ class Engine:
         if is_downloaded(self.source(request.model)):  # else its family and defaults are known once it is
             self.prepare(request)  # fail on bad settings before loading anything
         with self._lock:
-            already_loaded = self._loaded is not None and self._loaded.source == self.source(request.model)
+            already_loaded = self.slot.loaded is not None and self.slot.loaded.source == self.source(request.model)
             loaded = self.load(request.model)
             settings = self.prepare(request)  # again: a Hub model's defaults are known once it is downloaded
             timings = {} if already_loaded else {"load": loaded.load_seconds}
@@ -422,12 +370,13 @@ class Engine:
     ) -> Animation:
         """`last`: this run makes the end of the video, which ends on `watch.ending` when there is one."""
         try:
+            loaded = self.slot.loaded
             run = RunContext(
-                self.device, self.speed, self._loaded.compiled, partial(self.disparity, model=settings.depth_model),
+                self.device, self.speed, loaded.compiled, partial(self.disparity, model=settings.depth_model),
                 watch.progress, watch.cancel, segment, self._decode_steps_estimate, watch.previews,
                 watch.ending if last else None,
             )  # fmt: skip
-            return self._loaded.family.animate(pipe, picture, settings, seeds, run)
+            return loaded.family.animate(pipe, picture, settings, seeds, run)
         except (OutOfMemoryError, CancelledError):
             release_memory(self.device)
             raise

@@ -34,7 +34,7 @@ def cancelled() -> threading.Event:
 def test_a_cancel_after_the_last_step_stops_before_the_decode(engine, picture):
     engine.load()
     decoded = []
-    handle = engine._loaded.pipe.vae.decoder.register_forward_hook(lambda *args: decoded.append(1))
+    handle = engine.loaded.pipe.vae.decoder.register_forward_hook(lambda *args: decoded.append(1))
     cancel = threading.Event()
 
     def progress(update) -> None:

@@ -51,7 +51,7 @@ def test_frames_equal_the_reference_pipeline(request, picture, variant):
     )
     engine = Engine(device="cpu", default_model=str(folder))
     result = engine.generate(GenerationRequest(image=load_image(picture), **settings))
-    assert engine._loaded is not None and engine._loaded.variant == variant
+    assert engine.loaded is not None and engine.loaded.variant == variant
 
     seed = settings.pop("seed")
     expected = reference_frames(
@@ -78,7 +78,7 @@ def test_fps_motion_and_noise_reach_the_model(engine, picture):
     """The UNet is conditioned on fps - 1 (as SVD was trained), the motion bucket and the noise augmentation."""
     engine.load()
     seen = []
-    handle = engine._loaded.pipe.unet.register_forward_pre_hook(
+    handle = engine.loaded.pipe.unet.register_forward_pre_hook(
         lambda module, args, kwargs: seen.append(kwargs["added_time_ids"].clone()), with_kwargs=True
     )
     try:
@@ -131,7 +131,7 @@ def test_cancel_from_another_thread_stops_within_one_step(engine, picture):
     engine.load()
     first_step, cancel = threading.Event(), threading.Event()
     calls = []
-    handle = engine._loaded.pipe.unet.register_forward_hook(lambda *args: calls.append(1))
+    handle = engine.loaded.pipe.unet.register_forward_hook(lambda *args: calls.append(1))
     outcome = {}
 
     def run():
@@ -169,7 +169,7 @@ def test_out_of_memory_is_a_clear_error_and_the_engine_recovers(monkeypatch, eng
     def exhaust(module, args):
         raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
-    handle = engine._loaded.pipe.unet.register_forward_pre_hook(exhaust)
+    handle = engine.loaded.pipe.unet.register_forward_pre_hook(exhaust)
     try:
         with pytest.raises(OutOfMemoryError) as caught:
             engine.generate(request_for(picture, decode_chunk_size=chunk))
@@ -186,7 +186,7 @@ def test_bad_settings_fail_before_loading(picture, tiny_model):
     for bad in (dict(num_frames=1), dict(motion_bucket_id=300), dict(fps=0), dict(memory="huge"), dict(seed=2**40)):
         with pytest.raises(InputError):
             engine.generate(request_for(picture, **bad))
-    assert engine._loaded is None
+    assert engine.loaded is None
 
 
 def test_memory_profile_is_ignored_on_cpu_and_recorded_as_cpu(engine, picture):
@@ -231,7 +231,7 @@ def test_a_failed_request_for_another_model_keeps_the_loaded_one_ready(engine, p
     for other in ("svd-xt-1.1", str(tmp_path)):  # neither in the cache nor on the (fake) Hub; a folder, no model
         with pytest.raises(ModelError):
             engine.generate(request_for(picture, model=other))
-        assert engine._loaded is loaded and engine.status.state == "ready"
+        assert engine.loaded is loaded and engine.status.state == "ready"
         assert "produces noise" in engine.status.message  # the loaded model's own status, not the request's error
     assert engine.generate(request_for(picture)).frames.shape[0] == 4
 
@@ -240,11 +240,11 @@ def test_switching_models_replaces_the_old_one_only_once_the_new_one_has_loaded(
     before = engine.load()
     try:
         switched = engine.load(str(tiny_model_fp16))
-        assert switched.variant == "fp16" and engine._loaded is switched and before is not switched
+        assert switched.variant == "fp16" and engine.loaded is switched and before is not switched
         assert engine.status.state == "ready" and engine.status.message.startswith(f"{tiny_model_fp16.name} is ready")
     finally:
         engine.load()  # back to the session's model
-    assert engine._loaded.variant is None
+    assert engine.loaded.variant is None
 
 
 def test_the_servers_own_model_failing_is_reported_with_advice_and_a_retry_loads_it(tiny_model, tmp_path):

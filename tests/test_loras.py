@@ -89,7 +89,7 @@ def direct_frames(folder, picture, settings, adapters: dict) -> np.ndarray:
 
 def test_loras_equal_the_pipelines_own_adapters_and_change_without_a_reload(engine, loras, tiny_wan, picture):
     plain = make(engine, picture)
-    pipe = engine._loaded.pipe
+    pipe = engine.loaded.pipe
     both = make(engine, picture, LoraChoice("style.safetensors", 0.8), LoraChoice(str(loras["motion"]), 1.5))
     assert not np.array_equal(both.frames, plain.frames)
     direct = direct_frames(
@@ -98,7 +98,7 @@ def test_loras_equal_the_pipelines_own_adapters_and_change_without_a_reload(engi
     assert np.abs(both.model_frames.astype(int) - direct.astype(int)).max() <= 1
 
     one = make(engine, picture, LoraChoice("style.safetensors", 0.8))  # motion deleted, style kept
-    assert engine._loaded.pipe is pipe and "load" not in one.timings  # no reload
+    assert engine.loaded.pipe is pipe and "load" not in one.timings  # no reload
     assert [name for names in pipe.get_list_adapters().values() for name in names] == ["lora_" + one.settings.loras[
         0].sha256[:16]]  # fmt: skip
     assert not np.array_equal(one.frames, both.frames)
@@ -119,7 +119,7 @@ def test_a_lora_reaches_both_experts_of_wan_2_2_a14b(engine, loras, tiny_wan, pi
     transformer = WanTransformer3DModel.from_pretrained(folder / "transformer")
     lora = save_random_lora(transformer, tmp_path / "a14b.safetensors", seed=4)
     made = make(engine, picture, LoraChoice(str(lora)), model=str(folder))
-    adapters = engine._loaded.pipe.get_list_adapters()
+    adapters = engine.loaded.pipe.get_list_adapters()
     assert adapters.keys() == {"transformer", "transformer_2"} and adapters["transformer"] == adapters["transformer_2"]
     assert made.settings.loras[0].strength == 1.0
     make(engine, picture, model=str(tiny_wan["tiny-wan2.1"]))  # the other tests' model again
@@ -150,7 +150,7 @@ def test_bad_loras_are_one_line_before_any_model_work(engine, loras, tiny_model,
     for_svd = GenerationRequest(image=load_image(picture), model=str(tiny_model), loras=(LoraChoice("style"),))
     with pytest.raises(InputError, match="takes no LoRAs: only Wan"):
         engine.prepare(for_svd)
-    assert not any(engine._loaded.pipe.get_list_adapters().values())  # a LoRA that did not fit left nothing behind
+    assert not any(engine.loaded.pipe.get_list_adapters().values())  # a LoRA that did not fit left nothing behind
 
 
 def test_hub_loras_download_through_the_model_code(engine, loras, picture, tmp_path, hub):
@@ -235,7 +235,7 @@ def test_ltx_takes_loras_through_the_same_stage_and_refuses_a_wan_one(tiny_ltx, 
     plain = engine.generate(GenerationRequest(**asked))
     styled = engine.generate(GenerationRequest(**asked, loras=(LoraChoice(str(lora), 0.9),)))
     assert not np.array_equal(styled.frames, plain.frames)
-    assert engine._loaded.pipe.get_list_adapters() == {"transformer": ["lora_" + styled.settings.loras[0].sha256[:16]]}
+    assert engine.loaded.pipe.get_list_adapters() == {"transformer": ["lora_" + styled.settings.loras[0].sha256[:16]]}
     assert np.array_equal(engine.generate(GenerationRequest(**asked)).frames, plain.frames)
     with pytest.raises(InputError) as refused:
         engine.generate(GenerationRequest(**asked, loras=(LoraChoice("style.safetensors"),)))
@@ -279,7 +279,7 @@ def test_a_fast_entry_fuses_its_distillation_loras_and_a_request_lora_comes_off_
     fast = make_with(engine, picture, model=entry_id, **small)
     settings = fast.settings
     assert (settings.num_inference_steps, settings.max_guidance_scale) == (4, 1.0)
-    assert not any(engine._loaded.pipe.get_list_adapters().values())  # fused, then the adapters removed
+    assert not any(engine.loaded.pipe.get_list_adapters().values())  # fused, then the adapters removed
 
     base = tiny_wan["tiny-wan2.1" if "2.1" in entry_id else "tiny-wan2.2-a14b"]
     pipe = WanImageToVideoPipeline.from_pretrained(base)

@@ -49,7 +49,7 @@ def test_a_run_reports_previews_of_its_estimate_and_its_frames_are_unchanged(eng
     assert all(each.shape == (3, settings.height // 8, settings.width // 8, 3) for each in previews.values())
     assert not np.array_equal(previews[2], previews[5])  # the estimate sharpens as the noise goes
 
-    loaded = engine._loaded
+    loaded = engine.loaded
     latents = loaded.pipe(
         fit_image(request.image.image, (settings.width, settings.height), settings.resize),
         height=settings.height, width=settings.width, num_frames=3, num_inference_steps=5, fps=settings.fps,

@@ -118,7 +118,7 @@ def page_run_says(
 ) -> str:
     """Make one video with the page of a WebUI around `engine`, at the test's settings and the `aspect` bucket;
     the progress text the page showed while it matched `expected`."""
-    settings = replace(Settings.from_env({}), model=engine.default_model, output_dir=output_dir)
+    settings = replace(Settings.from_env({}), model=engine.slot.default_model, output_dir=output_dir)
     demo, _ = build_app(EnginePool([engine]), settings)
     demo.queue()
     demo.launch(prevent_thread_lock=True, server_port=free_port(), allowed_paths=[str(output_dir)])
