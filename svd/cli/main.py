@@ -17,15 +17,9 @@ from tqdm import tqdm
 
 from ..camera.depth import DEPTH_FILES, DEPTH_MODELS
 from ..camera.moves import MOVES, NO_CAMERA
-from ..camera.tiny_depth import save_random_depth_model
 from ..errors import InputError, ModelError, SvdError, first_line
 from ..families.catalogue import CATALOGUE, resolve_model
 from ..families.loading import repository_files
-from ..families.ltx.tiny import save_random_model as save_random_ltx
-from ..families.svd.tiny import architecture_defaults, save_random_model
-from ..families.wan.tiny import save_random_model as save_random_wan
-from ..finish.rife import save_random_rife
-from ..finish.upscale import save_random_upscaler
 from ..input.image import InputImage, load_image
 from ..input.sizing import RESIZE_MODES, parse_size
 from ..logs import setup_logging
@@ -39,10 +33,10 @@ from ..request import GenerationRequest
 from ..results import GenerationResult, Progress
 from ..serve.pool import EnginePool, engine_options
 from ..settings import Settings
-from ..text.tiny import save_random_text_model
 from .finish import add_finish_command, add_finish_options, finish_options
 from .ray import add_ray_command
 from .text import add_text_commands, add_text_options, picture_from_text
+from .tiny import add_make_tiny_command
 
 PLACEHOLDER = InputImage(Image.new("RGB", (64, 64)), name="prompt", sha256="")
 """Stands in for the picture that a prompt will make, to check the video's settings first."""
@@ -55,10 +49,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"error: {message} (see {self.prog} --help)\n")
-
-
-WAN_LAYOUTS = ("2.1", "2.1-flf2v", "2.2-ti2v", "2.2-a14b")
-"""The tiny Wan models `make-tiny --wan` writes, by the version whose layout they have."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -146,20 +136,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_make_tiny_command(commands)
     return parser
-
-
-def add_make_tiny_command(commands) -> None:
-    make_tiny = commands.add_parser("make-tiny", help="write a tiny random-weight model (it generates noise)")
-    make_tiny.add_argument("folder", type=Path)
-    make_tiny.add_argument("--variant", choices=("fp16",), help="write fp16 variant weights, as the Hub repos have")
-    kind = make_tiny.add_mutually_exclusive_group()
-    kind.add_argument("--depth", action="store_true", help="write a tiny random-weight depth model instead")
-    kind.add_argument("--text-to-image", action="store_true", help="write a tiny random text-to-image model instead")
-    kind.add_argument("--interpolator", action="store_true", help="write random RIFE weights (FOLDER/flownet.pkl)")
-    kind.add_argument("--upscaler", action="store_true", help="write a tiny random upscaler (FOLDER/upscaler.pth)")
-    kind.add_argument("--wan", choices=WAN_LAYOUTS, help="write a tiny random Wan model of that version instead")
-    kind.add_argument("--ltx", action="store_true", help="write a tiny random LTX-Video model instead")
-    make_tiny.set_defaults(run=run_make_tiny)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -373,31 +349,4 @@ def run_download(args: argparse.Namespace) -> int:
     for file in source.hub_files:  # a Turbo entry's UNet, a distilled entry's LoRAs
         print(f"downloading {file.filename} of {file.repo_id}...", file=sys.stderr)
         print(fetch_hub_file(file))
-    return 0
-
-
-def run_make_tiny(args: argparse.Namespace) -> int:
-    if args.variant and (
-        args.depth or args.text_to_image or args.interpolator or args.upscaler or args.wan or args.ltx
-    ):
-        raise InputError("--variant is for the SVD model; the other tiny models are fp32 only")
-    if args.interpolator or args.upscaler:
-        args.folder.mkdir(parents=True, exist_ok=True)
-    if args.interpolator:
-        folder, note = save_random_rife(args.folder / "flownet.pkl"), "random RIFE weights make noise between frames"
-    elif args.upscaler:
-        folder, note = save_random_upscaler(args.folder / "upscaler.pth"), "the tiny upscaler's pictures are noise"
-    elif args.depth:
-        folder, note = save_random_depth_model(args.folder), "the tiny depth model's maps are noise"
-    elif args.text_to_image:
-        folder, note = save_random_text_model(args.folder), "the tiny text-to-image model makes noise, not pictures"
-    elif args.wan:
-        folder, note = save_random_wan(f"tiny-wan{args.wan}", args.folder), "the tiny Wan model makes noise, not video"
-    elif args.ltx:
-        folder, note = save_random_ltx("tiny-ltx", args.folder), "the tiny LTX-Video model makes noise, not video"
-    else:
-        folder = save_random_model("tiny", args.folder, variant=args.variant)
-        note = architecture_defaults("tiny").notice
-    print(f"note: {note}", file=sys.stderr)
-    print(folder)
     return 0
