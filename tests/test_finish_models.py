@@ -17,7 +17,8 @@ from svd.finish import upscale as upscale_module
 from svd.finish.models import FinishModels
 from svd.finish.rife import IFNet, interpolate_frames, load_rife, save_random_rife, warp
 from svd.finish.upscale import load_upscaler, save_random_upscaler, upscale_frames
-from svd.finish.weights import WeightsFile, fetch_weights, file_sha256
+from svd.finish.weights import WeightsFile, fetch_weights
+from svd.media.digest import file_sha256
 from svd.media.formats import GIF_MAX_WIDTH
 from svd.media.video import write_video
 

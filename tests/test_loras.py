@@ -28,8 +28,9 @@ from svd.errors import InputError, ModelError
 from svd.families.catalogue import CATALOGUE, KINDS
 from svd.input.image import load_image
 from svd.input.sizing import fit_image
-from svd.loras.library import file_sha256, parse_loras, served
+from svd.loras.library import parse_loras, served
 from svd.loras.tiny import save_random_lora
+from svd.media.digest import file_sha256
 from svd.output.sidecar import read_record, settings_of
 from svd.request import GenerationRequest, LoraChoice, LoraUse
 from svd.settings import Settings

@@ -4,11 +4,11 @@ the file its authors released; anything else is a local file."""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ModelError
+from ..media.digest import file_sha256
 from ..models.download import ProgressReport, cached_model_path, download_model
 
 
@@ -63,11 +63,3 @@ def fetch_weights(weights: WeightsFile | Path, on_progress: ProgressReport | Non
             "delete it from the Hugging Face cache and retry, or give a local file",
         )
     return path
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

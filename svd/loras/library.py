@@ -6,15 +6,14 @@ one made for another family's network, is refused in one line that names it, bef
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 import re
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from safetensors import SafetensorError, safe_open
 
 from ..errors import InputError, ModelError
+from ..media.digest import file_sha256
 from ..models.download import ProgressReport, cached_model_path, download_model
 from ..models.entries import FamilyKind
 from ..models.names import MAX_NAME, is_hub_id, plain_name, shown_name
@@ -107,26 +106,6 @@ def lora_family(lora: LoraFile, kinds: dict[str, FamilyKind]) -> str:
             return kind.name
     takers = " or ".join(kind.title for kind in kinds.values() if kind.lora_keys is not None)
     raise InputError(f"{lora.path.name} is a LoRA for none of the {takers} models", "choose a LoRA made for one")
-
-
-_HASHES: dict[tuple[Path, int, int], str] = {}
-_HASHES_LOCK = threading.Lock()
-
-
-def file_sha256(path: Path) -> str:
-    """The SHA-256 of `path`, remembered while the file keeps its size and time (a LoRA is hundreds of MB)."""
-    status = path.stat()
-    key = (path.resolve(), status.st_size, status.st_mtime_ns)
-    with _HASHES_LOCK:
-        if key in _HASHES:
-            return _HASHES[key]
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    with _HASHES_LOCK:
-        _HASHES[key] = digest.hexdigest()
-    return _HASHES[key]
 
 
 def listed_loras(folder: Path, kinds: dict[str, FamilyKind]) -> list[tuple[str, str | None]]:
