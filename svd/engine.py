@@ -156,8 +156,9 @@ class Engine:
 
     # Generation
 
-    def prepare(self, request: GenerationRequest) -> GenerationSettings:
-        """Resolve and validate the request's settings without loading anything, so errors come at once."""
+    def prepare(self, request: GenerationRequest, progress: ProgressCallback | None = None) -> GenerationSettings:
+        """Resolve and validate the request's settings without loading any model, so errors come at once (a Hub
+        LoRA it names is downloaded now, its progress reported as a note)."""
         source = self.source(request.model)
         profile = choose_profile(request.memory, self.device, *source.defaults.profile_needs())
         request = replace(request, depth_model=request.depth_model or self.default_depth_model)
@@ -167,7 +168,7 @@ class Engine:
             chunk = decode_chunk_for_memory(usable, settings.width, settings.height, settings.num_frames, self.dtype)
             settings = replace(settings, decode_chunk_size=chunk)
         if request.loras:
-            report = download_reporter("a LoRA")
+            report = download_reporter("a LoRA", _noting(progress))
             uses = lora_uses(request.loras, settings.family, KINDS, Settings.from_env().loras_dir, report)
             settings = replace(settings, loras=uses)
         if settings.depth_model is not None:
@@ -228,11 +229,11 @@ class Engine:
         the batch does not fit in memory. `preview_every`: report a live preview of the first video every that many
         denoising steps, and at the last (0: none)."""
         if is_downloaded(self.source(request.model)):  # else its family and defaults are known once it is
-            self.prepare(request)  # fail on bad settings before loading anything
+            self.prepare(request, progress)  # fail on bad settings before loading anything
         with self._lock:
             already_loaded = self.slot.loaded is not None and self.slot.loaded.source == self.source(request.model)
             loaded = self.load(request.model)
-            settings = self.prepare(request)  # again: a Hub model's defaults are known once it is downloaded
+            settings = self.prepare(request, progress)  # again: a Hub model's defaults are known once it is downloaded
             timings = {} if already_loaded else {"load": loaded.load_seconds}
             self.generating = True
             try:
@@ -380,3 +381,10 @@ class Engine:
         except (OutOfMemoryError, CancelledError):
             release_memory(self.device)
             raise
+
+
+def _noting(progress: ProgressCallback | None) -> Callable[[str, float | None], None] | None:
+    """A download's progress (`download_reporter`'s `tell`) said as a run's progress note."""
+    if progress is None:
+        return None
+    return lambda text, fraction: progress(Progress("downloading", 0, 0, note=text))

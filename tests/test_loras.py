@@ -159,10 +159,16 @@ def test_hub_loras_download_through_the_model_code(engine, loras, picture, tmp_p
     (repo / "loras").mkdir(parents=True)
     (repo / "loras" / "kite.safetensors").write_bytes(loras["style"].read_bytes())
     HUB.serve("svd-tests/kite-lora", repo)
-    made = make(engine, picture, LoraChoice("svd-tests/kite-lora/loras/kite.safetensors", 0.5))
+    reports = []
+    asked = GenerationRequest(
+        image=load_image(picture), loras=(LoraChoice("svd-tests/kite-lora/loras/kite.safetensors", 0.5),), **SMALL
+    )
+    made = engine.generate(asked, progress=reports.append)
     assert (made.settings.loras[0].source, made.settings.loras[0].name) == (
         "hub", "svd-tests/kite-lora/loras/kite.safetensors"
     )  # fmt: skip
+    notes = [report.note for report in reports if report.stage == "downloading"]
+    assert notes and notes[-1].startswith("downloading a LoRA: ")  # the run's progress says it
     assert make(engine, picture, LoraChoice("svd-tests/kite-lora", 0.5)).settings.loras[0].source == "hub"
     with pytest.raises(ModelError, match="svd-tests/no-such-lora was not found on the Hub"):
         make(engine, picture, LoraChoice("svd-tests/no-such-lora/a.safetensors"))
