@@ -10,7 +10,10 @@ placement of a memory profile with diffusers' own tools. On a GPU:
   decoding in tiles.
 
 fp8 storage and group offloading cannot be undone in place, so a model placed `balanced` or `low` keeps it; asking
-it for another profile later says to load it again.
+it for another profile later says to load it again. The speed switches the transformers take (`svd.models.speed`:
+attention backend, first-block cache, regional compile) are applied after placing; the attention backend and the
+cache are undone through diffusers when asked off, while compiled blocks are kept (asking otherwise says to load the
+model again), and SVD's switches are refused in one line.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
+from weakref import WeakKeyDictionary
 
 import numpy as np
 import torch
@@ -27,7 +31,7 @@ from PIL import Image
 
 from ..errors import CancelledError, InputError, OutOfMemoryError
 from ..models.memory import out_of_memory_message, release_memory
-from ..models.speed import SpeedOptions
+from ..models.speed import SpeedOptions, check_options, check_transformer_attention, speed_up_transformers
 from ..request import GenerationSettings
 from ..results import Progress
 from .camera import StartFrom, run_camera_stage
@@ -44,6 +48,11 @@ StepDone = Callable[[Estimate], None]
 Call = Callable[[DiffusionPipeline, Image.Image, GenerationSettings, dict, StepDone], np.ndarray]
 """`call(pipe, picture, settings, start, step_done)`: one video's uint8 frames for the settings' seed, from the
 camera stage's `start` arguments (none without a move) and `start["last_frame"]`, the picture to end on (or None)."""
+Transformers = Callable[[DiffusionPipeline], tuple[torch.nn.Module | None, ...]]
+"""A family's transformers in a pipeline (Wan 2.2 A14B's second expert is None in the other Wan models)."""
+
+_APPLIED: WeakKeyDictionary[DiffusionPipeline, SpeedOptions] = WeakKeyDictionary()
+"""The speed switches each loaded pipeline's transformers run with."""
 
 
 def animate_each_seed(
@@ -58,8 +67,12 @@ def animate_each_seed(
 ) -> Animation:
     """Animate `picture` once per seed, one after another, each exactly as a direct pipeline call with that seed
     makes it, from its camera stage's start when there is a move. `stages`: the models `StageTimer` times, the
-    denoising ones as `denoise`. A start's `skip` is how many of the steps it leaves out."""
+    denoising ones as `denoise`. A start's `skip` is how many of the steps it leaves out. A shape the compiled
+    transformers have not run at (`run.compiled`) is announced, since it compiles first."""
     device = run.device
+    guided, ending = settings.max_guidance_scale > 1, run.last_frame is not None  # both change the inputs' shape
+    shape = (settings.width, settings.height, settings.num_frames, guided, ending)
+    compiling = run.speed.compile_transformer and shape not in run.compiled.seen
     timer = StageTimer(stages, device)
     step_times: list[float] = []
     run.check_not_cancelled()
@@ -75,10 +88,13 @@ def animate_each_seed(
             total = settings.num_inference_steps - start.get("skip", 0)
             index, count = run.segment
             one = replace(run, segment=(index * len(seeds) + position, count * len(seeds)))
-            one.report(Progress("encoding", one.segment[0] * total, one.segment[1] * total))
+            note = run.compiled.note if compiling and position == 0 else None
+            one.report(Progress("encoding", one.segment[0] * total, one.segment[1] * total, None, note))
             with timer:
                 frames.append(call(pipe, picture, settings_of_seed, start, _stepper(total, step_times, one)))
             cameras.append(camera)
+        if compiling:
+            run.compiled.record(shape, {"denoise": timer.calls["denoise"]})
     except torch.cuda.OutOfMemoryError:
         raise out_of_memory(settings) from None
     except Cancelled:
@@ -121,18 +137,37 @@ def place_flow_pipeline(
     settings: GenerationSettings,
     device: torch.device,
     speed: SpeedOptions,
-    transformers: Callable[[DiffusionPipeline], tuple[torch.nn.Module | None, ...]],
+    transformers: Transformers,
     tile_on_gpu: bool = False,
+    masked_attention: bool = False,
 ) -> None:
-    """Put the models where the settings' memory profile says (once per profile), or refuse in one line what cannot
-    be done. `transformers(pipe)`: the models `balanced` stores in fp8. `tile_on_gpu`: decode in tiles on a GPU
-    with every profile (LTX-Video's VAE decodes the whole video at once), not only with `low`."""
+    """Put the models where the settings' memory profile says (once per profile) with the speed switches on the
+    transformers, or refuse in one line what cannot be done. `transformers(pipe)`: the models `balanced` stores in
+    fp8 and the switches apply to. `tile_on_gpu`: decode in tiles on a GPU with every profile (LTX-Video's VAE
+    decodes the whole video at once), not only with `low`. `masked_attention`: the transformer's attention takes a
+    mask (LTX-Video's, to the prompt), which some attention kernels refuse."""
     title = loaded.family.kind.title
-    if speed.describe() != "plain":
+    check_options(speed, settings.memory_profile, "transformer", title)
+    check_transformer_attention(speed.attention, device, masked_attention, title)
+    applied = _APPLIED.get(loaded.pipe, SpeedOptions())
+    compiled_with = (True, applied.cache)  # compiled blocks were traced through the cache hook, if any
+    if applied.compile_transformer and (speed.compile_transformer, speed.cache) != compiled_with:
         raise InputError(
-            f"the speed options ({speed.describe()}) are SVD's: {title} runs without them for now",
-            f"start the server with SVD_SPEED=plain to serve {title} models",
+            f"{loaded.source.shown} runs compiled ({applied.describe()}), which is not undone in place",
+            "ask for the same compile and cache switches, or load the model again (another model, then this one)",
         )
+    _place(loaded, settings, device, transformers, tile_on_gpu)
+    if applied != speed:
+        speed_up_transformers(transformers(loaded.pipe), speed)
+        _APPLIED[loaded.pipe] = speed
+        loaded.sped_up = True
+
+
+def _place(
+    loaded: LoadedModel, settings: GenerationSettings, device: torch.device, transformers: Transformers, tile: bool
+) -> None:
+    """The memory profile's placement, once per profile; running out of GPU memory on the way frees what it held
+    and says what to change."""
     profile = settings.memory_profile
     if loaded.profile == profile:
         return
@@ -155,7 +190,7 @@ def place_flow_pipeline(
         else:
             pipe.to("cpu")
             pipe.enable_group_offload(onload_device=device, num_blocks_per_group=1, use_stream=True)
-        if device.type == "cuda" and (profile == "low" or tile_on_gpu):
+        if device.type == "cuda" and (profile == "low" or tile):
             pipe.vae.enable_tiling()
         loaded.profile = profile  # type: ignore[assignment]
     except torch.cuda.OutOfMemoryError:

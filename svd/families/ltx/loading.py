@@ -29,8 +29,9 @@ def adapt(pipe: LTXConditionPipeline, source: ModelSource, reporter: Callable[[s
 
 
 def place(loaded: LoadedModel, settings: GenerationSettings, device: torch.device, speed: SpeedOptions) -> None:
-    """Put the models where the settings' memory profile says (once per profile)."""
-    flow.place_flow_pipeline(loaded, settings, device, speed, _transformers, tile_on_gpu=True)
+    """Put the models where the settings' memory profile says (once per profile), with the speed switches; its
+    transformer attends to the prompt with a mask, which the flash and sage kernels refuse."""
+    flow.place_flow_pipeline(loaded, settings, device, speed, _transformers, tile_on_gpu=True, masked_attention=True)
 
 
 def store_in_fp8(pipe: LTXConditionPipeline) -> None:

@@ -31,7 +31,8 @@ def adapt(pipe: WanImageToVideoPipeline, source: ModelSource, reporter: Callable
 
 
 def place(loaded: LoadedModel, settings: GenerationSettings, device: torch.device, speed: SpeedOptions) -> None:
-    """Put the models where the settings' memory profile says (once per profile)."""
+    """Put the models where the settings' memory profile says (once per profile), with the speed switches on both
+    experts."""
     flow.place_flow_pipeline(loaded, settings, device, speed, _transformers)
 
 
