@@ -9,10 +9,13 @@ Their speed is measured on a GPU by `bench/wan.py --speed`; no GPU has run them 
 
 from __future__ import annotations
 
+import json
+import sys
+
 import numpy as np
 import pytest
 import torch
-from conftest import write_picture
+from conftest import REPO_ROOT, write_picture
 from diffusers.hooks import HookRegistry
 from diffusers.models.attention_dispatch import _AttentionBackendRegistry
 from diffusers.models.transformers.transformer_wan import WanTransformer3DModel
@@ -24,6 +27,9 @@ from svd.models import speed
 from svd.models.speed import SpeedOptions, check_options, parse_speed, speed_up_transformers
 from svd.request import GenerationRequest
 from svd.results import GenerationResult
+
+sys.path.insert(0, str(REPO_ROOT / "bench"))
+import wan as wan_bench
 
 STEPS = 6
 CACHE_BOUND = {"wan": (16, 1.0), "ltx": (4, 0.5)}
@@ -161,3 +167,14 @@ def test_the_flow_switches_are_read_and_checked(tiny_wan):
     sage = "attention=sage cannot run here: Sage Attention backend 'sage' is not usable"  # its package is absent
     with pytest.raises(InputError, match=sage):
         speed_up_transformers([transformer], SpeedOptions(attention="sage"))
+
+
+def test_the_wan_bench_runs_plain_then_with_the_switches(capsys):
+    arguments = ["--architecture", "tiny-wan2.1", "--size", "64x48", "--frames", "5", "--steps", "8"]
+    assert wan_bench.main([*arguments, "--speed", "cache=first_block", "--repeats", "2"]) == 0
+    plain, *sped_up = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert "speed" not in plain and [row["speed"] for row in sped_up] == ["cache=first_block"] * 2
+    assert all(isinstance(row["max_frame_difference"], int) and row["denoise_calls"] == 16 for row in sped_up)
+    assert wan_bench.main([*arguments, "--speed", "attention=cudnn"]) == 0
+    refused = json.loads(capsys.readouterr().out.splitlines()[-1])["refused"]
+    assert refused == "attention=cudnn needs a CUDA GPU: on this device use attention=native or math"
