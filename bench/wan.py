@@ -3,12 +3,14 @@
 for a few steps (a step's time is the same at every step; the whole run is steps x that plus the encode and decode).
 With `--speed`, each profile runs plain, then with the speed switches as the engine applies them (`SVD_SPEED`'s
 form), `--repeats` times (a compiled run's first includes compiling), each with its frames' largest difference from
-plain (the cache is lossy). On a CPU it runs the tiny architecture, to check the script.
+plain (the cache is lossy). The cache skips work by how little the first block's output changes between steps,
+which random weights do not show: measure it with real weights (`--model`, a catalogue id or a folder). On a CPU it
+runs the tiny architecture, to check the script.
 
     python bench/wan.py                                        # TI2V 5B, 121 frames at 1280x704, 3 steps
     python bench/wan.py --architecture wan2.1-i2v-14b-480p --size 832x480 --frames 81 --profiles balanced
     python bench/wan.py --architecture tiny-wan2.1 --size 64x48 --frames 5 --steps 2
-    python bench/wan.py --profiles full --steps 10 --speed cache=first_block
+    python bench/wan.py --model wan2.2-ti2v-5b --profiles full --steps 20 --speed cache=first_block
     python bench/wan.py --profiles full --speed compile_transformer,attention=flash --repeats 3
 """
 
@@ -24,12 +26,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as `pytho
 
 import numpy as np
 import torch
+from diffusers import WanImageToVideoPipeline
 from PIL import Image
 
 from svd.errors import InputError
+from svd.families.catalogue import resolve_model
+from svd.families.loading import repository_files
 from svd.families.timing import StageTimer
 from svd.families.wan.tiny import ARCHITECTURES, build_random_pipeline
 from svd.input.sizing import parse_size
+from svd.models.download import cached_model_path, download_model
+from svd.models.pipeline import load_pipeline
 from svd.models.speed import (
     SpeedOptions,
     check_options,
@@ -45,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", default="1280x704")
     parser.add_argument("--frames", type=int, default=121)
     parser.add_argument("--architecture", choices=ARCHITECTURES, default="wan2.2-ti2v-5b")
+    parser.add_argument("--model", help="real weights instead: a Wan catalogue id, Hub id or folder")
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--profiles", default="full,balanced", help="comma-separated: full, balanced (model offload)")
     parser.add_argument("--speed", default="plain", type=parse_speed, help="speed switches, as SVD_SPEED takes them")
@@ -56,8 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.speed.compile_transformer and len(profiles) > 1:
         parser.error("compiled blocks are not undone: give one profile (--profiles full) with compile_transformer")
     device = torch.device("cuda" if cuda else "cpu")
-    pipe = build_random_pipeline(args.architecture, device="cpu").to(torch.bfloat16 if cuda else torch.float32)
-    pipe.set_progress_bar_config(disable=True)
+    pipe = build(args, torch.bfloat16 if cuda else torch.float32)
     picture = Image.fromarray(np.random.default_rng(0).integers(0, 256, (height, width, 3), dtype=np.uint8))
     for profile in profiles:
         pipe.remove_all_hooks()
@@ -71,6 +78,21 @@ def main(argv: list[str] | None = None) -> int:
         if args.speed != SpeedOptions():
             sped_up(pipe, picture, args, device, profile, plain)
     return 0
+
+
+def build(args, dtype: torch.dtype) -> WanImageToVideoPipeline:
+    """The architecture with random weights, or `--model`'s real ones (downloaded if needed), in `dtype`."""
+    if args.model is None:
+        pipe = build_random_pipeline(args.architecture, device="cpu").to(dtype)
+        pipe.set_progress_bar_config(disable=True)
+        return pipe
+    source = resolve_model(args.model)
+    if source.defaults.family != "wan":
+        raise SystemExit(f"error: {args.model} is not a Wan model")
+    files = repository_files(source) if source.repo_id is not None else None
+    folder = source.path or cached_model_path(source.repo_id, files) or download_model(source.repo_id, None, files)
+    args.architecture = source.name
+    return load_pipeline(WanImageToVideoPipeline, Path(folder), None, dtype, source.name, "Wan model")
 
 
 def sped_up(pipe, picture: Image.Image, args, device: torch.device, profile: str, plain: np.ndarray) -> None:
