@@ -27,8 +27,10 @@ ENVIRONMENT: dict[str, str] = {
     "SVD_STYLES_FILE": "JSON file of extra style presets (the same form as svd/text/styles.json). Default "
     "./styles.json; launch.sh puts it in the data folder.",
     "SVD_MEMORY": "Memory profile: auto, full, balanced or low. Default auto.",
-    "SVD_SPEED": "Exact speed-ups: plain, or switches joined by commas (compile_unet, compile_vae, cuda_graphs, "
-    "channels_last, fuse_qkv, decode_chunk_from_memory, attention=flash|efficient|cudnn|math). Default plain.",
+    "SVD_SPEED": "Speed switches: plain, or switches joined by commas. SVD takes compile_unet, compile_vae, "
+    "cuda_graphs, channels_last, fuse_qkv, decode_chunk_from_memory, attention=flash|efficient|cudnn|math (exact); "
+    "Wan and LTX-Video take attention=native|flash|efficient|cudnn|math|sage, cache=first_block (lossy) and "
+    "compile_transformer. Default plain.",
     "SVD_DEVICE": "Device: auto, cuda or cpu. Default auto.",
     "SVD_GPUS": "Which GPUs get an engine each: all, or indices such as 0,1. Default all.",
     "SVD_DEVICES": "The devices to run one engine each on, outright: cuda:0,cuda:1, or cpu,cpu to try several "

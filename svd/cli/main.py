@@ -89,8 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument(
         "--speed",
         default=settings.speed,
-        help="exact speed-ups: plain, or switches joined by commas, e.g. compile_unet,fuse_qkv (default %(default)s; "
-        "see svd/models/speed.py)",
+        help="speed switches: plain, or switches joined by commas, e.g. compile_unet,fuse_qkv for SVD or "
+        "cache=first_block for Wan and LTX-Video (default %(default)s; see svd/models/speed.py)",
     )
     generate.add_argument("--crf", type=int, default=DEFAULT_CRF, help="H.264 quality, 0-51, lower is better")
     generate.add_argument("--save-frames", action="store_true", help="also write the video's PNGs to <stem>_frames/")

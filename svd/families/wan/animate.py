@@ -23,7 +23,8 @@ def animate(
     seeds: list[int],
     run: RunContext,
 ) -> Animation:
-    """Animate `picture` (already at the settings' size) once per seed. SVD's speed options are not used."""
+    """Animate `picture` (already at the settings' size) once per seed (its speed switches are set as it is
+    placed: `svd.families.flow`)."""
     stages = {
         "text_encoder": pipe.text_encoder,
         "image_encoder": pipe.image_encoder,
