@@ -194,9 +194,10 @@ def auth_server(tiny_model, tmp_path_factory):
     running.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser():
-    """Debian's Chromium, headless, one per test module."""
+    """Debian's Chromium, headless, one for the session (started by the first test that needs it: seconds on two
+    cores); each test opens its own context, so no cookies or pages are shared."""
     with launch_chromium() as launched:
         yield launched
 

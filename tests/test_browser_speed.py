@@ -60,7 +60,7 @@ def test_turbo_is_picked_from_the_list_and_brings_its_steps_and_guidance(page, t
     expect(page.locator("#status")).to_contain_text("Turbo: 4 steps without guidance")
     expect(page.locator("#steps input[type=number]")).to_have_value("4")
     expect(page.locator("#max-cfg input[type=number]")).to_have_value("1")
-    expect(page.get_by_text("Turbo takes 4 steps without guidance")).to_be_visible()  # the model's help says so
+    expect(page.get_by_text("Turbo and the 4-step entries take 4 steps without guidance")).to_be_visible()  # help
 
     upload(page, write_picture(tmp_path / "wide.png", (640, 360)))
     page.locator("#aspect").get_by_label("More…").check()

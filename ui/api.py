@@ -57,9 +57,9 @@ def parameter_help(defaults: ModelDefaults) -> dict[str, str]:
         "memory profile",
         "memory": "GPU memory profile: full (all on the GPU, fastest), balanced (models moved to the GPU as they "
         "run), low (also chunked; SVD-XT under 8 GB) or auto (by free memory); ignored on a CPU",
-        "model": f"empty for the server's model, or {', '.join(CATALOGUE)} (Turbo: 4 steps, several times faster, "
-        "less stable), the name of a folder in the server's models folder, or a Hub id (owner/name) where the server "
-        "allows it (SVD_HUB_MODELS)",
+        "model": f"empty for the server's model, or {', '.join(CATALOGUE)} (Turbo and the -fast entries: 4 steps, "
+        "several times faster, less stable), the name of a folder in the server's models folder, or a Hub id "
+        "(owner/name) where the server allows it (SVD_HUB_MODELS)",
         "camera": "camera move: the video follows a guide of the move made from the picture; none leaves the camera "
         "to the model",
         "camera_strength": "how closely the video follows the camera move, 0-1 (0 is plain SVD); null for the move's "
