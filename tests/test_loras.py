@@ -4,6 +4,7 @@ reaches both experts of Wan 2.2 A14B, and bad files and names are one line befor
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 
@@ -34,7 +35,7 @@ from svd.media.digest import file_sha256
 from svd.output.sidecar import read_record, settings_of
 from svd.request import GenerationRequest, LoraChoice, LoraUse
 from svd.settings import Settings
-from ui.loras import fit_line, lora_choices
+from ui.loras import fit_line, lora_choices, loras_from
 
 SMALL = dict(num_frames=5, num_inference_steps=2, seed=3, size=(64, 64), prompt="a kite")
 
@@ -314,3 +315,14 @@ def test_a_fast_entry_fuses_its_distillation_loras_and_a_request_lora_comes_off_
 
 def make_with(engine: Engine, picture, **asked):
     return engine.generate(GenerationRequest(image=load_image(picture), **asked))
+
+
+def test_reuse_brings_the_loras_back_and_says_which_is_gone(loras):
+    settings = Settings(loras_dir=loras["folder"])
+    kept = LoraUse("style.safetensors", "folder", file_sha256(loras["style"]), 0.7)
+    gone = LoraUse("deleted.safetensors", "folder", "0" * 64, 1.2)
+    record = {"loras": [dataclasses.asdict(kept), dataclasses.asdict(gone)]}
+    with pytest.warns(UserWarning, match=r"deleted\.safetensors is no longer in the loras folder"):
+        values = loras_from(record, settings)
+    assert values == [["style.safetensors"], 0.7, 1.0, 1.0, 1.0]  # the picker's names, then a strength per slot
+    assert loras_from({}, settings) == [[], 1.0, 1.0, 1.0, 1.0]  # a video from before LoRAs: none
