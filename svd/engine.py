@@ -26,7 +26,7 @@ from .cost import Cost, VideoShape, finishing_cost, segment_flops, video_cost
 from .errors import CancelledError, InputError, OutOfMemoryError
 from .families.catalogue import DEFAULT_MODEL, KINDS, ModelSource
 from .families.family import Animation, LoadedModel, RunContext
-from .families.loading import is_downloaded
+from .families.loading import is_downloaded, with_hub_defaults
 from .finish.extend import extend
 from .finish.models import FinishModels
 from .finish.options import FinishOptions, check_finish
@@ -159,7 +159,7 @@ class Engine:
     def prepare(self, request: GenerationRequest, progress: ProgressCallback | None = None) -> GenerationSettings:
         """Resolve and validate the request's settings without loading any model, so errors come at once (a Hub
         LoRA it names is downloaded now, its progress reported as a note)."""
-        source = self.source(request.model)
+        source = with_hub_defaults(self.source(request.model))
         profile = choose_profile(request.memory, self.device, *source.defaults.profile_needs())
         request = replace(request, depth_model=request.depth_model or self.default_depth_model)
         settings = resolve_settings(request, source.name, source.defaults, profile, DECODE_CHUNK[profile])

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import ray
 from chromium import LAPTOP
-from conftest import run_svd_here, write_picture
+from conftest import HUB, run_svd_here, write_picture
 from gradio_client import Client, handle_file
 from mounts import tmpfs
 from mp4 import decode
@@ -36,6 +36,15 @@ from svd.settings import Settings
 
 LOGINS = "alice:wonder,bob:builder,carol:cats,dave:dots,erin:eels,root:toor"
 RUN = dict(frames=2, steps=1)
+WAN_HUB = "svd-tests/tiny-wan"
+"""The tiny Wan 2.1 on the test Hub (`wan_on_the_hub`), a Hub id these servers allow (SVD_HUB_MODELS)."""
+WAN_RUN = dict(model=WAN_HUB, prompt="the kite climbs", frames=5, steps=2)
+
+
+@pytest.fixture(scope="module")
+def wan_on_the_hub(tiny_wan) -> str:
+    HUB.serve(WAN_HUB, tiny_wan["tiny-wan2.1"])
+    return WAN_HUB
 
 
 def test_the_allowance_never_overspends_under_concurrent_takes_and_survives_a_restart(tmp_path):
@@ -169,7 +178,7 @@ def test_ten_concurrent_clients_on_two_engines_all_get_their_videos(two_engines,
     assert {record["sidecar"] for record in made} <= saved  # none lost
 
 
-def test_every_piece_of_work_is_paid_in_units_before_it_starts(two_engines, tmp_path):
+def test_every_piece_of_work_is_paid_in_units_before_it_starts(two_engines, wan_on_the_hub, tmp_path):
     picture = handle_file(str(write_picture(tmp_path / "p.png", (256, 144))))
     alice = Client(two_engines.url, auth=("alice", "wonder"), verbose=False)
     with pytest.raises(Exception, match="was not found on the Hub"):  # a failed run gives its units back
@@ -195,6 +204,13 @@ def test_every_piece_of_work_is_paid_in_units_before_it_starts(two_engines, tmp_
     assert refused(carol, "a lighthouse", **RUN, api_name="/text_to_video").startswith(spent)
     assert "first frame(s)" not in two_engines.log_since(offset)  # refused before the text-to-image model ran
     assert len(list_history(two_engines.output_dir)) == videos
+
+    erin = Client(two_engines.url, auth=("erin", "eels"), verbose=False)  # a Wan model pays the same way
+    wan = erin.predict(picture, **WAN_RUN, api_name="/generate")[2]
+    assert wan["family"] == "wan" and 0 < wan["cost_units"] < 2
+    again = erin.predict(wan["sidecar"], interpolate=2, api_name="/finish")[2]  # Finish this video, for Wan too
+    assert again["family"] == "wan" and again["video_num_frames"] == 9
+    assert left_today(two_engines, "erin") == pytest.approx(2 - wan["cost_units"] - again["cost_units"])
 
 
 def test_with_logins_a_users_videos_are_their_own(two_engines, tmp_path):
@@ -349,8 +365,10 @@ def svd_here(*args: str) -> tuple[int, str]:
     return code, errors.getvalue()
 
 
-def test_the_webui_sends_its_videos_to_ray_replicas_and_survives_one_dying(ray_cluster, tiny_model, tmp_path):
-    server = start_server(tmp_path, SVD_MODEL=str(tiny_model), SVD_RAY_ADDRESS=ray_cluster)
+def test_the_webui_sends_its_videos_to_ray_replicas_and_survives_one_dying(
+    ray_cluster, tiny_model, wan_on_the_hub, tmp_path
+):
+    server = start_server(tmp_path, SVD_MODEL=str(tiny_model), SVD_RAY_ADDRESS=ray_cluster, SVD_HUB_MODELS=WAN_HUB)
     try:
         server.wait_for_model()
         assert health(server.url)["gpus"] == 2
@@ -367,6 +385,8 @@ def test_the_webui_sends_its_videos_to_ray_replicas_and_survives_one_dying(ray_c
         workers = {record["worker"] for record in made}
         assert len(workers) == 2 and all(worker.startswith("ray:") for worker in workers)
         assert len(list_history(server.output_dir)) == 4  # saved on the WebUI's machine
+        wan = Client(server.url, verbose=False).predict(handle_file(str(picture)), **WAN_RUN, api_name="/generate")[2]
+        assert wan["family"] == "wan" and wan["worker"].startswith("ray:")  # a replica loads a Wan model too
 
         outcomes: list[str] = []
 

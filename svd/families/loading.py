@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from ..models.download import ProgressReport, cached_model_path, download_model, download_size
+from ..models.entries import DEFAULTS_FILE
 from ..models.pipeline import load_pipeline
 from ..results import EngineStatus
 from .catalogue import (
@@ -59,6 +60,20 @@ def bytes_to_download(source: ModelSource) -> int:
         if cached_model_path(file.repo_id, [file.filename]) is None:
             total += download_size(file.repo_id, [file.filename])
     return total
+
+
+METADATA = [INDEX_FILE, DEFAULTS_FILE, "*/config.json", "*/*_config.json"]
+"""The small files of a repository that say which family it is and what its defaults are (no weights)."""
+
+
+def with_hub_defaults(source: ModelSource) -> ModelSource:
+    """A Hub model outside the catalogue with its own family's defaults, read from its small files (from the cache,
+    else fetched: kilobytes, no weights), so that a request for it is checked against its family before any weight
+    is downloaded; any other source as it is."""
+    if source.repo_id is None or source.name in CATALOGUE or is_downloaded(source):
+        return source
+    folder = cached_model_path(source.repo_id, METADATA) or download_model(source.repo_id, None, METADATA)
+    return replace(source, defaults=read_model_defaults(folder))
 
 
 def repository_files(source: ModelSource, fetch: bool = True) -> Sequence[str] | None:
