@@ -34,7 +34,7 @@ from svd.serve.pool import EnginePool, pool_devices
 from svd.serve.quota import DailyQuota
 from svd.settings import Settings
 
-LOGINS = "alice:wonder,bob:builder,carol:cats,dave:dots,erin:eels,root:toor"
+LOGINS = "alice:wonder,bob:builder,carol:cats,dave:dots,erin:eels,frank:fish,root:toor"
 RUN = dict(frames=2, steps=1)
 WAN_HUB = "svd-tests/tiny-wan"
 """The tiny Wan 2.1 on the test Hub (`wan_on_the_hub`), a Hub id these servers allow (SVD_HUB_MODELS)."""
@@ -205,12 +205,12 @@ def test_every_piece_of_work_is_paid_in_units_before_it_starts(two_engines, wan_
     assert "first frame(s)" not in two_engines.log_since(offset)  # refused before the text-to-image model ran
     assert len(list_history(two_engines.output_dir)) == videos
 
-    erin = Client(two_engines.url, auth=("erin", "eels"), verbose=False)  # a Wan model pays the same way
-    wan = erin.predict(picture, **WAN_RUN, api_name="/generate")[2]
+    frank = Client(two_engines.url, auth=("frank", "fish"), verbose=False)  # a Wan model pays the same way
+    wan = frank.predict(picture, **WAN_RUN, api_name="/generate")[2]
     assert wan["family"] == "wan" and 0 < wan["cost_units"] < 2
-    again = erin.predict(wan["sidecar"], interpolate=2, api_name="/finish")[2]  # Finish this video, for Wan too
+    again = frank.predict(wan["sidecar"], interpolate=2, api_name="/finish")[2]  # Finish this video, for Wan too
     assert again["family"] == "wan" and again["video_num_frames"] == 9
-    assert left_today(two_engines, "erin") == pytest.approx(2 - wan["cost_units"] - again["cost_units"])
+    assert left_today(two_engines, "frank") == pytest.approx(2 - wan["cost_units"] - again["cost_units"])
 
 
 def test_with_logins_a_users_videos_are_their_own(two_engines, tmp_path):
