@@ -108,18 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="a LoRA (Wan, LTX-Video): a .safetensors file, its name in the loras folder (SVD_LORAS_DIR), "
         "owner/repo or owner/repo/file.safetensors, at STRENGTH (default 1); repeat for several",
     )
-    camera = generate.add_argument_group("camera move (see `python -m svd cameras`)")
-    camera.add_argument("--camera", default=NO_CAMERA, metavar="MOVE", help=f"{', '.join(MOVES)} (default none)")
-    camera.add_argument("--camera-strength", type=float, help="how closely the video follows the move, 0-1")
-    camera.add_argument("--camera-amount", type=float, default=1.0, help="how far the camera goes, 0.1-3 (default 1)")
-    camera.add_argument(
-        "--save-guide", action="store_true", help="also write the move's guide video as <stem>_guide.mp4"
-    )
-    camera.add_argument(
-        "--depth-model",
-        default=settings.depth_model,
-        help=f"depth model for orbits: {', '.join(DEPTH_MODELS)}, a Hub id or a folder (default %(default)s)",
-    )
+    add_camera_options(generate, settings)
     add_text_options(generate)
     add_finish_options(generate)
     generate.set_defaults(run=run_generate)
@@ -136,6 +125,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_make_tiny_command(commands)
     return parser
+
+
+def add_camera_options(generate: argparse.ArgumentParser, settings: Settings) -> None:
+    """`generate`'s camera move and its strength, travel, guide video and depth model."""
+    camera = generate.add_argument_group("camera move (see `python -m svd cameras`)")
+    camera.add_argument("--camera", default=NO_CAMERA, metavar="MOVE", help=f"{', '.join(MOVES)} (default none)")
+    camera.add_argument("--camera-strength", type=float, help="how closely the video follows the move, 0-1")
+    camera.add_argument("--camera-amount", type=float, default=1.0, help="how far the camera goes, 0.1-3 (default 1)")
+    camera.add_argument(
+        "--save-guide", action="store_true", help="also write the move's guide video as <stem>_guide.mp4"
+    )
+    camera.add_argument(
+        "--depth-model",
+        default=settings.depth_model,
+        help=f"depth model for orbits: {', '.join(DEPTH_MODELS)}, a Hub id or a folder (default %(default)s)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

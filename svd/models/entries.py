@@ -24,6 +24,13 @@ DEFAULTS_FILE = "svd_defaults.json"
 """Optional file in a model folder that states the model's defaults (the tiny model writes one)."""
 
 
+REPOSITORY_FILES = (
+    "model_index.json", "*/config.json", "*/*.safetensors", "*/*.safetensors.index.json", "tokenizer/*",
+    "scheduler/*", DEFAULTS_FILE,
+)  # fmt: skip
+"""What a load needs of a repository that holds one set of weights (no variants): the flow-matching families'."""
+
+
 @dataclass(frozen=True)
 class ModelDefaults:
     """What a model was trained for; a request that leaves a setting out gets these."""

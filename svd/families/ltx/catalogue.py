@@ -25,7 +25,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from ...models.entries import DEFAULTS_FILE, CatalogueEntry, FamilyKind, ModelDefaults, NetworkWork
+from ...models.entries import REPOSITORY_FILES, CatalogueEntry, FamilyKind, ModelDefaults, NetworkWork
 
 LTX_13B_WORK = NetworkWork(step=4.7e6, decode=9.2e5, encode=1.5e6)
 """FLOPs per pixel. The step is estimated (not counted), at 121 frames of 1216x704 (103.6 M pixels, 13,376 tokens):
@@ -93,15 +93,7 @@ LTX_KIND = FamilyKind(
     title="LTX-Video",
     class_names=("LTXConditionPipeline", "LTXPipeline", "LTXImageToVideoPipeline"),  # what the repos name
     components=("transformer", "vae", "text_encoder", "tokenizer", "scheduler"),
-    files=(
-        "model_index.json",
-        "*/config.json",
-        "*/*.safetensors",
-        "*/*.safetensors.index.json",
-        "tokenizer/*",
-        "scheduler/*",
-        DEFAULTS_FILE,
-    ),  # one set of weights each, no variants
+    files=REPOSITORY_FILES,
     work=LTX_13B_WORK,
     folder_defaults=folder_defaults,
     takes_text=True,

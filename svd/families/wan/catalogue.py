@@ -10,7 +10,14 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from ...models.entries import DEFAULTS_FILE, CatalogueEntry, FamilyKind, FusedLora, ModelDefaults, NetworkWork
+from ...models.entries import (
+    REPOSITORY_FILES,
+    CatalogueEntry,
+    FamilyKind,
+    FusedLora,
+    ModelDefaults,
+    NetworkWork,
+)
 
 WAN_14B_WORK = NetworkWork(step=5.9e7, decode=1.2e7, encode=4.4e6)
 """FLOPs per pixel, estimated (not counted): the 14B transformer's 2 x 16.4 G multiply-adds per token of 4 x 16 x 16
@@ -126,16 +133,7 @@ WAN_KIND = FamilyKind(
     title="Wan",
     class_names=("WanImageToVideoPipeline", "WanPipeline"),  # the TI2V 5B repo names the text-to-video pipeline
     components=("transformer", "vae", "text_encoder", "tokenizer", "scheduler"),
-    files=(
-        "model_index.json",
-        "*/config.json",
-        "*/*.safetensors",
-        "*/*.safetensors.index.json",
-        "tokenizer/*",
-        "image_processor/*",
-        "scheduler/*",
-        DEFAULTS_FILE,
-    ),  # the repositories hold one set of weights each (bf16 or fp32, no variants)
+    files=(*REPOSITORY_FILES, "image_processor/*"),
     work=WAN_14B_WORK,
     folder_defaults=folder_defaults,
     takes_text=True,
