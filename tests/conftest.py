@@ -134,7 +134,7 @@ def turbo_hub(tiny_model_fp16, tmp_path_factory) -> Path:
     """The tiny fp16 model as SVD-XT, and a tiny distilled UNet as AnimateLCM-SVD-xt's file, on the test Hub; returns
     the UNet's file."""
     HUB.serve(CATALOGUE["svd-xt"].repo_id, tiny_model_fp16)
-    unet = CATALOGUE["svd-xt-turbo"].unet
+    (unet,) = CATALOGUE["svd-xt-turbo"].hub_files
     folder = tmp_path_factory.mktemp("animatelcm")
     save_random_unet("tiny", folder / unet.filename, seed=7)
     HUB.serve(unet.repo_id, folder)

@@ -271,11 +271,11 @@ def fast_hub(tiny_wan, tmp_path_factory) -> dict:
         entry = CATALOGUE[entry_id]
         HUB.serve(entry.repo_id, tiny_wan[tiny])
         folder = tmp_path_factory.mktemp(entry_id)
-        for seed, lora in enumerate(entry.loras, start=20):
+        for seed, lora in enumerate(entry.hub_files, start=20):
             expert = WanTransformer3DModel.from_pretrained(tiny_wan[tiny] / lora.expert)
             save_random_lora(expert, folder / lora.filename, seed=seed, scale=0.5)
-        HUB.serve(entry.loras[0].repo_id, folder)
-        files[entry_id] = [(folder / lora.filename, lora.expert) for lora in entry.loras]
+        HUB.serve(entry.hub_files[0].repo_id, folder)
+        files[entry_id] = [(folder / lora.filename, lora.expert) for lora in entry.hub_files]
     return files
 
 

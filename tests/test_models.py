@@ -23,10 +23,10 @@ def test_catalogue_entries_and_defaults():
     assert (xt11.defaults.fps, xt11.defaults.motion_bucket_id, xt11.defaults.num_frames) == (6, 127, 25)
     for entry in (entry for entry in CATALOGUE.values() if entry.defaults.family == "svd"):
         defaults = entry.defaults
-        steps = 4 if entry.unet else 25
+        steps = 4 if entry.hub_files else 25
         assert (defaults.width, defaults.height, defaults.num_inference_steps) == (1024, 576, steps)
     turbo = CATALOGUE["svd-xt-turbo"]
-    assert (turbo.repo_id, turbo.unet.repo_id) == (CATALOGUE["svd-xt"].repo_id, "wangfuyun/AnimateLCM-SVD-xt")
+    assert (turbo.repo_id, turbo.hub_files[0].repo_id) == (CATALOGUE["svd-xt"].repo_id, "wangfuyun/AnimateLCM-SVD-xt")
     assert (turbo.defaults.min_guidance_scale, turbo.defaults.max_guidance_scale) == (1.0, 1.0)
     assert CATALOGUE["svd-xt-1.1-turbo"].repo_id == xt11.repo_id and CATALOGUE["svd-xt-1.1-turbo"].defaults.fps == 6
 

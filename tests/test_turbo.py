@@ -26,7 +26,7 @@ from svd.models.download import cached_model_path
 from svd.request import GenerationRequest
 
 SVD_XT = CATALOGUE["svd-xt"].repo_id
-TURBO_UNET = CATALOGUE["svd-xt-turbo"].unet.filename
+TURBO_UNET = CATALOGUE["svd-xt-turbo"].hub_files[0].filename
 
 
 def karras(ramp: float, low: float = 0.002, high: float = 700.0, rho: float = 7.0) -> float:

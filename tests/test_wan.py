@@ -94,8 +94,8 @@ def test_a_wan_folder_is_known_by_its_layout_and_states_its_defaults(tiny_wan):
         "Wan-AI/Wan2.2-TI2V-5B-Diffusers", "Wan-AI/Wan2.1-I2V-14B-480P-Diffusers",
         "Wan-AI/Wan2.1-I2V-14B-720P-Diffusers", "Wan-AI/Wan2.2-I2V-A14B-Diffusers",
     }  # fmt: skip
-    assert all(entry.facts.startswith("Apache-2.0, not gated") for entry in entries if not entry.loras)
-    assert all("lightx2v" in entry.facts and "licence" in entry.facts.lower() for entry in entries if entry.loras)
+    assert all(entry.facts.startswith("Apache-2.0, not gated") for entry in entries if not entry.hub_files)
+    assert all("lightx2v" in entry.facts and "licence" in entry.facts.lower() for entry in entries if entry.hub_files)
 
 
 @pytest.mark.parametrize(

@@ -35,9 +35,9 @@ def resolve_model(name: str) -> ModelSource:
     name = name.strip()
     if name in CATALOGUE:
         entry = CATALOGUE[name]
-        return ModelSource(entry.id, entry.repo_id, defaults=entry.defaults, unet=entry.unet, loras=entry.loras)
+        return ModelSource(entry.id, entry.repo_id, defaults=entry.defaults, hub_files=entry.hub_files)
     for entry in CATALOGUE.values():
-        if name == entry.repo_id and not entry.unet and not entry.loras:
+        if name == entry.repo_id and not entry.hub_files:
             return ModelSource(name=entry.id, repo_id=entry.repo_id, defaults=entry.defaults)
     path = Path(name).expanduser()
     if path.is_dir():

@@ -3,9 +3,10 @@ folder layout and settings, and its network's work."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import TypeVar
 
 
 @dataclass(frozen=True)
@@ -24,11 +25,18 @@ DEFAULTS_FILE = "svd_defaults.json"
 """Optional file in a model folder that states the model's defaults (the tiny model writes one)."""
 
 
-REPOSITORY_FILES = (
-    "model_index.json", "*/config.json", "*/*.safetensors", "*/*.safetensors.index.json", "tokenizer/*",
-    "scheduler/*", DEFAULTS_FILE,
-)  # fmt: skip
+WEIGHTS = ("*/*.safetensors", "*/*.safetensors.index.json")
+"""The weight files of a repository's components (`*` the component's folder)."""
+
+REPOSITORY_FILES = ("model_index.json", "*/config.json", *WEIGHTS, "tokenizer/*", "scheduler/*", DEFAULTS_FILE)
 """What a load needs of a repository that holds one set of weights (no variants): the flow-matching families'."""
+
+
+def without_weights_of(files: Sequence[str], components: Sequence[str], replaced: Sequence[str]) -> tuple[str, ...]:
+    """`files` (allow patterns) with the weights of the `replaced` components left out: those of the others named."""
+    kept = [component for component in components if component not in replaced]
+    named = [pattern.replace("*", component, 1) for pattern in WEIGHTS for component in kept]
+    return (*[pattern for pattern in files if pattern not in WEIGHTS], *named)
 
 
 @dataclass(frozen=True)
@@ -79,7 +87,8 @@ class ModelDefaults:
 
 @dataclass(frozen=True)
 class HubFile:
-    """One file of a Hub repository that a catalogue entry adds to its base model's repository."""
+    """One file of a Hub repository that a catalogue entry adds to its base model's repository; each kind of it is
+    read by the family that knows it."""
 
     repo_id: str
     filename: str
@@ -100,14 +109,26 @@ class FusedLora(HubFile):
 
 
 @dataclass(frozen=True)
+class OriginalCheckpoint(HubFile):
+    """One file in its authors' own layout that holds some of the pipeline's `components` (LTX-Video's transformer
+    and VAE, say), which diffusers' single-file loaders convert; the base repository gives the other components and
+    the configs of these, and its weights of these are not downloaded."""
+
+    components: tuple[str, ...] = ()
+
+
+H = TypeVar("H", bound=HubFile)
+
+
+@dataclass(frozen=True)
 class CatalogueEntry:
     id: str
     repo_id: str
     """The model's repository (for a Turbo entry, every component but the UNet comes from it)."""
     title: str
     defaults: ModelDefaults
-    unet: DistilledUNet | None = None
-    loras: tuple[FusedLora, ...] = ()
+    hub_files: tuple[HubFile, ...] = ()
+    """Files from other repositories that a load of it needs besides its own (a Turbo UNet, fused LoRAs...)."""
     facts: str = ""
     """What the page and the docs say of it: licence, whether it is gated, download size, memory, speed."""
 
@@ -144,15 +165,12 @@ class ModelSource:
     repo_id: str | None = None
     path: Path | None = None
     defaults: ModelDefaults = field(default_factory=ModelDefaults)
-    unet: DistilledUNet | None = None
-    """For a Turbo model: the UNet that replaces the base model's."""
-    loras: tuple[FusedLora, ...] = ()
-    """For a distilled entry of a family that takes LoRAs: the LoRAs fused into its network as it loads."""
+    hub_files: tuple[HubFile, ...] = ()
+    """The files from other repositories that a load of it needs besides its own repository's."""
 
-    @property
-    def hub_files(self) -> tuple[HubFile, ...]:
-        """The files from other repositories that a load of it needs besides its own repository's."""
-        return (*([self.unet] if self.unet is not None else []), *self.loras)
+    def files_of(self, kind: type[H]) -> tuple[H, ...]:
+        """Its files of one kind (`DistilledUNet`, `FusedLora`...)."""
+        return tuple(file for file in self.hub_files if isinstance(file, kind))
 
     @property
     def is_local(self) -> bool:

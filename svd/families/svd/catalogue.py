@@ -69,13 +69,13 @@ SVD_MODELS = (
         "stabilityai/stable-video-diffusion-img2vid-xt",
         "SVD-XT Turbo (AnimateLCM, 4 steps)",
         TURBO,
-        DistilledUNet(ANIMATELCM, "AnimateLCM-SVD-xt.safetensors"),
+        (DistilledUNet(ANIMATELCM, "AnimateLCM-SVD-xt.safetensors"),),
     ),
     CatalogueEntry(
         "svd-xt-1.1-turbo",
         "stabilityai/stable-video-diffusion-img2vid-xt-1-1",
         "SVD-XT 1.1 Turbo (AnimateLCM, 4 steps)",
         replace(TURBO, fps=6, motion_bucket_id=127),
-        DistilledUNet(ANIMATELCM, "AnimateLCM-SVD-xt-1.1.safetensors"),
+        (DistilledUNet(ANIMATELCM, "AnimateLCM-SVD-xt-1.1.safetensors"),),
     ),
 )

@@ -10,7 +10,7 @@ import torch
 from diffusers import StableVideoDiffusionPipeline
 
 from ...models.download import ProgressReport, fetch_hub_file
-from ...models.entries import ModelSource
+from ...models.entries import DistilledUNet, ModelSource
 from ...models.memory import Profile, apply_profile, release_memory
 from ...models.speed import SpeedOptions, apply_options, check_options
 from ...request import GenerationSettings
@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 
 def adapt(pipe: StableVideoDiffusionPipeline, source: ModelSource, reporter: Callable[[str], ProgressReport]) -> None:
     """For a Turbo entry, its distilled UNet (downloaded if needed) in place of the base model's."""
-    if source.unet is not None:
-        use_distilled_unet(pipe, fetch_hub_file(source.unet, reporter(f"{source.name}'s UNet")))
+    for unet in source.files_of(DistilledUNet):
+        use_distilled_unet(pipe, fetch_hub_file(unet, reporter(f"{source.name}'s UNet")))
 
 
 def place(loaded: LoadedModel, settings: GenerationSettings, device: torch.device, speed: SpeedOptions) -> None:

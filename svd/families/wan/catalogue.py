@@ -81,7 +81,7 @@ WAN_MODELS = (
     CatalogueEntry(
         "wan2.1-i2v-14b-480p-fast", "Wan-AI/Wan2.1-I2V-14B-480P-Diffusers", "Wan 2.1 I2V 14B 480p, 4 steps (lightx2v)",
         I2V_14B_480P_FAST,
-        loras=(FusedLora(LIGHTX2V_21, "wan2.1_i2v_lora_rank64_lightx2v_4step.safetensors"),),
+        hub_files=(FusedLora(LIGHTX2V_21, "wan2.1_i2v_lora_rank64_lightx2v_4step.safetensors"),),
         facts="Wan 2.1 I2V 480p with lightx2v's 4-step distillation LoRA fused (739 MB more; its card states no "
         "licence: lightx2v's code is Apache-2.0); 4 steps, no guidance: about 20x fewer transformer calls",
     ),
@@ -98,7 +98,7 @@ WAN_MODELS = (
     CatalogueEntry(
         "wan2.2-i2v-a14b-fast", "Wan-AI/Wan2.2-I2V-A14B-Diffusers", "Wan 2.2 I2V A14B, 4 steps (lightx2v)",
         I2V_A14B_FAST,
-        loras=(
+        hub_files=(
             FusedLora(LIGHTX2V_22, "wan2.2_i2v_A14b_high_noise_lora_rank64_lightx2v_4step_1022.safetensors"),
             FusedLora(
                 LIGHTX2V_22, "wan2.2_i2v_A14b_low_noise_lora_rank64_lightx2v_4step_1022.safetensors", "transformer_2"
