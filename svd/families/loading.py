@@ -1,6 +1,8 @@
 """Loading a model for the engine: its folder (a local one, or a Hub snapshot from the cache, downloaded first if
 needed), then its family's pipeline in the folder's variant and the engine's dtype, made ready by its family (for
-SVD Turbo, its distilled UNet; for Wan, its schedule's shift)."""
+SVD Turbo, its distilled UNet; for Wan, its schedule's shift). Components that an entry takes from one file in its
+authors' layout (`OriginalCheckpoint`) are converted from it first and given to the pipeline in place of the
+folder's, whose weights of them are not downloaded."""
 
 from __future__ import annotations
 
@@ -13,9 +15,10 @@ from pathlib import Path
 
 import torch
 
-from ..models.download import ProgressReport, cached_model_path, download_model, download_size
-from ..models.entries import DEFAULTS_FILE
+from ..models.download import ProgressReport, cached_model_path, download_model, download_size, fetch_hub_file
+from ..models.entries import DEFAULTS_FILE, OriginalCheckpoint, without_weights_of
 from ..models.pipeline import load_pipeline
+from ..models.single_file import load_components
 from ..results import EngineStatus
 from .catalogue import (
     CATALOGUE,
@@ -82,7 +85,9 @@ def repository_files(source: ModelSource, fetch: bool = True) -> Sequence[str] |
     `fetch` is off)."""
     assert source.repo_id is not None
     if source.name in CATALOGUE:
-        return KINDS[source.defaults.family].files
+        kind = KINDS[source.defaults.family]
+        replaced = [name for file in source.files_of(OriginalCheckpoint) for name in file.components]
+        return without_weights_of(kind.files, kind.components, replaced) if replaced else kind.files
     index = [INDEX_FILE]
     folder = cached_model_path(source.repo_id, index) or (
         download_model(source.repo_id, None, index) if fetch else None
@@ -107,8 +112,15 @@ def load_model(
     tell(EngineStatus("loading", f"loading {source.shown}"))
     what = f"{source.name} from {path}"
     dtype = dtype if dtype == torch.float32 else family.gpu_dtype
+    checkpoints = [
+        (checkpoint, fetch_hub_file(checkpoint, reporter(f"{source.name}'s {checkpoint.filename}")))
+        for checkpoint in source.files_of(OriginalCheckpoint)
+    ]
     with _BUILDING:
-        pipe = load_pipeline(family.pipeline, path, variant, dtype, what, f"{family.kind.title} model")
+        components = {}
+        for checkpoint, file in checkpoints:
+            components.update(load_components(checkpoint, file, path, dtype))
+        pipe = load_pipeline(family.pipeline, path, variant, dtype, what, f"{family.kind.title} model", components)
     family.adapt(pipe, source, reporter)
     return LoadedModel(source, family, path, pipe, variant, load_seconds=time.perf_counter() - started)
 
