@@ -21,7 +21,7 @@ from PIL import Image
 
 from svd.engine import Engine
 from svd.errors import InputError
-from svd.families.ltx.animate import call_arguments
+from svd.families.ltx.recipe import call_arguments
 from svd.finish.options import FinishOptions
 from svd.input.image import load_image
 from svd.input.sizing import fit_image

@@ -64,10 +64,12 @@ def animate_each_seed(
     stages: dict,
     start_from: StartFrom,
     call: Call,
+    extra_steps: int = 0,
 ) -> Animation:
     """Animate `picture` once per seed, one after another, each exactly as a direct pipeline call with that seed
     makes it, from its camera stage's start when there is a move. `stages`: the models `StageTimer` times, the
-    denoising ones as `denoise`. A start's `skip` is how many of the steps it leaves out. A shape the compiled
+    denoising ones as `denoise`. A start's `skip` is how many of the steps it leaves out; `extra_steps` are run
+    after the settings' steps (a second pass's). A shape the compiled
     transformers have not run at (`run.compiled`) is announced, since it compiles first."""
     device = run.device
     guided, ending = settings.max_guidance_scale > 1, run.last_frame is not None  # both change the inputs' shape
@@ -85,7 +87,7 @@ def animate_each_seed(
             settings_of_seed = replace(settings, seed=seed)
             camera = run_camera_stage(pipe, picture, settings_of_seed, run.disparity, start_from)
             start = {**(camera.pipeline_arguments if camera is not None else {}), "last_frame": run.last_frame}
-            total = settings.num_inference_steps - start.get("skip", 0)
+            total = settings.num_inference_steps - start.get("skip", 0) + extra_steps
             index, count = run.segment
             one = replace(run, segment=(index * len(seeds) + position, count * len(seeds)))
             note = run.compiled.note if compiling and position == 0 else None

@@ -5,13 +5,16 @@ pixels into a latent cell), frames 8k + 1 (it packs 8 frames into a latent frame
 since 0.9.6. The distilled models run 8 steps at guidance 1 with their own timesteps, and their VAE decodes with a
 little noise at timestep 0.05 (`pipeline_arguments`).
 
-Which models are here, and why (checked through stored copies of the Hub pages, not live):
+Which models are here, and why (checked through stored copies of the Hub pages and Lightricks' GitHub configs,
+not live):
 - 0.9.8 13B distilled: `Lightricks/LTX-Video-0.9.8-13B-distilled` is a diffusers-format repository (diffusers'
   documentation loads it with `LTXConditionPipeline.from_pretrained`).
-- 0.9.8 2B distilled: left out. Lightricks publish it only as one checkpoint file in the original layout
-  (`ltxv-2b-0.9.8-distilled.safetensors` in `Lightricks/LTX-Video`); no diffusers-format repository of it was found,
-  and diffusers 0.42's single-file loader is not known to read 0.9.8's layout. A converted folder or Hub repository in
-  diffusers layout runs as any LTX-Video folder does (`folder_defaults`).
+- 0.9.8 2B distilled: Lightricks publish it only as one file in their own layout (`ltxv-2b-0.9.8-distilled.safetensors`
+  in `Lightricks/LTX-Video`), holding the transformer and the VAE. diffusers' single-file loaders convert both; for a
+  file of this layout diffusers takes the configs from `Lightricks/LTX-Video-0.9.5`, and so does this entry, with
+  that repository's text encoder, tokenizer and scheduler (`OriginalCheckpoint`).
+- Both run the two passes of Lightricks' configs for them (`multi-scale`, with `ltxv-spatial-upscaler-0.9.8`), in
+  diffusers' form (`LatentUpsampler`).
 
 Licence of the weights (0.9.6 and later): the LTXV Open Weights License, not Apache-2.0 (the code is). Its primary
 text could not be read here; the copies that quote it agree that use, commercial use included, is free for an
@@ -22,10 +25,18 @@ Lightricks, and that its use restrictions (Attachment A) include saying that gen
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ...models.entries import REPOSITORY_FILES, CatalogueEntry, FamilyKind, ModelDefaults, NetworkWork
+from ...models.entries import (
+    REPOSITORY_FILES,
+    CatalogueEntry,
+    FamilyKind,
+    HubFile,
+    ModelDefaults,
+    NetworkWork,
+    OriginalCheckpoint,
+)
 
 LTX_13B_WORK = NetworkWork(step=4.7e6, decode=9.2e5, encode=1.5e6)
 """FLOPs per pixel. The step is estimated (not counted), at 121 frames of 1216x704 (103.6 M pixels, 13,376 tokens):
@@ -51,6 +62,27 @@ as many steps as they list)."""
 TIMESTEP_DECODE = {"decode_timestep": 0.05, "decode_noise_scale": 0.025}
 """What diffusers recommends for a VAE that decodes at a timestep (0.9.1 and later)."""
 
+
+@dataclass(frozen=True)
+class LatentUpsampler(HubFile):
+    """Lightricks' x2 spatial latent upsampler, which makes an entry run the card's two passes
+    (`svd.families.ltx.upsampler`), and that recipe: the first pass at `downscale` of the size, the upsampled
+    latents matched to the first pass's by AdaIN (`adain_factor`) and tone-mapped, then a second pass over
+    `refine_timesteps` from them at `refine_strength`. Values from diffusers' documentation of 0.9.8 distilled
+    (Lightricks' configs give the 2B no tone mapping)."""
+
+    downscale: float = 2 / 3
+    adain_factor: float = 1.0
+    tone_map_compression_ratio: float = 0.0
+    refine_timesteps: tuple[float, ...] = (1000.0, 909.0, 725.0, 421.0, 0.0)
+    refine_strength: float = 0.999
+
+
+LIGHTRICKS_FILES = "Lightricks/LTX-Video"
+"""Lightricks' repository of single files in their own layout: checkpoints and upsamplers."""
+
+UPSAMPLER_098 = "ltxv-spatial-upscaler-0.9.8.safetensors"
+
 LTX_13B_DISTILLED = ModelDefaults(
     family="ltx", width=1216, height=704, size_multiple=32, num_frames=121, frame_step=8, fps=30,
     num_inference_steps=len(DISTILLED_TIMESTEPS), min_guidance_scale=1.0, max_guidance_scale=1.0, max_steps=50,
@@ -58,6 +90,10 @@ LTX_13B_DISTILLED = ModelDefaults(
 )  # fmt: skip
 """`auto`'s needs from the arithmetic in BENCHMARKS.md (bf16 weights: 24.3 GiB transformer, 8.9 GiB T5 encoder;
 `balanced` stores the transformer in fp8 and offloads the encoder), not from a measurement."""
+
+LTX_2B_DISTILLED = replace(LTX_13B_DISTILLED, full_min_gib=20, balanced_min_gib=10)
+"""The 13B's recipe for the 2B (Lightricks' configs give both the same passes); `auto`'s needs from the arithmetic
+(bf16 weights: 3.8 GiB transformer, 8.9 GiB T5 encoder), not from a measurement."""
 
 LTX_FOLDER = ModelDefaults(
     family="ltx", width=768, height=512, size_multiple=32, num_frames=121, frame_step=8, fps=24,
@@ -70,9 +106,20 @@ models that are not distilled (a distilled one needs its `svd_defaults.json`, or
 LTX_MODELS = (
     CatalogueEntry(
         "ltx-0.9.8-13b-distilled", "Lightricks/LTX-Video-0.9.8-13B-distilled",
-        "LTX-Video 0.9.8 13B distilled (1216x704, 30 fps, 8 steps)", LTX_13B_DISTILLED,
-        facts=f"{LICENCE}; not gated; 13.0 B transformer (26.1 GB in bf16), 4.8 B T5 text encoder (9.5 GB); "
-        "24 GB card with fp8 and offload",
+        "LTX-Video 0.9.8 13B distilled (1216x704, 30 fps, 8 + 4 steps in two passes)", LTX_13B_DISTILLED,
+        hub_files=(LatentUpsampler(LIGHTRICKS_FILES, UPSAMPLER_098, tone_map_compression_ratio=0.6),),
+        facts=f"{LICENCE}; not gated; 13.0 B transformer (26.1 GB in bf16), 4.8 B T5 text encoder (9.5 GB), "
+        "latent upsampler; 24 GB card with fp8 and offload",
+    ),
+    CatalogueEntry(
+        "ltx-0.9.8-2b-distilled", "Lightricks/LTX-Video-0.9.5",
+        "LTX-Video 0.9.8 2B distilled (1216x704, 30 fps, 8 + 4 steps in two passes)", LTX_2B_DISTILLED,
+        hub_files=(
+            OriginalCheckpoint(LIGHTRICKS_FILES, "ltxv-2b-0.9.8-distilled.safetensors", ("transformer", "vae")),
+            LatentUpsampler(LIGHTRICKS_FILES, UPSAMPLER_098),
+        ),
+        facts=f"{LICENCE}; not gated; 1.9 B transformer and its VAE from one file in Lightricks' layout, the T5 text "
+        "encoder (9.5 GB) and configs from LTX-Video 0.9.5's repository, latent upsampler; 24 GB card",
     ),
 )  # fmt: skip
 

@@ -6,7 +6,8 @@ at frame 0.
 
 Strength means what it means for the other families: of N steps, round(strength * N) are skipped (at least one still
 runs). The noise is the very noise the plain pipeline starts from with the same seed (its generator's first draw),
-so a move differs from plain LTX-Video only by the guide it starts from.
+so a move differs from plain LTX-Video only by the guide it starts from. With two passes the guide starts the first,
+resized to its size.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import torch
 from diffusers import LTXConditionPipeline
 
 from ..svd.guide_start import skipped_steps
+from .recipe import recipe_of
+from .upsampler import resized
 
 
 @torch.no_grad()
@@ -41,4 +44,8 @@ def start_from_guide(
     skip (`svd.families.camera.StartFrom`); `seed` and `chunk` are not needed (the pipeline draws the noise from the
     run's generator; its VAE takes no decode chunk)."""
     skip = skipped_steps(strength, num_steps)
+    two_pass = recipe_of(pipe).two_pass
+    if two_pass is not None:  # the guide starts the first pass, at its size
+        height, width = frames.shape[1:3]
+        frames = resized(frames, *two_pass.first_size(width, height, pipe.vae_spatial_compression_ratio))
     return {"latents": encode_video(pipe, frames), "denoise_strength": denoise_strength(skip, num_steps), "skip": skip}

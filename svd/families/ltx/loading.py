@@ -12,26 +12,36 @@ from typing import TYPE_CHECKING
 import torch
 from diffusers import LTXConditionPipeline
 
-from ...models.download import ProgressReport
+from ...models.download import ProgressReport, fetch_hub_file
 from ...models.entries import ModelSource
 from ...models.speed import SpeedOptions
 from ...request import GenerationSettings
 from .. import flow
-from .animate import use_arguments
+from .catalogue import LatentUpsampler
+from .recipe import Recipe, recipe_of, use_recipe
+from .upsampler import load_two_pass
 
 if TYPE_CHECKING:
     from ..family import LoadedModel
 
 
 def adapt(pipe: LTXConditionPipeline, source: ModelSource, reporter: Callable[[str], ProgressReport]) -> None:
-    """Keep the entry's (or the folder's) pipeline arguments for the model's runs."""
-    use_arguments(pipe, source.defaults.pipeline_arguments)
+    """Keep the entry's (or the folder's) pipeline arguments for the model's runs, and its latent upsampler
+    (downloaded if needed) for the two passes."""
+    two_pass = None
+    for upsampler in source.files_of(LatentUpsampler):
+        file = fetch_hub_file(upsampler, reporter(f"{source.name}'s {upsampler.filename}"))
+        two_pass = load_two_pass(upsampler, file, pipe)
+    use_recipe(pipe, Recipe(dict(source.defaults.pipeline_arguments), two_pass))
 
 
 def place(loaded: LoadedModel, settings: GenerationSettings, device: torch.device, speed: SpeedOptions) -> None:
     """Put the models where the settings' memory profile says (once per profile), with the speed switches; its
     transformer attends to the prompt with a mask, which the flash and sage kernels refuse."""
     flow.place_flow_pipeline(loaded, settings, device, speed, _transformers, tile_on_gpu=True, masked_attention=True)
+    two_pass = recipe_of(loaded.pipe).two_pass
+    if two_pass is not None:  # small (a few hundred MB): where the upsampling pipeline runs, beside the VAE
+        two_pass.pipe.latent_upsampler.to(two_pass.pipe._execution_device)
 
 
 def store_in_fp8(pipe: LTXConditionPipeline) -> None:

@@ -11,6 +11,10 @@ pipeline passes it no `mu`). A few channels and 1 MB of weights: a 2-step run of
 of a second on a 2-core CPU, and it produces noise. Its `svd_defaults.json` states small defaults and the distilled
 models' kind of pipeline arguments (its own two timesteps, the decode noise).
 
+`tiny-ltx-095` is the same model with the VAE of 0.9.5 to 0.9.8 (`configs/tiny-ltx-095/`), whose encoder ends at
+the 2048 channels by which diffusers knows that layout; those, and the 256-channel stage that folds into them, make
+its 13 MB. `svd.families.ltx.tiny_checkpoint` writes it as Lightricks' one-file release.
+
 The T5 tokenizer is built locally (`svd.families.tokenizer`).
 """
 
@@ -23,13 +27,15 @@ from pathlib import Path
 import torch
 from diffusers import AutoencoderKLLTXVideo, FlowMatchEulerDiscreteScheduler, LTXConditionPipeline
 from diffusers import LTXVideoTransformer3DModel as Transformer
+from diffusers.pipelines.ltx.modeling_latent_upsampler import LTXLatentUpsamplerModel
+from safetensors.torch import save_file
 from transformers import T5Config, T5EncoderModel
 
 from ...models.entries import DEFAULTS_FILE
 from ..tokenizer import build_t5_tokenizer
 
 CONFIGS = Path(__file__).parent / "configs"
-TINY_ARCHITECTURES = ("tiny-ltx",)
+TINY_ARCHITECTURES = ("tiny-ltx", "tiny-ltx-095")
 INDEX_FILE = "model_index.json"
 TEXT_LENGTH = 128
 """The tokenizer's `model_max_length` (the pipeline pads each prompt to its own `max_sequence_length`, 256)."""
@@ -69,3 +75,18 @@ def _read(architecture: str, name: str) -> dict:
     if architecture not in TINY_ARCHITECTURES:
         raise ValueError(f"architecture must be one of {', '.join(TINY_ARCHITECTURES)}, not {architecture!r}")
     return json.loads((CONFIGS / architecture / name).read_text())
+
+
+def save_random_upsampler(file: Path, latent_channels: int = 16, seed: int = 0) -> Path:
+    """A random x2 spatial latent upsampler for the tiny models' latents, written as Lightricks publish theirs: one
+    safetensors file with the architecture as JSON in its `config` metadata (their `LatentUpsampler`'s names)."""
+    torch.manual_seed(seed)
+    config = {
+        "in_channels": latent_channels, "mid_channels": 32, "num_blocks_per_stage": 1, "dims": 3,
+        "spatial_upsample": True, "temporal_upsample": False,
+    }  # fmt: skip
+    model = LTXLatentUpsamplerModel(**config)
+    file.parent.mkdir(parents=True, exist_ok=True)
+    metadata = {"config": json.dumps({"_class_name": "LatentUpsampler", **config})}
+    save_file({name: tensor.contiguous() for name, tensor in model.state_dict().items()}, str(file), metadata)
+    return file
