@@ -94,7 +94,7 @@ def in_units(flops: float, unit_flops: float) -> float:
     return round(tenths * UNIT_STEP, 1)
 
 
-def segment_flops(frames: int, pixels: int, steps: int, guided: bool, work: NetworkWork) -> float:
+def segment_flops(frames: int, pixels: int, steps: float, guided: bool, work: NetworkWork) -> float:
     """The work of animating one segment: `frames` frames of `pixels` pixels in `steps` steps, and its decode
     (a unit is this for a video at the server model's own settings)."""
     return pixels * (work.encode + frames * (steps * (2 if guided else 1) * work.step + work.decode))
@@ -102,7 +102,7 @@ def segment_flops(frames: int, pixels: int, steps: int, guided: bool, work: Netw
 
 def video_cost(
     shape: VideoShape,
-    steps: int,
+    steps: float,
     guided: bool,
     options: FinishOptions,
     work: NetworkWork,

@@ -186,7 +186,7 @@ class Engine:
         guided = settings.max_guidance_scale > 1
         return video_cost(
             shape,
-            settings.num_inference_steps,
+            self.source(settings.model).work_steps(settings.num_inference_steps),
             guided,
             settings.finish,
             KINDS[settings.family].work,
@@ -201,10 +201,11 @@ class Engine:
     @property
     def unit_flops(self) -> float:
         """The work of one unit of cost: a video at the server model's own settings."""
-        own = self.source().defaults
+        source = self.source()
+        own = source.defaults
         guided = own.max_guidance_scale > 1
-        work = KINDS[own.family].work
-        return segment_flops(own.num_frames, own.width * own.height, own.num_inference_steps, guided, work)
+        steps = source.work_steps(own.num_inference_steps)
+        return segment_flops(own.num_frames, own.width * own.height, steps, guided, KINDS[own.family].work)
 
     def generate(
         self,

@@ -7,6 +7,7 @@ from one file in Lightricks' own layout, converted by diffusers' single-file loa
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,7 @@ from safetensors.torch import load_file, save_file
 
 from svd.engine import Engine
 from svd.errors import ModelError
-from svd.families.catalogue import CATALOGUE
+from svd.families.catalogue import CATALOGUE, KINDS
 from svd.families.ltx.catalogue import DISTILLED, LatentUpsampler
 from svd.families.ltx.tiny import save_random_model, save_random_upsampler
 from svd.families.ltx.tiny_checkpoint import save_random_checkpoint
@@ -111,6 +112,17 @@ def test_a_distilled_entry_runs_the_cards_two_passes(lightricks_hub, picture, en
         lightricks_hub[key], lightricks_hub["upsampler"], picture, settings, recipe, lightricks_hub.get(f"{key}-file")
     )
     assert np.array_equal(result.frames, direct)
+    one_pass = engine.cost(replace(settings, model=str(lightricks_hub[key])))  # the same settings, no upsampler
+    two_passes = engine.cost(settings)  # 8 x (2/3)^2 + 4 x (4/3)^2 = 10.67 steps at the asked size
+    assert two_passes.flops / one_pass.flops == pytest.approx(_ratio(settings), rel=1e-6)
+
+
+def _ratio(settings) -> float:
+    """The two passes' work over one pass's at the asked size: 8 steps at (2/3)² of the pixels and 4 at (4/3)²,
+    against 8 at all of them, with the same decode and the picture's encode."""
+    work = KINDS["ltx"].work
+    segment = lambda steps: work.encode + settings.num_frames * (steps * work.step + work.decode)  # noqa: E731
+    return segment(8 * (2 / 3) ** 2 + 4 * (4 / 3) ** 2) / segment(8)
 
 
 def test_the_2b_file_gives_the_transformer_and_vae_and_their_weights_in_the_base_repository_are_not_fetched(

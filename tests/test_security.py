@@ -72,7 +72,8 @@ def test_bad_names_are_refused_at_once_in_one_message_while_the_gpu_is_busy(clie
         assert time.monotonic() - started < 10  # none waited for the GPU
         ids = "svd, svd-xt, svd-xt-1.1, svd-xt-turbo, svd-xt-1.1-turbo, wan2.2-ti2v-5b, wan2.1-i2v-14b-480p, "
         ids += "wan2.1-i2v-14b-720p, wan2.1-i2v-14b-480p-fast, wan2.1-flf2v-14b-720p, wan2.2-i2v-a14b, "
-        advice = f"use one of {ids}wan2.2-i2v-a14b-fast, ltx-0.9.8-13b-distilled or the name of a folder in the "
+        ids += "wan2.2-i2v-a14b-fast, ltx-0.9.8-13b-distilled, "
+        advice = f"use one of {ids}ltx-0.9.8-2b-distilled or the name of a folder in the "
         for name, message in messages.items():  # the same whether a path exists or not; no Hub download allowed
             shown = name if len(name) <= 60 else name[:57] + "..."
             assert message == f"model '{shown}' is not available here: {advice}server's models folder"

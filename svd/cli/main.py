@@ -351,7 +351,7 @@ def run_download(args: argparse.Namespace) -> int:
     assert source.repo_id is not None
     print(f"downloading the files of {source.repo_id} that a load needs...", file=sys.stderr)
     print(download_model(source.repo_id, allow_patterns=repository_files(source)))
-    for file in source.hub_files:  # a Turbo entry's UNet, a distilled entry's LoRAs
+    for file in source.hub_files:  # a Turbo UNet, distillation LoRAs, an LTX-Video checkpoint or upsampler
         print(f"downloading {file.filename} of {file.repo_id}...", file=sys.stderr)
         print(fetch_hub_file(file))
     return 0

@@ -93,6 +93,10 @@ class HubFile:
     repo_id: str
     filename: str
 
+    def work_steps(self, steps: float) -> float:
+        """How many steps at the asked size a run of `steps` steps costs with this file (most change nothing)."""
+        return steps
+
 
 @dataclass(frozen=True)
 class DistilledUNet(HubFile):
@@ -167,6 +171,13 @@ class ModelSource:
     defaults: ModelDefaults = field(default_factory=ModelDefaults)
     hub_files: tuple[HubFile, ...] = ()
     """The files from other repositories that a load of it needs besides its own repository's."""
+
+    def work_steps(self, steps: int) -> float:
+        """The steps at the asked size that a run of `steps` steps of it costs as much as (`svd.cost`)."""
+        work = float(steps)
+        for file in self.hub_files:
+            work = file.work_steps(work)
+        return work
 
     def files_of(self, kind: type[H]) -> tuple[H, ...]:
         """Its files of one kind (`DistilledUNet`, `FusedLora`...)."""

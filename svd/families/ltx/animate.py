@@ -37,7 +37,7 @@ def animate(
         "vae_decode": pipe.vae.decoder,
     }
     two_pass = recipe_of(pipe).two_pass
-    refine_steps = two_pass.refine_steps if two_pass is not None else 0
+    refine_steps = two_pass.recipe.refine_steps if two_pass is not None else 0
     return animate_each_seed(pipe, picture, settings, seeds, run, stages, start_from_guide, _call, refine_steps)
 
 

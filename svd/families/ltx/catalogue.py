@@ -77,6 +77,16 @@ class LatentUpsampler(HubFile):
     refine_timesteps: tuple[float, ...] = (1000.0, 909.0, 725.0, 421.0, 0.0)
     refine_strength: float = 0.999
 
+    @property
+    def refine_steps(self) -> int:
+        """The steps the second pass runs: the pipeline keeps int(len(timesteps) * strength) of them."""
+        return int(len(self.refine_timesteps) * self.refine_strength)
+
+    def work_steps(self, steps: float) -> float:
+        """The first pass's steps at downscale² of the pixels, the second's at (2 x downscale)² (FLOPs counted per
+        pixel, as `svd.cost` counts them)."""
+        return steps * self.downscale**2 + self.refine_steps * (2 * self.downscale) ** 2
+
 
 LIGHTRICKS_FILES = "Lightricks/LTX-Video"
 """Lightricks' repository of single files in their own layout: checkpoints and upsamplers."""

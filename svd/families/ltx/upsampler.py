@@ -39,11 +39,6 @@ class TwoPass:
             max(multiple, (int(side * self.recipe.downscale) // multiple) * multiple) for side in (width, height)
         )  # type: ignore[return-value]
 
-    @property
-    def refine_steps(self) -> int:
-        """The steps the second pass runs: the pipeline keeps int(len(timesteps) * strength) of them."""
-        return int(len(self.recipe.refine_timesteps) * self.recipe.refine_strength)
-
     def upsample(self, latents: torch.Tensor) -> torch.Tensor:
         return self.pipe(
             latents=latents,
