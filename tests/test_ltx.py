@@ -152,7 +152,9 @@ def test_the_cli_makes_an_ltx_video_from_a_picture_and_a_prompt(capsys, tmp_path
 def test_the_catalogue_states_the_licence_and_the_distilled_recipe(tiny_ltx, tmp_path):
     entry = CATALOGUE["ltx-0.9.8-13b-distilled"]
     assert entry.repo_id == "Lightricks/LTX-Video-0.9.8-13B-distilled"
-    assert entry.facts.startswith("LTXV Open Weights License (free under US$10M annual revenue")
+    for each in (entry, CATALOGUE["ltx-0.9.8-2b-distilled"]):  # both state the licence, both run two passes
+        assert each.facts.startswith("LTXV Open Weights License (free under US$10M annual revenue")
+        assert [file.filename for file in each.hub_files][-1] == "ltxv-spatial-upscaler-0.9.8.safetensors"
     defaults = entry.defaults
     assert (defaults.family, defaults.size_multiple, defaults.frame_step, defaults.max_guidance_scale) == (
         "ltx", 32, 8, 1.0
