@@ -57,6 +57,13 @@ def test_no_path_but_an_upload_is_read_and_every_other_gets_one_message(server, 
     assert post(server.url, "/gradio_api/queue/join", queued)[1]["detail"].startswith(NOT_RECEIVED)
     named = {"picture": {"path": str(secret), "meta": {"_type": "gradio.FileData"}}}  # values by name
     assert post(server.url, "/gradio_api/call/v2/generate", named)[1]["detail"].startswith(NOT_RECEIVED)
+    uploaded = {"path": str(upload(server.url, "p.png", secret.read_bytes())), "meta": {"_type": "gradio.FileData"}}
+    for probe in (str(secret), "../../../etc/hostname"):  # a last frame is read from the uploads only, as the picture
+        ends = {"picture": uploaded, "last_frame": {"path": probe, "meta": {"_type": "gradio.FileData"}}}
+        status, answer = post(server.url, "/gradio_api/call/v2/generate", ends)
+        assert status == 400 and answer["detail"].startswith(NOT_RECEIVED), answer
+    both = {"picture": uploaded, "last_frame": uploaded}  # the same call with an uploaded last frame is taken
+    assert post(server.url, "/gradio_api/call/v2/generate", both)[0] == 200
     assert {path.name for path in server.output_dir.iterdir()} == before
 
 
