@@ -40,7 +40,7 @@ def place(loaded: LoadedModel, settings: GenerationSettings, device: torch.devic
     transformer attends to the prompt with a mask, which the flash and sage kernels refuse."""
     flow.place_flow_pipeline(loaded, settings, device, speed, _transformers, tile_on_gpu=True, masked_attention=True)
     two_pass = recipe_of(loaded.pipe).two_pass
-    if two_pass is not None:  # small (a few hundred MB): where the upsampling pipeline runs, beside the VAE
+    if two_pass is not None:  # 126 M parameters (0.25 GB in bf16): where the upsampling pipeline runs
         two_pass.pipe.latent_upsampler.to(two_pass.pipe._execution_device)
 
 
