@@ -150,6 +150,7 @@ class StatusViews:
         previews = [self.previews] if self.previews is not None else []
         outputs = [self.view, self.retry, *self.lines, *self.going, *previews, shown_preview]
         private = dict(api_visibility="private", queue=False, show_progress="hidden")
+        self.demo.load(redraw, shown_preview, outputs, **private)  # as the page opens, not a tick later
         gr.Timer(1.0).tick(redraw, shown_preview, outputs, **private)
         self.retry.click(retry, shown_preview, outputs, **private)
 
