@@ -69,6 +69,11 @@ def camera_text(record: dict) -> str:
     return f" · **camera** {record['camera']} (strength {strength:g}, amount {amount:g})"
 
 
+def inline(text: str | None) -> str:
+    """A recorded text as one line of inline code: its spaces and line breaks collapsed, its backticks made quotes."""
+    return " ".join((text or "").replace("`", "'").split())
+
+
 def from_text(record: dict) -> bool:
     """Whether a generation's picture was made from text (its `prompt` is then the first frame's; otherwise, for a
     model that takes text, what the video was asked to show)."""
@@ -78,13 +83,13 @@ def from_text(record: dict) -> bool:
 def prompt_text(record: dict) -> str:
     """What made the first frame of a text-to-video run, or the prompt a picture's video followed (a picture's run
     with a model that takes no text, and older sidecars, have no prompt)."""
-    prompt = " ".join((record.get("prompt") or "").replace("`", "'").split())
+    prompt = inline(record.get("prompt"))
     if not prompt:
         return ""
     shortened = prompt if len(prompt) <= 60 else prompt[:57] + "..."
     if not from_text(record):
         return f" · **prompt** `{shortened}`"
-    motion = " ".join((record.get("motion_prompt") or "").replace("`", "'").split())[:60]
+    motion = inline(record.get("motion_prompt"))[:60]
     made = f" · **from text** `{shortened}` ({record['style']}, first frame seed {record['t2i_seed']})"
     return made + (f" · **motion** `{motion}`" if motion else "")
 
@@ -92,7 +97,7 @@ def prompt_text(record: dict) -> str:
 def lora_text(record: dict) -> str:
     """The LoRAs a video was made with, each at its strength (none for most videos)."""
     loras = record.get("loras") or []
-    names = [" ".join(lora["name"].replace("`", "'").split())[:60] for lora in loras]
+    names = [inline(lora["name"])[:60] for lora in loras]
     shown = ", ".join(f"`{name}` {lora['strength']:g}" for name, lora in zip(names, loras, strict=True))
     return f" · **LoRAs** {shown}" if loras else ""
 

@@ -69,8 +69,8 @@ def animate_each_seed(
     """Animate `picture` once per seed, one after another, each exactly as a direct pipeline call with that seed
     makes it, from its camera stage's start when there is a move. `stages`: the models `StageTimer` times, the
     denoising ones as `denoise`. A start's `skip` is how many of the steps it leaves out; `extra_steps` are run
-    after the settings' steps (a second pass's). A shape the compiled
-    transformers have not run at (`run.compiled`) is announced, since it compiles first."""
+    after the settings' steps (a second pass's). A shape the compiled transformers have not run at (`run.compiled`)
+    is announced, since it compiles first."""
     device = run.device
     guided, ending = settings.max_guidance_scale > 1, run.last_frame is not None  # both change the inputs' shape
     shape = (settings.width, settings.height, settings.num_frames, guided, ending)

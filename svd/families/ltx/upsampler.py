@@ -35,9 +35,10 @@ class TwoPass:
 
     def first_size(self, width: int, height: int, multiple: int) -> tuple[int, int]:
         """The first pass's size: the asked size scaled down and cut to the VAE's multiple, as the card does."""
-        return tuple(
-            max(multiple, (int(side * self.recipe.downscale) // multiple) * multiple) for side in (width, height)
-        )  # type: ignore[return-value]
+        first_width, first_height = (
+            max(multiple, int(side * self.recipe.downscale) // multiple * multiple) for side in (width, height)
+        )
+        return first_width, first_height
 
     def upsample(self, latents: torch.Tensor) -> torch.Tensor:
         return self.pipe(
