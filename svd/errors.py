@@ -7,6 +7,8 @@ show them on their own lines; `str()` joins them as `cause: advice`.
 
 from __future__ import annotations
 
+import re
+
 
 class SvdError(Exception):
     """Base class: the message is complete and safe to show as is."""
@@ -40,7 +42,15 @@ class CancelledError(SvdError):
     """The run was cancelled on request."""
 
 
+_QUOTED_PATH = re.compile(r"""(['"])/(?:[^'"]*/)?([^'"/]*)\1""")
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.:/~])/(?:[^\s'\"()/,]+/)*([^\s'\"()/,]+)")
+"""An absolute file path in a library's message, quoted (spaces and all) or bare (not a URL's path): only its last
+part is kept."""
+
+
 def first_line(error: BaseException) -> str:
-    """The first line of an exception's text (library messages often run to several lines)."""
+    """The first line of an exception's text (library messages often run to several lines), with each absolute path
+    in it shortened to its file name: a message reaches users, who are not told where the server keeps files."""
     text = str(error).strip() or type(error).__name__
-    return text.splitlines()[0]
+    line = _QUOTED_PATH.sub(r"\1\2\1", text.splitlines()[0])
+    return _ABSOLUTE_PATH.sub(r"\1", line)

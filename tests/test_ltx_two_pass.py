@@ -7,6 +7,8 @@ from one file in Lightricks' own layout, converted by diffusers' single-file loa
 from __future__ import annotations
 
 import json
+import shutil
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -27,7 +29,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from svd.engine import Engine
-from svd.errors import ModelError
+from svd.errors import CancelledError, ModelError
 from svd.families.catalogue import CATALOGUE, KINDS
 from svd.families.ltx.catalogue import DISTILLED, LatentUpsampler
 from svd.families.ltx.tiny import save_random_model, save_random_upsampler
@@ -36,6 +38,7 @@ from svd.families.ltx.upsampler import load_two_pass
 from svd.input.image import load_image
 from svd.input.sizing import fit_image
 from svd.models.entries import OriginalCheckpoint
+from svd.models.single_file import load_components
 from svd.request import GenerationRequest
 
 SMALL = dict(size=(96, 64), num_frames=9, seed=5, prompt="a kite over the dunes", negative_prompt="blurry")
@@ -150,3 +153,52 @@ def test_an_upsampler_file_without_its_architecture_is_one_line_naming_it(tiny_l
         load_two_pass(LatentUpsampler("someone/files", "upsampler.safetensors"), bare, pipe)
     assert "cannot load the latent upsampler upsampler.safetensors" in str(refused.value)
     assert str(tmp_path) not in str(refused.value)
+
+
+def test_cancel_in_the_second_pass_stops_there_and_previews_follow_each_pass(lightricks_hub, picture):
+    engine = Engine(device="cpu", default_model="ltx-0.9.8-13b-distilled")
+    request = GenerationRequest(image=load_image(picture), **SMALL)  # type: ignore[arg-type]
+    engine.load()
+    calls = []
+    handle = engine.loaded.pipe.transformer.register_forward_hook(lambda *args: calls.append(1))
+    cancel, previews = threading.Event(), []
+
+    def progress(update):
+        if update.preview is not None:
+            previews.append(update.preview.shape[1:3])
+        if update.step >= 9:  # the first step of the second pass
+            cancel.set()
+
+    try:
+        with pytest.raises(CancelledError, match="cancelled after 10 steps"):
+            engine.generate(request, progress=progress, cancel=cancel, preview_every=1)
+    finally:
+        handle.remove()
+    assert len(calls) == 10  # no step of the second pass starts after Cancel but the one running
+    assert len(set(previews)) == 2 and previews[0] < previews[-1]  # the first pass's latents, then the larger ones
+    assert engine.generate(request).frames.shape == (9, 64, 96, 3)  # the next request runs whole
+
+
+@pytest.mark.parametrize("content", [b"not a checkpoint", None])
+def test_a_checkpoint_that_is_broken_or_of_another_model_is_one_line_naming_it(lightricks_hub, tmp_path, content):
+    bad = tmp_path / "ltxv-2b-0.9.8-distilled.safetensors"
+    if content is None:  # a real safetensors file, but of no LTX-Video model
+        save_file({"weight": torch.zeros(2)}, str(bad))
+    else:
+        bad.write_bytes(content)
+    checkpoint = OriginalCheckpoint("someone/files", bad.name, ("transformer", "vae"))
+    with pytest.raises(ModelError) as refused:
+        load_components(checkpoint, bad, lightricks_hub["2b"], torch.float32)
+    message = str(refused.value)
+    assert message.startswith(f"cannot load the transformer of {bad.name}") and str(tmp_path) not in message
+
+
+def test_a_model_whose_weights_are_broken_is_one_line_without_the_servers_paths(tiny_ltx, tmp_path):
+    broken = shutil.copytree(tiny_ltx, tmp_path / "broken-ltx")
+    for weights in (broken / "transformer").glob("*.safetensors"):
+        weights.write_bytes(b"not weights")
+    with pytest.raises(ModelError) as refused:
+        Engine(device="cpu", default_model=str(broken)).load()
+    message = str(refused.value)
+    assert message.startswith("cannot load broken-ltx (") and "\n" not in message
+    assert str(tmp_path) not in message and "/" not in message.split(":")[0]

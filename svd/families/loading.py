@@ -110,7 +110,6 @@ def load_model(
         source = replace(source, defaults=read_model_defaults(path))
     variant = "fp16" if has_fp16_variant(path) else None
     tell(EngineStatus("loading", f"loading {source.shown}"))
-    what = f"{source.name} from {path}"
     dtype = dtype if dtype == torch.float32 else family.gpu_dtype
     checkpoints = [
         (checkpoint, fetch_hub_file(checkpoint, reporter(f"{source.name}'s {checkpoint.filename}")))
@@ -120,7 +119,8 @@ def load_model(
         components = {}
         for checkpoint, file in checkpoints:
             components.update(load_components(checkpoint, file, path, dtype))
-        pipe = load_pipeline(family.pipeline, path, variant, dtype, what, f"{family.kind.title} model", components)
+        kind = f"{family.kind.title} model"
+        pipe = load_pipeline(family.pipeline, path, variant, dtype, source.shown, kind, components)
     family.adapt(pipe, source, reporter)
     return LoadedModel(source, family, path, pipe, variant, load_seconds=time.perf_counter() - started)
 
